@@ -1,0 +1,331 @@
+use std::io::Write;
+use std::path::Path;
+
+use crate::{Artifact, ArtifactError, ArtifactKind};
+
+const MAGIC: &[u8; 8] = b"COD-ART\n";
+const HEADER_LEN: usize = 8 + 2 + 4 + 8 + 32;
+
+/// The blake3 hash of an artifact's payload: identifies its content independently of the path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ContentHash(pub [u8; 32]);
+
+impl ContentHash {
+    #[must_use]
+    pub fn to_hex(&self) -> String {
+        blake3::Hash::from_bytes(self.0).to_hex().to_string()
+    }
+}
+
+/// The fixed-size header at the start of every artifact file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
+    pub kind: ArtifactKind,
+    pub schema_version: u32,
+    pub payload_len: u64,
+    pub checksum: ContentHash,
+}
+
+fn bincode_config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Serializes an artifact to the bytes of a complete file, header included.
+pub fn encode<A: Artifact>(artifact: &A) -> Result<Vec<u8>, ArtifactError> {
+    let payload = bincode::serde::encode_to_vec(artifact, bincode_config()).map_err(|err| {
+        ArtifactError::Encode {
+            kind: A::KIND,
+            message: err.to_string(),
+        }
+    })?;
+    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(&A::KIND.code().to_le_bytes());
+    bytes.extend_from_slice(&A::SCHEMA_VERSION.to_le_bytes());
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
+    bytes.extend_from_slice(&payload);
+    Ok(bytes)
+}
+
+/// Parses and checks the header; `path` only names the source in errors.
+fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, ArtifactError> {
+    if bytes.len() < HEADER_LEN || &bytes[..8] != MAGIC {
+        let shown = &bytes[..bytes.len().min(8)];
+        return Err(ArtifactError::NotAnArtifact {
+            path: path.to_owned(),
+            found: if shown.is_empty() {
+                "an empty file".to_owned()
+            } else if bytes.len() < HEADER_LEN && shown == &MAGIC[..shown.len()] {
+                format!("a file of {} bytes, shorter than the header", bytes.len())
+            } else {
+                format!("`{}`", shown.escape_ascii())
+            },
+        });
+    }
+    let code = u16::from_le_bytes([bytes[8], bytes[9]]);
+    let kind = ArtifactKind::from_code(code).ok_or_else(|| ArtifactError::UnknownKind {
+        path: path.to_owned(),
+        code,
+    })?;
+    let schema_version = u32::from_le_bytes(bytes[10..14].try_into().expect("4 bytes"));
+    let payload_len = u64::from_le_bytes(bytes[14..22].try_into().expect("8 bytes"));
+    let checksum = ContentHash(bytes[22..54].try_into().expect("32 bytes"));
+    Ok(Header {
+        kind,
+        schema_version,
+        payload_len,
+        checksum,
+    })
+}
+
+/// Decodes a complete artifact file's bytes, checking kind, version, length and checksum.
+pub fn decode<A: Artifact>(bytes: &[u8], path: &Path) -> Result<A, ArtifactError> {
+    check_bytes(bytes, A::KIND, path)?;
+    let payload = &bytes[HEADER_LEN..];
+    let (artifact, used) =
+        bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|err| {
+            ArtifactError::Decode {
+                path: path.to_owned(),
+                kind: A::KIND,
+                message: err.to_string(),
+            }
+        })?;
+    if used != payload.len() {
+        return Err(ArtifactError::Decode {
+            path: path.to_owned(),
+            kind: A::KIND,
+            message: format!("{} trailing bytes after the payload", payload.len() - used),
+        });
+    }
+    Ok(artifact)
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> ArtifactError + '_ {
+    move |source| ArtifactError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// Checks a file's header against `kind` and this build's schema version, and its payload against the
+/// checksum, without decoding it. Returns the header.
+pub fn verify(path: &Path, kind: ArtifactKind) -> Result<Header, ArtifactError> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    check_bytes(&bytes, kind, path)
+}
+
+fn check_bytes(bytes: &[u8], kind: ArtifactKind, path: &Path) -> Result<Header, ArtifactError> {
+    let header = parse_header(bytes, path)?;
+    check_kind(&header, kind, path)?;
+    check_payload(&bytes[HEADER_LEN..], &header, path)?;
+    Ok(header)
+}
+
+fn check_kind(header: &Header, kind: ArtifactKind, path: &Path) -> Result<(), ArtifactError> {
+    if header.kind != kind {
+        return Err(ArtifactError::WrongKind {
+            path: path.to_owned(),
+            expected: kind,
+            found: header.kind,
+        });
+    }
+    if header.schema_version != kind.schema_version() {
+        return Err(ArtifactError::SchemaVersion {
+            path: path.to_owned(),
+            kind,
+            expected: kind.schema_version(),
+            found: header.schema_version,
+        });
+    }
+    Ok(())
+}
+
+fn check_payload(payload: &[u8], header: &Header, path: &Path) -> Result<(), ArtifactError> {
+    if payload.len() as u64 != header.payload_len {
+        return Err(ArtifactError::Truncated {
+            path: path.to_owned(),
+            expected: header.payload_len,
+            found: payload.len() as u64,
+        });
+    }
+    if blake3::hash(payload).as_bytes() != &header.checksum.0 {
+        return Err(ArtifactError::Checksum {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Reads only the header of an artifact file.
+pub fn read_header(path: &Path) -> Result<Header, ArtifactError> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(HEADER_LEN);
+    std::fs::File::open(path)
+        .map_err(io_error(path))?
+        .take(HEADER_LEN as u64)
+        .read_to_end(&mut buf)
+        .map_err(io_error(path))?;
+    parse_header(&buf, path)
+}
+
+/// Reads and fully checks an artifact file.
+pub fn read<A: Artifact>(path: &Path) -> Result<A, ArtifactError> {
+    let bytes = std::fs::read(path).map_err(io_error(path))?;
+    decode(&bytes, path)
+}
+
+/// Writes an artifact atomically: to a temporary file beside `path`, synced, then renamed over it.
+/// On error nothing is left at `path` (an earlier file there stays as it was).
+pub fn write<A: Artifact>(path: &Path, artifact: &A) -> Result<(), ArtifactError> {
+    let bytes = encode(artifact)?;
+    write_bytes_atomically(path, &bytes)
+}
+
+fn write_bytes_atomically(path: &Path, bytes: &[u8]) -> Result<(), ArtifactError> {
+    write_atomically(path, |file| file.write_all(bytes)).map_err(io_error(path))
+}
+
+/// Writes a file atomically: `fill` writes a temporary file in the destination's directory, which
+/// is synced and renamed over `path` only if `fill` succeeds. The file is readable by all (0644 on
+/// Unix), like a file from `std::fs::write`.
+pub fn write_atomically(
+    path: &Path,
+    fill: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(dir)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".cod-tmp-");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
+    let mut tmp = builder.tempfile_in(dir)?;
+    fill(tmp.as_file_mut())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|err| err.error)?;
+    Ok(())
+}
+
+/// Copies an artifact file atomically after checking it against `kind`, so a copy is never a damaged
+/// file. Returns the header.
+pub fn copy_verified(from: &Path, to: &Path, kind: ArtifactKind) -> Result<Header, ArtifactError> {
+    let bytes = std::fs::read(from).map_err(io_error(from))?;
+    let header = check_bytes(&bytes, kind, from)?;
+    write_bytes_atomically(to, &bytes)?;
+    Ok(header)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{EvalTable, Features, Model, Role};
+
+    fn sample() -> EvalTable {
+        EvalTable {
+            models: vec![Model::new("m1", 1e6, 2e7, None, Role::Ladder)],
+            benchmarks: vec![],
+        }
+    }
+
+    fn check_err(bytes: &[u8], expected: &str) {
+        let err = decode::<EvalTable>(bytes, Path::new("x.art")).unwrap_err();
+        assert_eq!(err.to_string(), expected);
+    }
+
+    #[test]
+    fn round_trip() {
+        let bytes = encode(&sample()).unwrap();
+        let back: EvalTable = decode(&bytes, Path::new("x.art")).unwrap();
+        assert_eq!(back, sample());
+    }
+
+    #[test]
+    fn rejects_empty_and_foreign_files() {
+        check_err(
+            b"",
+            "`x.art` is not a cod artifact: expected the magic bytes `COD-ART`, found an empty file",
+        );
+        check_err(
+            b"benchmark,item,model\nmmlu,1,m\n................................................",
+            "`x.art` is not a cod artifact: expected the magic bytes `COD-ART`, found `benchmar`",
+        );
+        check_err(
+            b"COD-ART\n\x01",
+            "`x.art` is not a cod artifact: expected the magic bytes `COD-ART`, found a file of 9 bytes, shorter than the header",
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_kind() {
+        let features = Features {
+            ladder: vec![],
+            benchmarks: vec![],
+        };
+        let bytes = encode(&features).unwrap();
+        check_err(
+            &bytes,
+            "`x.art` is a `features` artifact, expected `eval-table`",
+        );
+    }
+
+    #[test]
+    fn rejects_other_schema_version() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes[10..14].copy_from_slice(&(EvalTable::SCHEMA_VERSION + 1).to_le_bytes());
+        let found = EvalTable::SCHEMA_VERSION + 1;
+        let expected = EvalTable::SCHEMA_VERSION;
+        check_err(
+            &bytes,
+            &format!(
+                "`x.art` is a `eval-table` artifact of schema version {found}, this cod reads version {expected}; re-run the stage that wrote it"
+            ),
+        );
+    }
+
+    #[test]
+    fn rejects_truncation_and_bit_flips() {
+        let bytes = encode(&sample()).unwrap();
+        let len = bytes.len() - HEADER_LEN;
+        check_err(
+            &bytes[..bytes.len() - 1],
+            &format!(
+                "`x.art` is truncated: the header announces {len} payload bytes, found {}",
+                len - 1
+            ),
+        );
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 0x40;
+        check_err(
+            &flipped,
+            "`x.art` is corrupt: the payload does not match its checksum",
+        );
+    }
+
+    #[test]
+    fn unknown_kind_code() {
+        let mut bytes = encode(&sample()).unwrap();
+        bytes[8..10].copy_from_slice(&999u16.to_le_bytes());
+        check_err(
+            &bytes,
+            "`x.art` has unknown artifact kind code 999; it was written by a newer cod",
+        );
+    }
+
+    #[test]
+    fn atomic_write_leaves_no_temp_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/table.art");
+        write(&path, &sample()).unwrap();
+        write(&path, &sample()).unwrap();
+        let names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(names, ["table.art"]);
+        assert_eq!(read::<EvalTable>(&path).unwrap(), sample());
+        assert_eq!(read_header(&path).unwrap().kind, ArtifactKind::EvalTable);
+    }
+}

@@ -1,0 +1,153 @@
+//! Difficulty features (METHODS §1.1): each item's pass rates over the ladder models, ordered by
+//! increasing compute. Items no ladder model ever solved are removed and counted. The target and
+//! anchors are never features.
+//!
+//! This crate reads no files but artifacts, and knows no input format.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::bail;
+use cod_artifact::{ArtifactKind, BenchmarkFeatures, EvalTable, Features, Role};
+use cod_pipeline::{Progress, Stage};
+use serde::{Deserialize, Serialize};
+
+/// Parameters of the `features` stage. There are none yet; unknown keys are still rejected.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesParams {}
+
+/// Computes difficulty features from an evaluation table.
+pub fn compute(table: &EvalTable) -> anyhow::Result<Features> {
+    let n_models = table.models.len();
+    let mut ladder: Vec<usize> = (0..n_models)
+        .filter(|&m| table.models[m].role == Role::Ladder)
+        .collect();
+    if ladder.len() < 2 {
+        bail!(
+            "the evaluation table has {} ladder model(s); features need at least 2",
+            ladder.len()
+        );
+    }
+    ladder.sort_by(|&a, &b| table.models[a].flops.total_cmp(&table.models[b].flops));
+
+    let benchmarks = table
+        .benchmarks
+        .iter()
+        .map(|bench| {
+            let d = ladder.len();
+            let mut items = Vec::new();
+            let mut pass_rates = Vec::new();
+            let mut all_zero_items = Vec::new();
+            let mut sums = vec![0.0; d];
+            for (i, id) in bench.items.iter().enumerate() {
+                let start = pass_rates.len();
+                for (k, &m) in ladder.iter().enumerate() {
+                    let Some(rate) = bench.pass_rate(i, m, n_models) else {
+                        bail!(
+                            "benchmark `{}`, item `{id}`: no result for ladder model `{}`",
+                            bench.name,
+                            table.models[m].name
+                        );
+                    };
+                    sums[k] += rate;
+                    pass_rates.push(rate);
+                }
+                if pass_rates[start..].iter().all(|&r| r == 0.0) {
+                    pass_rates.truncate(start);
+                    all_zero_items.push(id.clone());
+                } else {
+                    items.push(id.clone());
+                }
+            }
+            let n = bench.items.len().max(1) as f64;
+            Ok(BenchmarkFeatures {
+                name: bench.name.clone(),
+                items,
+                pass_rates,
+                all_zero_items,
+                mean_pass_rate: sums.into_iter().map(|s| s / n).collect(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    Ok(Features {
+        ladder: ladder.iter().map(|&m| table.models[m].clone()).collect(),
+        benchmarks,
+    })
+}
+
+/// Turns an `eval-table` artifact into a `features` artifact.
+pub struct FeaturesStage;
+
+impl Stage for FeaturesStage {
+    type Params = FeaturesParams;
+    const KIND: &'static str = "features";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Features;
+    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
+
+    fn run(
+        _params: &FeaturesParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        _progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let table: EvalTable = cod_artifact::read(&inputs[0])?;
+        let features = compute(&table)?;
+        cod_artifact::write(output, &features)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cod_artifact::{BenchmarkEvals, Model};
+
+    use super::*;
+
+    fn table() -> EvalTable {
+        // Models listed out of compute order, with a target in the middle of the manifest.
+        let models = vec![
+            Model::new("big", 4e6, 1e8, None, Role::Ladder),
+            Model::new("target", 1e9, 1e10, None, Role::Target),
+            Model::new("small", 1e6, 1e8, None, Role::Ladder),
+        ];
+        EvalTable {
+            models,
+            benchmarks: vec![BenchmarkEvals {
+                name: "b".to_owned(),
+                items: vec!["x".to_owned(), "zero".to_owned(), "y".to_owned()],
+                n_samples: vec![10, 10, 10, 4, 4, 4, 2, 0, 2],
+                n_correct: vec![8, 10, 2, 0, 4, 0, 1, 0, 0],
+                loss: None,
+                dropped_items: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn orders_by_compute_excludes_target_and_removes_all_zero_items() {
+        let f = compute(&table()).unwrap();
+        let names: Vec<_> = f.ladder.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["small", "big"]);
+        let b = &f.benchmarks[0];
+        assert_eq!(b.items, ["x", "y"]);
+        assert_eq!(b.all_zero_items, ["zero"]);
+        // Rows are (small, big): x = (2/10, 8/10), y = (0/2, 1/2).
+        assert_eq!(b.pass_rates, [0.2, 0.8, 0.0, 0.5]);
+        assert_eq!(b.row(1, 2), [0.0, 0.5]);
+        // Means over all three items, the all-zero one included.
+        assert_eq!(b.mean_pass_rate, [0.2 / 3.0, 1.3 / 3.0]);
+    }
+
+    #[test]
+    fn missing_ladder_result_is_an_error() {
+        let mut t = table();
+        t.benchmarks[0].n_samples[2] = 0;
+        let err = compute(&t).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "benchmark `b`, item `x`: no result for ladder model `small`"
+        );
+    }
+}

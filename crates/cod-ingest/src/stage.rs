@@ -1,0 +1,67 @@
+use std::path::{Path, PathBuf};
+
+use cod_artifact::ArtifactKind;
+use cod_pipeline::{PathResolver, Progress, Stage};
+use serde::{Deserialize, Serialize};
+
+/// Parameters of the `ingest` stage.
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct IngestParams {
+    /// Tidy results table, `.csv` or `.parquet`, with columns
+    /// `benchmark,item,model,n_samples,n_correct` and optionally `loss`.
+    #[arg(long)]
+    pub path: PathBuf,
+    /// Models manifest (TOML): `[[model]]` tables with `name`, `params`, `tokens`, optional `flops`
+    /// and `role` (`ladder`, `target` or `anchor`).
+    #[arg(long)]
+    pub manifest: PathBuf,
+    /// What to do with an item that lacks a result for some ladder model: `error` stops, `drop`
+    /// drops the item and records it in the artifact.
+    #[arg(long, value_enum, default_value_t = MissingPolicy::Error)]
+    #[serde(default)]
+    pub missing: MissingPolicy,
+}
+
+/// How ingest treats items with missing ladder results.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MissingPolicy {
+    #[default]
+    Error,
+    Drop,
+}
+
+/// Reads a tidy table and a models manifest into an `eval-table` artifact.
+pub struct IngestStage;
+
+impl Stage for IngestStage {
+    type Params = IngestParams;
+    const KIND: &'static str = "ingest";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::EvalTable;
+    const INPUTS: &'static [ArtifactKind] = &[];
+
+    fn resolve_paths(params: &mut IngestParams, resolve: &PathResolver) {
+        params.path = resolve.resolve("path", &params.path);
+        params.manifest = resolve.resolve("manifest", &params.manifest);
+    }
+
+    fn files_read(params: &IngestParams) -> Vec<PathBuf> {
+        vec![params.path.clone(), params.manifest.clone()]
+    }
+
+    fn run(
+        params: &IngestParams,
+        _inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let spinner = progress.spinner(&format!("reading {}", params.path.display()));
+        let models = crate::read_manifest(&params.manifest)?;
+        let table = crate::read_tidy(&params.path, &models, params.missing)?;
+        spinner.finish_and_clear();
+        cod_artifact::write(output, &table)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,385 @@
+//! The tidy long format: one row per (benchmark, item, model) with
+//! `benchmark,item,model,n_samples,n_correct` and an optional `loss`, as CSV or Parquet.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use cod_artifact::{BenchmarkEvals, EvalTable, Model, Role};
+use polars::prelude::{
+    Column, CsvReadOptions, DataFrame, DataType, ParquetCompression, ParquetReader, ParquetWriter,
+    SerReader, StatisticsOptions, StringChunked,
+};
+
+use crate::MissingPolicy;
+
+const REQUIRED: [&str; 5] = ["benchmark", "item", "model", "n_samples", "n_correct"];
+const OPTIONAL: [&str; 1] = ["loss"];
+
+/// Columns of a tidy table, for writers.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TidyRows {
+    pub benchmark: Vec<String>,
+    pub item: Vec<String>,
+    pub model: Vec<String>,
+    pub n_samples: Vec<u32>,
+    pub n_correct: Vec<u32>,
+}
+
+/// Writes tidy rows as Parquet (zstd), atomically. Same rows, same bytes.
+pub fn write_tidy_parquet(path: &Path, rows: &TidyRows) -> anyhow::Result<()> {
+    let height = rows.benchmark.len();
+    let mut df = DataFrame::new(
+        height,
+        vec![
+            Column::new("benchmark".into(), &rows.benchmark),
+            Column::new("item".into(), &rows.item),
+            Column::new("model".into(), &rows.model),
+            Column::new("n_samples".into(), &rows.n_samples),
+            Column::new("n_correct".into(), &rows.n_correct),
+        ],
+    )?;
+    cod_artifact::write_atomically(path, |file| {
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .with_statistics(StatisticsOptions::empty())
+            .set_parallel(false)
+            .finish(&mut df)
+            .map(drop)
+            .map_err(std::io::Error::other)
+    })
+    .with_context(|| format!("cannot write `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Where a row came from, for messages: CSV lines count the header as line 1; Parquet rows count
+/// from 1.
+#[derive(Clone, Copy)]
+enum Format {
+    Csv,
+    Parquet,
+}
+
+struct Located<'a> {
+    path: &'a Path,
+    format: Format,
+}
+
+impl Located<'_> {
+    fn at(&self, row: usize) -> String {
+        match self.format {
+            Format::Csv => format!("`{}`:{}", self.path.display(), row + 2),
+            Format::Parquet => format!("`{}`: row {}", self.path.display(), row + 1),
+        }
+    }
+}
+
+fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("csv") => {
+            // Every column is read as text and parsed below, so a bad value is reported with its
+            // line rather than as a failed column cast.
+            let df = CsvReadOptions::default()
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .with_raise_if_empty(false)
+                .try_into_reader_with_file_path(Some(path.to_owned()))
+                .and_then(SerReader::finish)
+                .with_context(|| format!("`{}`: cannot read as CSV", path.display()))?;
+            Ok((df, Format::Csv))
+        }
+        Some("parquet" | "pq") => {
+            let file = std::fs::File::open(path)
+                .with_context(|| format!("cannot open `{}`", path.display()))?;
+            let df = ParquetReader::new(file)
+                .finish()
+                .with_context(|| format!("`{}`: cannot read as Parquet", path.display()))?;
+            Ok((df, Format::Parquet))
+        }
+        _ => bail!(
+            "`{}`: unknown table format; expected a `.csv` or `.parquet` file",
+            path.display()
+        ),
+    }
+}
+
+/// A column as text, nulls kept.
+fn text_column(df: &DataFrame, name: &str) -> anyhow::Result<StringChunked> {
+    let col = df.column(name)?.cast(&DataType::String)?;
+    Ok(col.str()?.clone())
+}
+
+/// Reads a tidy table against the manifest's models.
+pub fn read_tidy(
+    path: &Path,
+    models: &[Model],
+    missing: MissingPolicy,
+) -> anyhow::Result<EvalTable> {
+    let (df, format) = read_frame(path)?;
+    let loc = Located { path, format };
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    for want in REQUIRED {
+        if !names.iter().any(|n| n == want) {
+            bail!(
+                "`{}`: missing column `{want}`; expected columns {} (optional: {}), found {}",
+                path.display(),
+                REQUIRED.join(","),
+                OPTIONAL.join(","),
+                if names.is_empty() {
+                    "none".to_owned()
+                } else {
+                    names.join(",")
+                },
+            );
+        }
+    }
+    if let Some(extra) = names
+        .iter()
+        .find(|n| !REQUIRED.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()))
+    {
+        bail!(
+            "`{}`: unexpected column `{extra}`; expected columns {} (optional: {})",
+            path.display(),
+            REQUIRED.join(","),
+            OPTIONAL.join(","),
+        );
+    }
+    if df.height() == 0 {
+        bail!("`{}`: no rows", path.display());
+    }
+
+    let benchmark = text_column(&df, "benchmark")?;
+    let item = text_column(&df, "item")?;
+    let model = text_column(&df, "model")?;
+    let n_samples = text_column(&df, "n_samples")?;
+    let n_correct = text_column(&df, "n_correct")?;
+    let loss = if names.iter().any(|n| n == "loss") {
+        Some(text_column(&df, "loss")?)
+    } else {
+        None
+    };
+
+    let n_models = models.len();
+    let model_index: HashMap<&str, usize> = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.name.as_str(), i))
+        .collect();
+    let mut builders: Vec<Builder> = Vec::new();
+    let mut bench_index: HashMap<String, usize> = HashMap::new();
+
+    let require = |value: Option<&str>, column: &str, row: usize| -> anyhow::Result<String> {
+        match value {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+            _ => bail!("{}: column `{column}` is empty", loc.at(row)),
+        }
+    };
+    let count = |value: Option<&str>, column: &str, row: usize| -> anyhow::Result<u32> {
+        let text = require(value, column, row)?;
+        let parsed: Option<i64> = text.parse::<i64>().ok().or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+        });
+        match parsed {
+            Some(n) if n < 0 => bail!(
+                "{}: `{column}` must be a non-negative count, found {n}",
+                loc.at(row)
+            ),
+            Some(n) if n > i64::from(u32::MAX) => {
+                bail!("{}: `{column}` is too large, found {n}", loc.at(row))
+            }
+            Some(n) => Ok(n as u32),
+            None => bail!(
+                "{}: `{column}` must be a whole number, found `{text}`",
+                loc.at(row)
+            ),
+        }
+    };
+
+    for row in 0..df.height() {
+        let bench_name = require(benchmark.get(row), "benchmark", row)?;
+        let item_id = require(item.get(row), "item", row)?;
+        let model_name = require(model.get(row), "model", row)?;
+        let Some(&m) = model_index.get(model_name.as_str()) else {
+            bail!(
+                "{}: unknown model `{model_name}`; the manifest lists {}",
+                loc.at(row),
+                models
+                    .iter()
+                    .map(|m| format!("`{}`", m.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        let samples = count(n_samples.get(row), "n_samples", row)?;
+        let correct = count(n_correct.get(row), "n_correct", row)?;
+        if samples == 0 {
+            bail!("{}: `n_samples` must be at least 1, found 0", loc.at(row));
+        }
+        if correct > samples {
+            bail!(
+                "{}: `n_correct` ({correct}) exceeds `n_samples` ({samples})",
+                loc.at(row)
+            );
+        }
+        let row_loss = match &loss {
+            None => None,
+            Some(col) => match col.get(row).map(str::trim) {
+                None | Some("") => Some(f64::NAN),
+                Some(text) => match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Some(v),
+                    _ => bail!(
+                        "{}: `loss` must be a finite number, found `{text}`",
+                        loc.at(row)
+                    ),
+                },
+            },
+        };
+
+        let b = *bench_index.entry(bench_name.clone()).or_insert_with(|| {
+            builders.push(Builder::new(bench_name, loss.is_some()));
+            builders.len() - 1
+        });
+        let builder = &mut builders[b];
+        let i = builder.item(item_id, n_models);
+        let cell = i * n_models + m;
+        if builder.first_row[cell] != u32::MAX {
+            bail!(
+                "{}: duplicate result for benchmark `{}`, item `{}`, model `{model_name}`; first given at {}",
+                loc.at(row),
+                builder.name,
+                builder.items[i],
+                loc.at(builder.first_row[cell] as usize)
+            );
+        }
+        builder.first_row[cell] = row as u32;
+        builder.n_samples[cell] = samples;
+        builder.n_correct[cell] = correct;
+        if let (Some(l), Some(v)) = (builder.loss.as_mut(), row_loss) {
+            l[cell] = v;
+        }
+    }
+
+    let benchmarks = builders
+        .into_iter()
+        .map(|b| b.finish(models, missing, path))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(EvalTable {
+        models: models.to_vec(),
+        benchmarks,
+    })
+}
+
+struct Builder {
+    name: String,
+    items: Vec<String>,
+    index: HashMap<String, usize>,
+    n_samples: Vec<u32>,
+    n_correct: Vec<u32>,
+    loss: Option<Vec<f64>>,
+    first_row: Vec<u32>,
+}
+
+impl Builder {
+    fn new(name: String, with_loss: bool) -> Builder {
+        Builder {
+            name,
+            items: Vec::new(),
+            index: HashMap::new(),
+            n_samples: Vec::new(),
+            n_correct: Vec::new(),
+            loss: with_loss.then(Vec::new),
+            first_row: Vec::new(),
+        }
+    }
+
+    fn item(&mut self, id: String, n_models: usize) -> usize {
+        if let Some(&i) = self.index.get(&id) {
+            return i;
+        }
+        let i = self.items.len();
+        self.index.insert(id.clone(), i);
+        self.items.push(id);
+        self.n_samples.extend(std::iter::repeat_n(0, n_models));
+        self.n_correct.extend(std::iter::repeat_n(0, n_models));
+        self.first_row
+            .extend(std::iter::repeat_n(u32::MAX, n_models));
+        if let Some(l) = self.loss.as_mut() {
+            l.extend(std::iter::repeat_n(f64::NAN, n_models));
+        }
+        i
+    }
+
+    fn finish(
+        self,
+        models: &[Model],
+        missing: MissingPolicy,
+        path: &Path,
+    ) -> anyhow::Result<BenchmarkEvals> {
+        let n_models = models.len();
+        let incomplete: Vec<(usize, Vec<&str>)> = (0..self.items.len())
+            .filter_map(|i| {
+                let absent: Vec<&str> = models
+                    .iter()
+                    .enumerate()
+                    .filter(|(m, model)| {
+                        model.role == Role::Ladder && self.n_samples[i * n_models + m] == 0
+                    })
+                    .map(|(_, model)| model.name.as_str())
+                    .collect();
+                (!absent.is_empty()).then_some((i, absent))
+            })
+            .collect();
+        if let (MissingPolicy::Error, Some((i, absent))) = (missing, incomplete.first()) {
+            bail!(
+                "`{}`: benchmark `{}`, item `{}`: no result for ladder model(s) `{}`; {} of {} items \
+                 are incomplete (set `missing = \"drop\"` to drop them, with a count)",
+                path.display(),
+                self.name,
+                self.items[*i],
+                absent.join("`, `"),
+                incomplete.len(),
+                self.items.len()
+            );
+        }
+        let drop: std::collections::HashSet<usize> = incomplete.iter().map(|(i, _)| *i).collect();
+        let keep = |i: &usize| !drop.contains(i);
+        let kept: Vec<usize> = (0..self.items.len()).filter(keep).collect();
+        if kept.is_empty() {
+            bail!(
+                "`{}`: benchmark `{}`: every item lacks a result for some ladder model",
+                path.display(),
+                self.name
+            );
+        }
+        let gather = |values: &[u32]| -> Vec<u32> {
+            kept.iter()
+                .flat_map(|&i| values[i * n_models..(i + 1) * n_models].iter().copied())
+                .collect()
+        };
+        Ok(BenchmarkEvals {
+            n_samples: gather(&self.n_samples),
+            n_correct: gather(&self.n_correct),
+            loss: self.loss.as_ref().map(|l| {
+                kept.iter()
+                    .flat_map(|&i| l[i * n_models..(i + 1) * n_models].iter().copied())
+                    .collect()
+            }),
+            dropped_items: incomplete
+                .iter()
+                .map(|(i, _)| self.items[*i].clone())
+                .collect(),
+            items: kept.iter().map(|&i| self.items[i].clone()).collect(),
+            name: self.name,
+        })
+    }
+}

@@ -1,0 +1,129 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use cod_artifact::{ArtifactKind, ContentHash};
+use serde::{Deserialize, Serialize};
+
+/// The content-addressed store of stage outputs, plus the last key each pipeline stage ran with (to
+/// say why a stage re-runs).
+///
+/// Layout: `objects/<key>.bin` holds artifacts; `runs/<pipeline>/<stage>.json` the last [`StageKey`].
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+/// The parts of a stage's cache key, each a blake3 hex digest, and the key itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageKey {
+    pub key: String,
+    pub params: String,
+    pub files: String,
+    pub inputs: String,
+}
+
+/// Domain-separates stage keys from any other blake3 use; bump to invalidate every cache.
+const KEY_DOMAIN: &str = "cod stage key v1";
+
+impl StageKey {
+    /// Hashes each part explicitly and in a fixed order, so the key is stable across platforms and
+    /// versions of serde or the standard library.
+    #[must_use]
+    pub fn new(
+        kind: &str,
+        version: u32,
+        output: ArtifactKind,
+        canonical_params: &str,
+        file_hashes: &[ContentHash],
+        input_hashes: &[ContentHash],
+    ) -> StageKey {
+        let params = blake3::hash(canonical_params.as_bytes());
+        let files = hash_list(file_hashes);
+        let inputs = hash_list(input_hashes);
+        let mut h = blake3::Hasher::new();
+        update_str(&mut h, KEY_DOMAIN);
+        update_str(&mut h, kind);
+        h.update(&version.to_le_bytes());
+        h.update(&output.code().to_le_bytes());
+        h.update(&output.schema_version().to_le_bytes());
+        h.update(params.as_bytes());
+        h.update(files.as_bytes());
+        h.update(inputs.as_bytes());
+        StageKey {
+            key: h.finalize().to_hex().to_string(),
+            params: params.to_hex().to_string(),
+            files: files.to_hex().to_string(),
+            inputs: inputs.to_hex().to_string(),
+        }
+    }
+}
+
+fn update_str(h: &mut blake3::Hasher, s: &str) {
+    h.update(&(s.len() as u64).to_le_bytes());
+    h.update(s.as_bytes());
+}
+
+fn hash_list(hashes: &[ContentHash]) -> blake3::Hash {
+    let mut h = blake3::Hasher::new();
+    h.update(&(hashes.len() as u64).to_le_bytes());
+    for hash in hashes {
+        h.update(&hash.0);
+    }
+    h.finalize()
+}
+
+/// Hashes a file's bytes.
+pub(crate) fn hash_file(path: &Path) -> std::io::Result<ContentHash> {
+    let mut h = blake3::Hasher::new();
+    h.update_reader(std::fs::File::open(path)?)?;
+    Ok(ContentHash(*h.finalize().as_bytes()))
+}
+
+impl Cache {
+    #[must_use]
+    pub fn new(root: PathBuf) -> Cache {
+        Cache { root }
+    }
+
+    /// `$COD_CACHE` when set, else `.cod/cache` under `cwd`.
+    #[must_use]
+    pub fn default_root(cwd: &Path) -> PathBuf {
+        match std::env::var_os("COD_CACHE") {
+            Some(dir) if !dir.is_empty() => cwd.join(dir),
+            _ => cwd.join(".cod").join("cache"),
+        }
+    }
+
+    #[must_use]
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Where the artifact for `key` lives.
+    #[must_use]
+    pub fn object_path(&self, key: &StageKey) -> PathBuf {
+        self.root.join("objects").join(format!("{}.bin", key.key))
+    }
+
+    fn record_path(&self, pipeline: &str, stage: &str) -> PathBuf {
+        self.root
+            .join("runs")
+            .join(pipeline)
+            .join(format!("{stage}.json"))
+    }
+
+    /// The key the stage last ran with, if any. An unreadable record counts as none.
+    #[must_use]
+    pub fn last_key(&self, pipeline: &str, stage: &str) -> Option<StageKey> {
+        let text = std::fs::read_to_string(self.record_path(pipeline, stage)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Records the key the stage just ran with, atomically.
+    pub fn record(&self, pipeline: &str, stage: &str, key: &StageKey) -> std::io::Result<()> {
+        let text = serde_json::to_string_pretty(key)?;
+        cod_artifact::write_atomically(&self.record_path(pipeline, stage), |file| {
+            file.write_all(text.as_bytes())
+        })
+    }
+}

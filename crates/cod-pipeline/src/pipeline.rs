@@ -1,0 +1,345 @@
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use crate::Registry;
+
+/// A parsed, checked pipeline file: its stages in an order where every stage follows its inputs.
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    /// The file's stem, e.g. `mmlu` for `pipelines/mmlu.toml`.
+    pub name: String,
+    pub path: PathBuf,
+    pub description: Option<String>,
+    /// Stages whose artifact summaries are printed after a run (default: the last stage).
+    pub summary: Vec<String>,
+    /// Stages in execution order.
+    pub stages: Vec<StageSpec>,
+}
+
+/// One stage of a pipeline as written, after `--set` overrides.
+#[derive(Clone, Debug)]
+pub struct StageSpec {
+    pub name: String,
+    pub kind: String,
+    pub inputs: Vec<String>,
+    /// The stage's own parameters (everything but `stage` and `inputs`).
+    pub params: toml::Table,
+    /// Parameter keys set on the command line; their relative paths resolve against the current
+    /// directory.
+    pub overridden: Vec<String>,
+}
+
+/// A `--set KEY=VALUE` override: `KEY` is `TABLE.KEY`, e.g. `ingest.path`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Override {
+    pub table: String,
+    pub key: String,
+    pub value: toml::Value,
+}
+
+impl std::str::FromStr for Override {
+    type Err = String;
+
+    /// Parses `TABLE.KEY=VALUE`. The value is read as a TOML value when it is one (`3`, `true`,
+    /// `[1, 2]`, `"quoted"`), else taken as a plain string, so paths need no quotes.
+    fn from_str(text: &str) -> Result<Override, String> {
+        let (lhs, value) = text
+            .split_once('=')
+            .ok_or_else(|| format!("expected `TABLE.KEY=VALUE`, found `{text}`"))?;
+        let (table, key) = lhs
+            .trim()
+            .split_once('.')
+            .ok_or_else(|| format!("expected `TABLE.KEY` before `=`, found `{lhs}`"))?;
+        if table.is_empty() || key.is_empty() || key.contains('.') {
+            return Err(format!(
+                "expected `TABLE.KEY` before `=` (one dot), found `{lhs}`"
+            ));
+        }
+        let value = value.trim();
+        let value = format!("v = {value}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(value.to_owned()));
+        Ok(Override {
+            table: table.to_owned(),
+            key: key.to_owned(),
+            value,
+        })
+    }
+}
+
+/// Why a pipeline file was rejected. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("`{path}`: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{path}`: invalid TOML: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("`{path}`: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+const PIPELINE_KEYS: [&str; 2] = ["description", "summary"];
+
+impl Pipeline {
+    /// Reads a pipeline file, applies `overrides`, and checks it against `registry`: known stage
+    /// kinds, existing inputs of the right artifact kinds, no cycles. Stage parameters are checked
+    /// by the stages themselves when the runner configures them.
+    pub fn load(
+        path: &Path,
+        overrides: &[Override],
+        registry: &Registry,
+    ) -> Result<Pipeline, PipelineError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PipelineError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Pipeline::parse(&text, path, overrides, registry)
+    }
+
+    /// As [`Pipeline::load`], from text; `path` names the file in errors and anchors relative paths.
+    pub fn parse(
+        text: &str,
+        path: &Path,
+        overrides: &[Override],
+        registry: &Registry,
+    ) -> Result<Pipeline, PipelineError> {
+        let invalid = |message: String| PipelineError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        let mut doc: toml::Table =
+            text.parse()
+                .map_err(|err: toml::de::Error| PipelineError::Toml {
+                    path: path.to_owned(),
+                    message: err.to_string().trim_end().to_owned(),
+                })?;
+
+        let mut overridden: Vec<(String, String)> = Vec::new();
+        for o in overrides {
+            let table = doc
+                .get_mut(&o.table)
+                .and_then(toml::Value::as_table_mut)
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "`--set {}.{}`: no table `[{}]` in the pipeline",
+                        o.table, o.key, o.table
+                    ))
+                })?;
+            table.insert(o.key.clone(), o.value.clone());
+            overridden.push((o.table.clone(), o.key.clone()));
+        }
+
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut description = None;
+        let mut summary = None;
+        if let Some(meta) = doc.remove("pipeline") {
+            let toml::Value::Table(meta) = meta else {
+                return Err(invalid("`pipeline` must be a table".to_owned()));
+            };
+            for (key, value) in meta {
+                match (key.as_str(), value) {
+                    ("description", toml::Value::String(text)) => description = Some(text),
+                    ("summary", toml::Value::Array(items)) => {
+                        let names = items
+                            .into_iter()
+                            .map(|v| match v {
+                                toml::Value::String(s) => Ok(s),
+                                other => Err(invalid(format!(
+                                    "`pipeline.summary`: expected stage names, found `{other}`"
+                                ))),
+                            })
+                            .collect::<Result<Vec<_>, _>>()?;
+                        summary = Some(names);
+                    }
+                    (key, value) if PIPELINE_KEYS.contains(&key) => {
+                        return Err(invalid(format!(
+                            "`pipeline.{key}`: unexpected value `{value}`"
+                        )));
+                    }
+                    (key, _) => {
+                        return Err(invalid(format!(
+                            "unknown key `pipeline.{key}`, expected one of {}",
+                            quoted_list(&PIPELINE_KEYS)
+                        )));
+                    }
+                }
+            }
+        }
+
+        let mut stages = Vec::new();
+        for (stage_name, value) in doc {
+            let toml::Value::Table(mut table) = value else {
+                return Err(invalid(format!(
+                    "top-level key `{stage_name}` must be a stage table `[{stage_name}]`"
+                )));
+            };
+            let kind = match table.remove("stage") {
+                None => stage_name.clone(),
+                Some(toml::Value::String(kind)) => kind,
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "`{stage_name}.stage`: expected a stage kind, found `{other}`"
+                    )));
+                }
+            };
+            let inputs = match table.remove("inputs") {
+                None => Vec::new(),
+                Some(toml::Value::Array(items)) => items
+                    .into_iter()
+                    .map(|v| match v {
+                        toml::Value::String(s) => Ok(s),
+                        other => Err(invalid(format!(
+                            "`{stage_name}.inputs`: expected stage names, found `{other}`"
+                        ))),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+                Some(toml::Value::String(s)) => vec![s],
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "`{stage_name}.inputs`: expected a list of stage names, found `{other}`"
+                    )));
+                }
+            };
+            let overridden = overridden
+                .iter()
+                .filter(|(t, _)| *t == stage_name)
+                .map(|(_, k)| k.clone())
+                .collect();
+            stages.push(StageSpec {
+                name: stage_name,
+                kind,
+                inputs,
+                params: table,
+                overridden,
+            });
+        }
+        if stages.is_empty() {
+            return Err(invalid("the pipeline has no stages".to_owned()));
+        }
+
+        for stage in &stages {
+            let entry = registry.get(&stage.kind).ok_or_else(|| {
+                invalid(format!(
+                    "stage `{}`: unknown stage kind `{}`, expected one of {}",
+                    stage.name,
+                    stage.kind,
+                    quoted_list(&registry.kinds().collect::<Vec<_>>())
+                ))
+            })?;
+            let expected = entry.inputs();
+            if stage.inputs.len() != expected.len() {
+                return Err(invalid(format!(
+                    "stage `{}`: a `{}` stage takes {} input(s) ({}), found {}",
+                    stage.name,
+                    stage.kind,
+                    expected.len(),
+                    quoted_list(&expected.iter().map(|k| k.name()).collect::<Vec<_>>()),
+                    stage.inputs.len()
+                )));
+            }
+            for (input, want) in stage.inputs.iter().zip(expected) {
+                let upstream = stages.iter().find(|s| &s.name == input).ok_or_else(|| {
+                    invalid(format!(
+                        "stage `{}`: input `{input}` is not a stage of this pipeline",
+                        stage.name
+                    ))
+                })?;
+                let got = registry.get(&upstream.kind).map(|e| e.output());
+                if got != Some(*want) {
+                    return Err(invalid(format!(
+                        "stage `{}`: input `{input}` writes `{}`, expected `{want}`",
+                        stage.name,
+                        got.map_or("nothing", |k| k.name()),
+                    )));
+                }
+            }
+        }
+
+        let stages = topological_order(stages).map_err(invalid)?;
+        let summary =
+            summary.unwrap_or_else(|| vec![stages.last().expect("nonempty").name.clone()]);
+        for name in &summary {
+            if !stages.iter().any(|s| &s.name == name) {
+                return Err(invalid(format!(
+                    "`pipeline.summary`: `{name}` is not a stage of this pipeline"
+                )));
+            }
+        }
+        Ok(Pipeline {
+            name,
+            path: path.to_owned(),
+            description,
+            summary,
+            stages,
+        })
+    }
+
+    /// The directory relative paths in the file resolve against.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        }
+    }
+
+    #[must_use]
+    pub fn stage(&self, name: &str) -> Option<&StageSpec> {
+        self.stages.iter().find(|s| s.name == name)
+    }
+
+    /// The named stage and everything it depends on, by name.
+    #[must_use]
+    pub fn ancestors_of(&self, name: &str) -> BTreeSet<String> {
+        let mut keep = BTreeSet::new();
+        let mut todo = vec![name.to_owned()];
+        while let Some(n) = todo.pop() {
+            if keep.insert(n.clone()) {
+                if let Some(stage) = self.stage(&n) {
+                    todo.extend(stage.inputs.iter().cloned());
+                }
+            }
+        }
+        keep
+    }
+}
+
+/// Orders stages so that inputs come first, keeping file order where the DAG allows.
+fn topological_order(mut pending: Vec<StageSpec>) -> Result<Vec<StageSpec>, String> {
+    let mut ordered: Vec<StageSpec> = Vec::with_capacity(pending.len());
+    while !pending.is_empty() {
+        let ready = pending.iter().position(|s| {
+            s.inputs
+                .iter()
+                .all(|input| ordered.iter().any(|done| &done.name == input))
+        });
+        match ready {
+            Some(i) => ordered.push(pending.remove(i)),
+            None => {
+                let names: Vec<&str> = pending.iter().map(|s| s.name.as_str()).collect();
+                return Err(format!(
+                    "the stages {} depend on each other in a cycle",
+                    quoted_list(&names)
+                ));
+            }
+        }
+    }
+    Ok(ordered)
+}
+
+pub(crate) fn quoted_list(items: &[&str]) -> String {
+    items
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,225 @@
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use cod_artifact::AnyArtifact;
+use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner};
+
+use crate::report;
+
+/// Predict a large language model's benchmark accuracy from a ladder of small models.
+///
+/// Work is described in pipeline files (`pipelines/*.toml`): stages such as `ingest` and
+/// `features`, their parameters and inputs. `cod pipeline run` runs them in order and caches each
+/// stage's artifact, so a stage whose inputs and parameters did not change is not run again.
+#[derive(Parser)]
+#[command(name = "cod", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run and list pipelines.
+    #[command(subcommand)]
+    Pipeline(PipelineCommand),
+    /// Inspect artifacts written by stages.
+    #[command(subcommand)]
+    Artifact(ArtifactCommand),
+}
+
+#[derive(Subcommand)]
+enum PipelineCommand {
+    /// Run a pipeline, reusing cached stages.
+    ///
+    /// Prints one line per stage: `ran` with the reason (new, params changed, input changed,
+    /// forced, cache entry corrupt, not in cache) and the time, or `cached`. Then prints the
+    /// summaries of the stages listed in `pipeline.summary` and writes them to `summary.txt` in the
+    /// output directory, beside every stage's artifact (`<stage>.bin`).
+    #[command(after_help = "Examples:\n  \
+        cod pipeline run mmlu\n  \
+        cod pipeline run pipelines/mmlu.toml --dry-run\n  \
+        cod pipeline run mmlu --set ingest.path=other.csv --set ingest.missing=drop\n  \
+        cod pipeline run mmlu --force features\n  \
+        cod pipeline run mmlu --until ingest")]
+    Run(RunArgs),
+    /// List the pipelines in `pipelines/`.
+    List,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// A pipeline name (`mmlu` for `pipelines/mmlu.toml`) or a path to a pipeline file.
+    pipeline: String,
+    /// Override a pipeline-file value: `STAGE.KEY=VALUE`. The value is read as TOML when it parses
+    /// (`3`, `true`, `"text"`), else as a plain string. Relative paths given here resolve against
+    /// the current directory; those in the file resolve against the file's directory.
+    #[arg(long = "set", value_name = "STAGE.KEY=VALUE")]
+    overrides: Vec<Override>,
+    /// Re-run every stage, or only STAGE, even when cached.
+    #[arg(long, value_name = "STAGE", num_args = 0..=1, default_missing_value = "")]
+    force: Option<String>,
+    /// Say which stages would run, and why, without running them.
+    #[arg(long)]
+    dry_run: bool,
+    /// Run only STAGE and the stages it depends on.
+    #[arg(long, value_name = "STAGE")]
+    until: Option<String>,
+    /// Output directory [default: out/<pipeline name>].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Cache directory [default: $COD_CACHE, else .cod/cache].
+    #[arg(long)]
+    cache: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ArtifactCommand {
+    /// Print an artifact's kind, schema version and a readable summary.
+    #[command(after_help = "Examples:\n  \
+        cod artifact show out/mmlu/features.bin\n  \
+        cod artifact show out/mmlu/ingest.bin --json | jq '.models[].name'")]
+    Show {
+        /// The artifact file.
+        file: PathBuf,
+        /// Print the whole artifact as JSON instead.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Every stage the `cod` binary can run.
+pub fn registry() -> Registry {
+    Registry::new()
+        .with::<cod_ingest::IngestStage>()
+        .with::<cod_features::FeaturesStage>()
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Pipeline(PipelineCommand::Run(args)) => run_pipeline(&args),
+        Command::Pipeline(PipelineCommand::List) => list_pipelines(),
+        Command::Artifact(ArtifactCommand::Show { file, json }) => {
+            let artifact = AnyArtifact::read(&file)?;
+            if json {
+                report::text(&artifact.to_json()?);
+            } else {
+                let kind = artifact.kind();
+                report::text(&format!(
+                    "{}: {kind} artifact, schema version {}\n{}",
+                    file.display(),
+                    kind.schema_version(),
+                    artifact.summary()
+                ));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+const PIPELINE_DIR: &str = "pipelines";
+
+fn find_pipeline(name: &str) -> anyhow::Result<PathBuf> {
+    let as_path = Path::new(name);
+    if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || as_path.is_file() {
+        return Ok(as_path.to_owned());
+    }
+    let path = Path::new(PIPELINE_DIR).join(format!("{name}.toml"));
+    if path.is_file() {
+        return Ok(path);
+    }
+    let known = pipeline_names().unwrap_or_default();
+    bail!(
+        "no pipeline `{name}`: expected `{}`; available: {}",
+        path.display(),
+        if known.is_empty() {
+            "none in `pipelines/`".to_owned()
+        } else {
+            known.join(", ")
+        }
+    )
+}
+
+fn pipeline_names() -> std::io::Result<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(PIPELINE_DIR)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+fn list_pipelines() -> anyhow::Result<ExitCode> {
+    let registry = registry();
+    let names = pipeline_names().with_context(|| format!("cannot list `{PIPELINE_DIR}/`"))?;
+    for name in names {
+        let path = Path::new(PIPELINE_DIR).join(format!("{name}.toml"));
+        match Pipeline::load(&path, &[], &registry) {
+            Ok(p) => {
+                let stages: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+                report::text(&format!(
+                    "{name:<16} {}  [{}]",
+                    p.description.as_deref().unwrap_or(""),
+                    stages.join(" → ")
+                ));
+            }
+            Err(err) => report::text(&format!("{name:<16} (invalid: {err})")),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let registry = registry();
+    let path = find_pipeline(&args.pipeline)?;
+    let pipeline = Pipeline::load(&path, &args.overrides, &registry)?;
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let cache_root = match &args.cache {
+        Some(dir) => cwd.join(dir),
+        None => Cache::default_root(&cwd),
+    };
+    let out_dir = match &args.out {
+        Some(dir) => cwd.join(dir),
+        None => cwd.join("out").join(&pipeline.name),
+    };
+    let (force_all, force) = match args.force.as_deref() {
+        None => (false, vec![]),
+        Some("") => (true, vec![]),
+        Some(stage) => (false, vec![stage.to_owned()]),
+    };
+    let options = RunOptions {
+        force_all,
+        force,
+        dry_run: args.dry_run,
+        until: args.until.clone(),
+        out_dir: out_dir.clone(),
+    };
+    let runner = Runner::new(&registry, Cache::new(cache_root), cwd, Progress::stderr());
+    let written = runner.run(&pipeline, &options, &mut |event| report::stage_event(event))?;
+    if args.dry_run {
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    let mut summary = String::new();
+    for name in &pipeline.summary {
+        let Some(file) = written.get(name) else {
+            continue;
+        };
+        summary.push('\n');
+        summary.push_str(&AnyArtifact::read(file)?.summary());
+    }
+    if !summary.is_empty() {
+        report::text(&summary);
+        let summary_path = out_dir.join("summary.txt");
+        if let Err(err) = cod_artifact::write_atomically(&summary_path, |f| {
+            std::io::Write::write_all(f, summary.trim_start().as_bytes())
+        }) {
+            report::warn(&format!("cannot write `{}`: {err}", summary_path.display()));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
