@@ -1,1 +1,9 @@
+//! End-to-end tests: the `cod` binary, the stage binaries and the fixtures, in one test binary.
 
+mod artifacts;
+mod bad_input;
+mod fixture;
+mod pipeline_runs;
+mod snapshots;
+mod stage_binaries;
+mod support;

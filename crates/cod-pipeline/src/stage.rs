@@ -61,7 +61,11 @@ impl PathResolver<'_> {
         } else {
             self.file_dir
         };
+        // Drop `.` components so messages show `dir/items.csv`, not `dir/./items.csv`.
         base.join(path)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect()
     }
 }
 

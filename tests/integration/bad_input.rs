@@ -1,0 +1,184 @@
+//! Every bad input gets one clear error naming the file and line, and leaves no artifact behind.
+
+use crate::support::{Project, TINY_ITEMS, TINY_MODELS};
+
+/// Runs the tiny pipeline on `items` and `models`, expects failure with `expected` on standard
+/// error, and checks nothing was written.
+fn check(items: &str, models: &str, extra: &[&str], expected: &str) {
+    let p = Project::tiny();
+    p.write("items.csv", items);
+    p.write("models.toml", models);
+    let mut args = vec!["pipeline", "run", "tiny.toml"];
+    args.extend_from_slice(extra);
+    let out = p.cod(&args);
+    assert!(!out.ok, "expected failure, got:\n{}", out.stdout);
+    assert_eq!(out.stderr.trim(), expected);
+    assert!(p.cached_objects().is_empty(), "an artifact was cached");
+    assert!(!p.path().join("out/tiny/ingest.bin").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(p.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with(".cod-tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn items_with(from: &str, to: &str) -> String {
+    assert!(TINY_ITEMS.contains(from));
+    TINY_ITEMS.replacen(from, to, 1)
+}
+
+#[test]
+fn unknown_model() {
+    check(
+        &items_with("arith,a1,m,10,4", "arith,a1,xl,10,4"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:3: unknown model `xl`; the manifest lists `s`, `m`, `l`, `t`",
+    );
+}
+
+#[test]
+fn more_correct_than_samples() {
+    check(
+        &items_with("arith,a3,s,10,3", "arith,a3,s,10,11"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:10: `n_correct` (11) exceeds `n_samples` (10)",
+    );
+}
+
+#[test]
+fn negative_and_fractional_counts() {
+    check(
+        &items_with("words,w2,m,1,0", "words,w2,m,1,-1"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_correct` must be a non-negative count, found -1",
+    );
+    check(
+        &items_with("words,w2,m,1,0", "words,w2,m,1.5,0"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_samples` must be a whole number, found `1.5`",
+    );
+    check(
+        &items_with("words,w2,m,1,0", "words,w2,m,0,0"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_samples` must be at least 1, found 0",
+    );
+}
+
+#[test]
+fn duplicate_result() {
+    check(
+        &format!("{TINY_ITEMS}arith,a1,m,10,5\n"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:20: duplicate result for benchmark `arith`, item `a1`, model `m`; first given at `[TMP]/items.csv`:3",
+    );
+}
+
+#[test]
+fn missing_ladder_result_is_an_error_by_default() {
+    check(
+        &items_with("words,w2,m,1,0\n", ""),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`: benchmark `words`, item `w2`: no result for ladder model(s) `m`; 1 of 2 items are incomplete (set `missing = \"drop\"` to drop them, with a count)",
+    );
+}
+
+#[test]
+fn missing_ladder_result_can_be_dropped_and_counted() {
+    let p = Project::tiny();
+    p.write("items.csv", &items_with("words,w2,m,1,0\n", ""));
+    let out = p.cod(&[
+        "pipeline",
+        "run",
+        "tiny.toml",
+        "--set",
+        "ingest.missing=drop",
+    ]);
+    assert!(out.ok, "{}", out.stderr);
+    let show = p.cod(&["artifact", "show", "out/tiny/ingest.bin"]);
+    assert!(
+        show.stdout
+            .contains("benchmark words: 1 items, 1 dropped for missing ladder results"),
+        "{}",
+        show.stdout
+    );
+    let json = p.cod(&["artifact", "show", "out/tiny/ingest.bin", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(
+        value["benchmarks"][1]["dropped_items"],
+        serde_json::json!(["w2"])
+    );
+}
+
+#[test]
+fn malformed_tables() {
+    check(
+        "benchmark,item,model,n_samples\narith,a1,s,10\n",
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`: missing column `n_correct`; expected columns benchmark,item,model,n_samples,n_correct (optional: loss), found benchmark,item,model,n_samples",
+    );
+    check(
+        "benchmark,item,model,n_samples,n_correct\n",
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`: no rows",
+    );
+    check(
+        &items_with("arith,a3,m,10,2", "arith,,m,10,2"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:9: column `item` is empty",
+    );
+    check(
+        &TINY_ITEMS.replace("n_correct\n", "n_correct,subject\n"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`: unexpected column `subject`; expected columns benchmark,item,model,n_samples,n_correct (optional: loss)",
+    );
+}
+
+#[test]
+fn bad_manifest_names_file_and_field() {
+    check(
+        TINY_ITEMS,
+        &TINY_MODELS.replace("tokens = 8e7", "tokens = 0"),
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/models.toml`: model 2 (`m`): `tokens` must be a positive number, found 0",
+    );
+}
+
+#[test]
+fn bad_pipeline_values_name_the_file_and_key() {
+    check(
+        TINY_ITEMS,
+        TINY_MODELS,
+        &["--set", "ingest.mising=drop"],
+        "error: `tiny.toml`: stage `ingest`: unknown field `mising`, expected one of `path`, `manifest`, `missing`",
+    );
+    check(
+        TINY_ITEMS,
+        TINY_MODELS,
+        &["--set", "ingest.missing=skip"],
+        "error: `tiny.toml`: stage `ingest`: unknown variant `skip`, expected `error` or `drop`",
+    );
+    check(
+        TINY_ITEMS,
+        TINY_MODELS,
+        &["--set", "nope.path=x"],
+        "error: `tiny.toml`: `--set nope.path`: no table `[nope]` in the pipeline",
+    );
+    check(
+        TINY_ITEMS,
+        TINY_MODELS,
+        &["--set", "ingest.path=absent.csv"],
+        "error: stage `ingest`: cannot read `[TMP]/absent.csv`\n  caused by: No such file or directory (os error 2)",
+    );
+}

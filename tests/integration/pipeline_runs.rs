@@ -1,0 +1,182 @@
+use crate::support::{Project, root};
+
+fn mmlu_pipeline() -> String {
+    root().join("pipelines/mmlu.toml").display().to_string()
+}
+
+#[test]
+fn mmlu_second_run_is_all_cached() {
+    let p = Project::new();
+    let first = p.cod(&["pipeline", "run", &mmlu_pipeline()]);
+    assert!(first.ok, "{}", first.stderr);
+    assert_eq!(
+        stage_lines(&first.stdout),
+        ["ran ingest [TIME] (new)", "ran features [TIME] (new)"]
+    );
+    let second = p.cod(&["pipeline", "run", &mmlu_pipeline()]);
+    assert!(second.ok, "{}", second.stderr);
+    assert_eq!(
+        stage_lines(&second.stdout),
+        ["cached ingest", "cached features"]
+    );
+    // The summary is the same either way.
+    let tail = |s: &str| s.split_once("\n\n").unwrap().1.to_owned();
+    assert_eq!(tail(&first.stdout), tail(&second.stdout));
+    for file in ["ingest.bin", "features.bin", "summary.txt"] {
+        assert!(p.path().join("out/mmlu").join(file).is_file(), "{file}");
+    }
+}
+
+/// The per-stage lines of a run, with runs of spaces collapsed.
+fn stage_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
+#[test]
+fn param_change_reruns_the_stage_and_only_changed_downstream() {
+    let p = Project::tiny();
+    assert!(p.cod(&["pipeline", "run", "tiny.toml"]).ok);
+
+    // Same output from ingest: features keeps its cache entry.
+    let out = p.cod(&[
+        "pipeline",
+        "run",
+        "tiny.toml",
+        "--set",
+        "ingest.missing=drop",
+    ]);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        ["ran ingest [TIME] (params changed)", "cached features"]
+    );
+
+    // Different data: ingest and features both re-run.
+    p.write(
+        "items2.csv",
+        &crate::support::TINY_ITEMS.replace("arith,a3,l,10,5", "arith,a3,l,10,6"),
+    );
+    let set_path = [
+        "pipeline",
+        "run",
+        "tiny.toml",
+        "--set",
+        "ingest.path=items2.csv",
+    ];
+    let out = p.cod(&set_path);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        [
+            "ran ingest [TIME] (params changed)",
+            "ran features [TIME] (input changed)"
+        ]
+    );
+
+    // Editing a file in place is an input change, not a parameter change.
+    p.write(
+        "items2.csv",
+        &crate::support::TINY_ITEMS.replace("arith,a1,s,10,1", "arith,a1,s,10,2"),
+    );
+    let out = p.cod(&set_path);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        [
+            "ran ingest [TIME] (input changed)",
+            "ran features [TIME] (input changed)"
+        ]
+    );
+}
+
+#[test]
+fn corrupt_cache_entry_is_detected_and_recomputed() {
+    let p = Project::tiny();
+    assert!(p.cod(&["pipeline", "run", "tiny.toml"]).ok);
+    let features = p.path().join("out/tiny/features.bin");
+    let before = std::fs::read(&features).unwrap();
+    // Find the cache entry holding the features artifact, and flip a payload byte.
+    let object = p
+        .cached_objects()
+        .into_iter()
+        .find(|o| std::fs::read(o).unwrap() == before)
+        .unwrap();
+    let mut bytes = before.clone();
+    *bytes.last_mut().unwrap() ^= 1;
+    std::fs::write(&object, bytes).unwrap();
+
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let lines = stage_lines(&out.stdout);
+    assert_eq!(lines[0], "cached ingest");
+    assert!(
+        lines[1].starts_with("ran features [TIME] (cache entry corrupt: `[TMP]/cache/objects/")
+            && lines[1].ends_with(".bin` is corrupt: the payload does not match its checksum)"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(std::fs::read(&object).unwrap(), before);
+    assert_eq!(std::fs::read(&features).unwrap(), before);
+}
+
+#[test]
+fn force_dry_run_and_until() {
+    let p = Project::tiny();
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--dry-run"]);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        [
+            "would run ingest (new)",
+            "would run features (after upstream)"
+        ]
+    );
+    assert!(p.cached_objects().is_empty());
+    assert!(!p.path().join("out").exists());
+
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
+    assert_eq!(stage_lines(&out.stdout), ["ran ingest [TIME] (new)"]);
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--dry-run"]);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        ["cached ingest (dry run)", "would run features (new)"]
+    );
+
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--force", "features"]);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        ["cached ingest", "ran features [TIME] (forced)"]
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--force"]);
+    assert_eq!(
+        stage_lines(&out.stdout),
+        ["ran ingest [TIME] (forced)", "ran features [TIME] (forced)"]
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "nope"]);
+    assert!(!out.ok);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: `--until nope`: no such stage in `tiny.toml`; stages: `ingest`, `features`"
+    );
+}
+
+#[test]
+fn pipeline_list_and_unknown_pipeline() {
+    let p = Project::tiny();
+    std::fs::create_dir(p.path().join("pipelines")).unwrap();
+    std::fs::copy(
+        p.path().join("tiny.toml"),
+        p.path().join("pipelines/tiny.toml"),
+    )
+    .unwrap();
+    let out = p.cod(&["pipeline", "list"]);
+    assert_eq!(
+        out.stdout.trim(),
+        "tiny             tiny  [ingest → features]"
+    );
+    let out = p.cod(&["pipeline", "run", "nope"]);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: no pipeline `nope`: expected `pipelines/nope.toml`; available: tiny"
+    );
+}
