@@ -123,7 +123,10 @@ const PIPELINE_DIR: &str = "pipelines";
 
 fn find_pipeline(name: &str) -> anyhow::Result<PathBuf> {
     let as_path = Path::new(name);
-    if name.ends_with(".toml") || name.contains(std::path::MAIN_SEPARATOR) || as_path.is_file() {
+    let has_extension = as_path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    if has_extension || name.contains(std::path::MAIN_SEPARATOR) || as_path.is_file() {
         return Ok(as_path.to_owned());
     }
     let path = Path::new(PIPELINE_DIR).join(format!("{name}.toml"));

@@ -74,12 +74,12 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
             ("tokens", Some(entry.tokens)),
             ("flops", entry.flops),
         ] {
-            if let Some(v) = value {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(fail(format!(
-                        "{at}: `{field}` must be a positive number, found {v}"
-                    )));
-                }
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(fail(format!(
+                    "{at}: `{field}` must be a positive number, found {v}"
+                )));
             }
         }
         models.push(Model::new(
@@ -126,10 +126,11 @@ pub fn write_manifest(path: &Path, models: &[Model]) -> std::io::Result<()> {
             .collect(),
     };
     let text = toml::to_string(&file).map_err(std::io::Error::other)?;
-    std::fs::write(path, text)
+    cod_artifact::write_atomically(path, |f| std::io::Write::write_all(f, text.as_bytes()))
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // values are copied or computed the same way: exact equality is the point
 mod tests {
     use super::*;
 

@@ -112,14 +112,8 @@ fn text_column(df: &DataFrame, name: &str) -> anyhow::Result<StringChunked> {
     Ok(col.str()?.clone())
 }
 
-/// Reads a tidy table against the manifest's models.
-pub fn read_tidy(
-    path: &Path,
-    models: &[Model],
-    missing: MissingPolicy,
-) -> anyhow::Result<EvalTable> {
-    let (df, format) = read_frame(path)?;
-    let loc = Located { path, format };
+/// Checks the header: every required column, nothing unknown, at least one row.
+fn check_columns(df: &DataFrame, path: &Path) -> anyhow::Result<bool> {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -154,17 +148,110 @@ pub fn read_tidy(
     if df.height() == 0 {
         bail!("`{}`: no rows", path.display());
     }
+    Ok(names.iter().any(|n| n == "loss"))
+}
 
-    let benchmark = text_column(&df, "benchmark")?;
-    let item = text_column(&df, "item")?;
-    let model = text_column(&df, "model")?;
-    let n_samples = text_column(&df, "n_samples")?;
-    let n_correct = text_column(&df, "n_correct")?;
-    let loss = if names.iter().any(|n| n == "loss") {
-        Some(text_column(&df, "loss")?)
-    } else {
-        None
+/// One parsed row.
+struct Row {
+    benchmark: String,
+    item: String,
+    model: String,
+    n_samples: u32,
+    n_correct: u32,
+    /// `None` without a loss column; NaN for an empty cell.
+    loss: Option<f64>,
+}
+
+/// The table's columns as text, parsed row by row so errors can name the row.
+struct Columns<'a> {
+    loc: Located<'a>,
+    benchmark: StringChunked,
+    item: StringChunked,
+    model: StringChunked,
+    n_samples: StringChunked,
+    n_correct: StringChunked,
+    loss: Option<StringChunked>,
+}
+
+impl Columns<'_> {
+    fn required(&self, value: Option<&str>, column: &str, row: usize) -> anyhow::Result<String> {
+        match value {
+            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
+            _ => bail!("{}: column `{column}` is empty", self.loc.at(row)),
+        }
+    }
+
+    fn count(&self, value: Option<&str>, column: &str, row: usize) -> anyhow::Result<u32> {
+        let text = self.required(value, column, row)?;
+        // Parquet writers may store counts as floats; a whole float is a count.
+        let parsed: Option<i64> = text.parse::<i64>().ok().or_else(|| {
+            text.parse::<f64>()
+                .ok()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
+                .map(|f| f as i64)
+        });
+        let at = self.loc.at(row);
+        match parsed {
+            Some(n) if n < 0 => bail!("{at}: `{column}` must be a non-negative count, found {n}"),
+            Some(n) => u32::try_from(n)
+                .map_err(|_| anyhow::anyhow!("{at}: `{column}` is too large, found {n}")),
+            None => bail!("{at}: `{column}` must be a whole number, found `{text}`"),
+        }
+    }
+
+    fn row(&self, row: usize) -> anyhow::Result<Row> {
+        let at = self.loc.at(row);
+        let n_samples = self.count(self.n_samples.get(row), "n_samples", row)?;
+        let n_correct = self.count(self.n_correct.get(row), "n_correct", row)?;
+        if n_samples == 0 {
+            bail!("{at}: `n_samples` must be at least 1, found 0");
+        }
+        if n_correct > n_samples {
+            bail!("{at}: `n_correct` ({n_correct}) exceeds `n_samples` ({n_samples})");
+        }
+        let loss = match &self.loss {
+            None => None,
+            Some(col) => match col.get(row).map(str::trim) {
+                None | Some("") => Some(f64::NAN),
+                Some(text) => match text.parse::<f64>() {
+                    Ok(v) if v.is_finite() => Some(v),
+                    _ => bail!("{at}: `loss` must be a finite number, found `{text}`"),
+                },
+            },
+        };
+        Ok(Row {
+            benchmark: self.required(self.benchmark.get(row), "benchmark", row)?,
+            item: self.required(self.item.get(row), "item", row)?,
+            model: self.required(self.model.get(row), "model", row)?,
+            n_samples,
+            n_correct,
+            loss,
+        })
+    }
+}
+
+/// Reads a tidy table against the manifest's models.
+pub fn read_tidy(
+    path: &Path,
+    models: &[Model],
+    missing: MissingPolicy,
+) -> anyhow::Result<EvalTable> {
+    let (df, format) = read_frame(path)?;
+    let has_loss = check_columns(&df, path)?;
+    let columns = Columns {
+        loc: Located { path, format },
+        benchmark: text_column(&df, "benchmark")?,
+        item: text_column(&df, "item")?,
+        model: text_column(&df, "model")?,
+        n_samples: text_column(&df, "n_samples")?,
+        n_correct: text_column(&df, "n_correct")?,
+        loss: if has_loss {
+            Some(text_column(&df, "loss")?)
+        } else {
+            None
+        },
     };
+    let loc = &columns.loc;
 
     let n_models = models.len();
     let model_index: HashMap<&str, usize> = models
@@ -174,45 +261,13 @@ pub fn read_tidy(
         .collect();
     let mut builders: Vec<Builder> = Vec::new();
     let mut bench_index: HashMap<String, usize> = HashMap::new();
-
-    let require = |value: Option<&str>, column: &str, row: usize| -> anyhow::Result<String> {
-        match value {
-            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-            _ => bail!("{}: column `{column}` is empty", loc.at(row)),
-        }
-    };
-    let count = |value: Option<&str>, column: &str, row: usize| -> anyhow::Result<u32> {
-        let text = require(value, column, row)?;
-        let parsed: Option<i64> = text.parse::<i64>().ok().or_else(|| {
-            text.parse::<f64>()
-                .ok()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-                .map(|f| f as i64)
-        });
-        match parsed {
-            Some(n) if n < 0 => bail!(
-                "{}: `{column}` must be a non-negative count, found {n}",
-                loc.at(row)
-            ),
-            Some(n) if n > i64::from(u32::MAX) => {
-                bail!("{}: `{column}` is too large, found {n}", loc.at(row))
-            }
-            Some(n) => Ok(n as u32),
-            None => bail!(
-                "{}: `{column}` must be a whole number, found `{text}`",
-                loc.at(row)
-            ),
-        }
-    };
-
-    for row in 0..df.height() {
-        let bench_name = require(benchmark.get(row), "benchmark", row)?;
-        let item_id = require(item.get(row), "item", row)?;
-        let model_name = require(model.get(row), "model", row)?;
-        let Some(&m) = model_index.get(model_name.as_str()) else {
+    for row_number in 0..df.height() {
+        let row = columns.row(row_number)?;
+        let Some(&m) = model_index.get(row.model.as_str()) else {
             bail!(
-                "{}: unknown model `{model_name}`; the manifest lists {}",
-                loc.at(row),
+                "{}: unknown model `{}`; the manifest lists {}",
+                loc.at(row_number),
+                row.model,
                 models
                     .iter()
                     .map(|m| format!("`{}`", m.name))
@@ -220,51 +275,27 @@ pub fn read_tidy(
                     .join(", ")
             );
         };
-        let samples = count(n_samples.get(row), "n_samples", row)?;
-        let correct = count(n_correct.get(row), "n_correct", row)?;
-        if samples == 0 {
-            bail!("{}: `n_samples` must be at least 1, found 0", loc.at(row));
-        }
-        if correct > samples {
-            bail!(
-                "{}: `n_correct` ({correct}) exceeds `n_samples` ({samples})",
-                loc.at(row)
-            );
-        }
-        let row_loss = match &loss {
-            None => None,
-            Some(col) => match col.get(row).map(str::trim) {
-                None | Some("") => Some(f64::NAN),
-                Some(text) => match text.parse::<f64>() {
-                    Ok(v) if v.is_finite() => Some(v),
-                    _ => bail!(
-                        "{}: `loss` must be a finite number, found `{text}`",
-                        loc.at(row)
-                    ),
-                },
-            },
-        };
-
-        let b = *bench_index.entry(bench_name.clone()).or_insert_with(|| {
-            builders.push(Builder::new(bench_name, loss.is_some()));
+        let b = *bench_index.entry(row.benchmark.clone()).or_insert_with(|| {
+            builders.push(Builder::new(row.benchmark.clone(), has_loss));
             builders.len() - 1
         });
         let builder = &mut builders[b];
-        let i = builder.item(item_id, n_models);
+        let i = builder.item(row.item, n_models);
         let cell = i * n_models + m;
         if builder.first_row[cell] != u32::MAX {
             bail!(
-                "{}: duplicate result for benchmark `{}`, item `{}`, model `{model_name}`; first given at {}",
-                loc.at(row),
+                "{}: duplicate result for benchmark `{}`, item `{}`, model `{}`; first given at {}",
+                loc.at(row_number),
                 builder.name,
                 builder.items[i],
+                row.model,
                 loc.at(builder.first_row[cell] as usize)
             );
         }
-        builder.first_row[cell] = row as u32;
-        builder.n_samples[cell] = samples;
-        builder.n_correct[cell] = correct;
-        if let (Some(l), Some(v)) = (builder.loss.as_mut(), row_loss) {
+        builder.first_row[cell] = row_number as u32;
+        builder.n_samples[cell] = row.n_samples;
+        builder.n_correct[cell] = row.n_correct;
+        if let (Some(l), Some(v)) = (builder.loss.as_mut(), row.loss) {
             l[cell] = v;
         }
     }

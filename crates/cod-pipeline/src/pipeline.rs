@@ -1,7 +1,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::Registry;
+use crate::{Registry, StageEntry};
 
 /// A parsed, checked pipeline file: its stages in an order where every stage follows its inputs.
 #[derive(Clone, Debug)]
@@ -139,130 +139,23 @@ impl Pipeline {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut description = None;
-        let mut summary = None;
-        if let Some(meta) = doc.remove("pipeline") {
-            let toml::Value::Table(meta) = meta else {
-                return Err(invalid("`pipeline` must be a table".to_owned()));
-            };
-            for (key, value) in meta {
-                match (key.as_str(), value) {
-                    ("description", toml::Value::String(text)) => description = Some(text),
-                    ("summary", toml::Value::Array(items)) => {
-                        let names = items
-                            .into_iter()
-                            .map(|v| match v {
-                                toml::Value::String(s) => Ok(s),
-                                other => Err(invalid(format!(
-                                    "`pipeline.summary`: expected stage names, found `{other}`"
-                                ))),
-                            })
-                            .collect::<Result<Vec<_>, _>>()?;
-                        summary = Some(names);
-                    }
-                    (key, value) if PIPELINE_KEYS.contains(&key) => {
-                        return Err(invalid(format!(
-                            "`pipeline.{key}`: unexpected value `{value}`"
-                        )));
-                    }
-                    (key, _) => {
-                        return Err(invalid(format!(
-                            "unknown key `pipeline.{key}`, expected one of {}",
-                            quoted_list(&PIPELINE_KEYS)
-                        )));
-                    }
-                }
-            }
-        }
-
+        let (description, summary) = match doc.remove("pipeline") {
+            Some(meta) => parse_meta(meta).map_err(invalid)?,
+            None => (None, None),
+        };
         let mut stages = Vec::new();
         for (stage_name, value) in doc {
-            let toml::Value::Table(mut table) = value else {
-                return Err(invalid(format!(
-                    "top-level key `{stage_name}` must be a stage table `[{stage_name}]`"
-                )));
-            };
-            let kind = match table.remove("stage") {
-                None => stage_name.clone(),
-                Some(toml::Value::String(kind)) => kind,
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "`{stage_name}.stage`: expected a stage kind, found `{other}`"
-                    )));
-                }
-            };
-            let inputs = match table.remove("inputs") {
-                None => Vec::new(),
-                Some(toml::Value::Array(items)) => items
-                    .into_iter()
-                    .map(|v| match v {
-                        toml::Value::String(s) => Ok(s),
-                        other => Err(invalid(format!(
-                            "`{stage_name}.inputs`: expected stage names, found `{other}`"
-                        ))),
-                    })
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(toml::Value::String(s)) => vec![s],
-                Some(other) => {
-                    return Err(invalid(format!(
-                        "`{stage_name}.inputs`: expected a list of stage names, found `{other}`"
-                    )));
-                }
-            };
             let overridden = overridden
                 .iter()
                 .filter(|(t, _)| *t == stage_name)
                 .map(|(_, k)| k.clone())
                 .collect();
-            stages.push(StageSpec {
-                name: stage_name,
-                kind,
-                inputs,
-                params: table,
-                overridden,
-            });
+            stages.push(parse_stage(stage_name, value, overridden).map_err(invalid)?);
         }
         if stages.is_empty() {
             return Err(invalid("the pipeline has no stages".to_owned()));
         }
-
-        for stage in &stages {
-            let entry = registry.get(&stage.kind).ok_or_else(|| {
-                invalid(format!(
-                    "stage `{}`: unknown stage kind `{}`, expected one of {}",
-                    stage.name,
-                    stage.kind,
-                    quoted_list(&registry.kinds().collect::<Vec<_>>())
-                ))
-            })?;
-            let expected = entry.inputs();
-            if stage.inputs.len() != expected.len() {
-                return Err(invalid(format!(
-                    "stage `{}`: a `{}` stage takes {} input(s) ({}), found {}",
-                    stage.name,
-                    stage.kind,
-                    expected.len(),
-                    quoted_list(&expected.iter().map(|k| k.name()).collect::<Vec<_>>()),
-                    stage.inputs.len()
-                )));
-            }
-            for (input, want) in stage.inputs.iter().zip(expected) {
-                let upstream = stages.iter().find(|s| &s.name == input).ok_or_else(|| {
-                    invalid(format!(
-                        "stage `{}`: input `{input}` is not a stage of this pipeline",
-                        stage.name
-                    ))
-                })?;
-                let got = registry.get(&upstream.kind).map(|e| e.output());
-                if got != Some(*want) {
-                    return Err(invalid(format!(
-                        "stage `{}`: input `{input}` writes `{}`, expected `{want}`",
-                        stage.name,
-                        got.map_or("nothing", |k| k.name()),
-                    )));
-                }
-            }
-        }
+        check_stages(&stages, registry).map_err(invalid)?;
 
         let stages = topological_order(stages).map_err(invalid)?;
         let summary =
@@ -303,14 +196,131 @@ impl Pipeline {
         let mut keep = BTreeSet::new();
         let mut todo = vec![name.to_owned()];
         while let Some(n) = todo.pop() {
-            if keep.insert(n.clone()) {
-                if let Some(stage) = self.stage(&n) {
-                    todo.extend(stage.inputs.iter().cloned());
-                }
+            if keep.insert(n.clone())
+                && let Some(stage) = self.stage(&n)
+            {
+                todo.extend(stage.inputs.iter().cloned());
             }
         }
         keep
     }
+}
+
+/// Reads the `[pipeline]` table: description and summary stages.
+fn parse_meta(meta: toml::Value) -> Result<(Option<String>, Option<Vec<String>>), String> {
+    let toml::Value::Table(meta) = meta else {
+        return Err("`pipeline` must be a table".to_owned());
+    };
+    let mut description = None;
+    let mut summary = None;
+    for (key, value) in meta {
+        match (key.as_str(), value) {
+            ("description", toml::Value::String(text)) => description = Some(text),
+            ("summary", value) => summary = Some(string_list(value, "pipeline.summary")?),
+            (key, value) if PIPELINE_KEYS.contains(&key) => {
+                return Err(format!("`pipeline.{key}`: unexpected value `{value}`"));
+            }
+            (key, _) => {
+                return Err(format!(
+                    "unknown key `pipeline.{key}`, expected one of {}",
+                    quoted_list(&PIPELINE_KEYS)
+                ));
+            }
+        }
+    }
+    Ok((description, summary))
+}
+
+/// A string or a list of strings, e.g. stage names.
+fn string_list(value: toml::Value, at: &str) -> Result<Vec<String>, String> {
+    match value {
+        toml::Value::String(s) => Ok(vec![s]),
+        toml::Value::Array(items) => items
+            .into_iter()
+            .map(|v| match v {
+                toml::Value::String(s) => Ok(s),
+                other => Err(format!("`{at}`: expected stage names, found `{other}`")),
+            })
+            .collect(),
+        other => Err(format!(
+            "`{at}`: expected a list of stage names, found `{other}`"
+        )),
+    }
+}
+
+/// Reads one stage table: `stage`, `inputs`, and the rest as parameters.
+fn parse_stage(
+    name: String,
+    value: toml::Value,
+    overridden: Vec<String>,
+) -> Result<StageSpec, String> {
+    let toml::Value::Table(mut table) = value else {
+        return Err(format!(
+            "top-level key `{name}` must be a stage table `[{name}]`"
+        ));
+    };
+    let kind = match table.remove("stage") {
+        None => name.clone(),
+        Some(toml::Value::String(kind)) => kind,
+        Some(other) => {
+            return Err(format!(
+                "`{name}.stage`: expected a stage kind, found `{other}`"
+            ));
+        }
+    };
+    let inputs = match table.remove("inputs") {
+        None => Vec::new(),
+        Some(value) => string_list(value, &format!("{name}.inputs"))?,
+    };
+    Ok(StageSpec {
+        name,
+        kind,
+        inputs,
+        params: table,
+        overridden,
+    })
+}
+
+/// Checks stage kinds and that every input is a stage writing the artifact the stage reads.
+fn check_stages(stages: &[StageSpec], registry: &Registry) -> Result<(), String> {
+    for stage in stages {
+        let entry = registry.get(&stage.kind).ok_or_else(|| {
+            format!(
+                "stage `{}`: unknown stage kind `{}`, expected one of {}",
+                stage.name,
+                stage.kind,
+                quoted_list(&registry.kinds().collect::<Vec<_>>())
+            )
+        })?;
+        let expected = entry.inputs();
+        if stage.inputs.len() != expected.len() {
+            return Err(format!(
+                "stage `{}`: a `{}` stage takes {} input(s) ({}), found {}",
+                stage.name,
+                stage.kind,
+                expected.len(),
+                quoted_list(&expected.iter().map(|k| k.name()).collect::<Vec<_>>()),
+                stage.inputs.len()
+            ));
+        }
+        for (input, want) in stage.inputs.iter().zip(expected) {
+            let upstream = stages.iter().find(|s| &s.name == input).ok_or_else(|| {
+                format!(
+                    "stage `{}`: input `{input}` is not a stage of this pipeline",
+                    stage.name
+                )
+            })?;
+            let got = registry.get(&upstream.kind).map(StageEntry::output);
+            if got != Some(*want) {
+                return Err(format!(
+                    "stage `{}`: input `{input}` writes `{}`, expected `{want}`",
+                    stage.name,
+                    got.map_or("nothing", |k| k.name()),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Orders stages so that inputs come first, keeping file order where the DAG allows.
@@ -322,16 +332,14 @@ fn topological_order(mut pending: Vec<StageSpec>) -> Result<Vec<StageSpec>, Stri
                 .iter()
                 .all(|input| ordered.iter().any(|done| &done.name == input))
         });
-        match ready {
-            Some(i) => ordered.push(pending.remove(i)),
-            None => {
-                let names: Vec<&str> = pending.iter().map(|s| s.name.as_str()).collect();
-                return Err(format!(
-                    "the stages {} depend on each other in a cycle",
-                    quoted_list(&names)
-                ));
-            }
-        }
+        let Some(i) = ready else {
+            let names: Vec<&str> = pending.iter().map(|s| s.name.as_str()).collect();
+            return Err(format!(
+                "the stages {} depend on each other in a cycle",
+                quoted_list(&names)
+            ));
+        };
+        ordered.push(pending.remove(i));
     }
     Ok(ordered)
 }

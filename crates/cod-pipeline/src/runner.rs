@@ -7,7 +7,7 @@ use cod_artifact::ContentHash;
 
 use crate::cache::hash_file;
 use crate::stage::{ConfiguredStage, PathResolver};
-use crate::{Cache, Pipeline, Progress, Registry, StageKey};
+use crate::{Cache, Pipeline, Progress, Registry, StageKey, StageSpec};
 
 /// What to run and where to put it.
 #[derive(Clone, Debug, Default)]
@@ -104,6 +104,84 @@ impl<'a> Runner<'a> {
         options: &RunOptions,
         on_event: &mut dyn FnMut(&Event),
     ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+        let configured = self.configure(pipeline, options)?;
+        let mut outputs: BTreeMap<String, (PathBuf, ContentHash)> = BTreeMap::new();
+        let mut would_run: BTreeSet<String> = BTreeSet::new();
+        let mut written = BTreeMap::new();
+        for (spec, stage) in &configured {
+            let entry = self.registry.get(&spec.kind).expect("checked at load");
+            let forced = options.force_all || options.force.contains(&spec.name);
+            let mut report = |outcome| {
+                on_event(&Event {
+                    stage: &spec.name,
+                    kind: &spec.kind,
+                    outcome,
+                });
+            };
+
+            if options.dry_run && spec.inputs.iter().any(|i| would_run.contains(i)) {
+                would_run.insert(spec.name.clone());
+                let reason = if forced {
+                    RunReason::Forced
+                } else {
+                    RunReason::UpstreamWouldRun
+                };
+                report(Outcome::WouldRun { reason });
+                continue;
+            }
+
+            let input_paths: Vec<PathBuf> =
+                spec.inputs.iter().map(|i| outputs[i].0.clone()).collect();
+            let input_hashes: Vec<ContentHash> = spec.inputs.iter().map(|i| outputs[i].1).collect();
+            let key = self.key(spec, stage, &input_hashes)?;
+            let object = self.cache.object_path(&key);
+            let reason = self.reason_to_run(pipeline, spec, &key, &object, forced);
+
+            match (reason, options.dry_run) {
+                (Ok(checksum), true) => {
+                    outputs.insert(spec.name.clone(), (object.clone(), checksum));
+                    report(Outcome::WouldBeCached);
+                }
+                (Err(reason), true) => {
+                    would_run.insert(spec.name.clone());
+                    report(Outcome::WouldRun { reason });
+                }
+                (Ok(checksum), false) => {
+                    outputs.insert(spec.name.clone(), (object.clone(), checksum));
+                    written.insert(
+                        spec.name.clone(),
+                        self.publish(pipeline, spec, &key, options)?,
+                    );
+                    report(Outcome::Cached);
+                }
+                (Err(reason), false) => {
+                    let start = Instant::now();
+                    (stage.run)(&input_paths, &object, &self.progress)
+                        .with_context(|| format!("stage `{}` failed", spec.name))?;
+                    let elapsed = start.elapsed();
+                    let header =
+                        cod_artifact::verify(&object, entry.output()).with_context(|| {
+                            format!("stage `{}` did not write a valid artifact", spec.name)
+                        })?;
+                    outputs.insert(spec.name.clone(), (object.clone(), header.checksum));
+                    written.insert(
+                        spec.name.clone(),
+                        self.publish(pipeline, spec, &key, options)?,
+                    );
+                    report(Outcome::Ran { reason, elapsed });
+                }
+            }
+        }
+        Ok(written)
+    }
+
+    /// Checks `--until` and `--force`, then configures every selected stage before any runs, so
+    /// parameter errors come first.
+    fn configure<'p>(
+        &self,
+        pipeline: &'p Pipeline,
+        options: &RunOptions,
+    ) -> anyhow::Result<Vec<(&'p StageSpec, ConfiguredStage)>> {
         let selected: BTreeSet<String> = match &options.until {
             Some(until) => {
                 if pipeline.stage(until).is_none() {
@@ -126,9 +204,11 @@ impl<'a> Runner<'a> {
                 );
             }
         }
-
-        // Configure every stage before running any, so parameter errors come first.
-        let mut configured: Vec<(&crate::StageSpec, ConfiguredStage)> = Vec::new();
+        let file_dir = match pipeline.path.parent() {
+            Some(dir) => self.cwd.join(dir),
+            None => self.cwd.clone(),
+        };
+        let mut configured = Vec::new();
         for spec in pipeline
             .stages
             .iter()
@@ -136,7 +216,7 @@ impl<'a> Runner<'a> {
         {
             let entry = self.registry.get(&spec.kind).expect("checked at load");
             let resolver = PathResolver {
-                file_dir: &self.cwd.join(pipeline.dir()),
+                file_dir: &file_dir,
                 cwd: &self.cwd,
                 overridden: &spec.overridden,
             };
@@ -151,133 +231,79 @@ impl<'a> Runner<'a> {
                 })?;
             configured.push((spec, stage.0));
         }
-
-        let mut outputs: BTreeMap<String, (PathBuf, ContentHash)> = BTreeMap::new();
-        let mut would_run: BTreeSet<String> = BTreeSet::new();
-        let mut written = BTreeMap::new();
-        for (spec, stage) in &configured {
-            let entry = self.registry.get(&spec.kind).expect("checked at load");
-            let forced = options.force_all || options.force.contains(&spec.name);
-
-            if options.dry_run && spec.inputs.iter().any(|i| would_run.contains(i)) {
-                would_run.insert(spec.name.clone());
-                on_event(&Event {
-                    stage: &spec.name,
-                    kind: &spec.kind,
-                    outcome: Outcome::WouldRun {
-                        reason: if forced {
-                            RunReason::Forced
-                        } else {
-                            RunReason::UpstreamWouldRun
-                        },
-                    },
-                });
-                continue;
-            }
-
-            let file_hashes = stage
-                .files_read
-                .iter()
-                .map(|path| {
-                    hash_file(path).with_context(|| {
-                        format!("stage `{}`: cannot read `{}`", spec.name, path.display())
-                    })
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let input_paths: Vec<PathBuf> =
-                spec.inputs.iter().map(|i| outputs[i].0.clone()).collect();
-            let input_hashes: Vec<ContentHash> = spec.inputs.iter().map(|i| outputs[i].1).collect();
-            let key = StageKey::new(
-                entry.kind(),
-                entry.version(),
-                entry.output(),
-                &stage.canonical_params,
-                &file_hashes,
-                &input_hashes,
-            );
-            let object = self.cache.object_path(&key);
-
-            let reason = if forced {
-                Some(RunReason::Forced)
-            } else if object.exists() {
-                match cod_artifact::verify(&object, entry.output()) {
-                    Ok(header) => {
-                        outputs.insert(spec.name.clone(), (object.clone(), header.checksum));
-                        None
-                    }
-                    Err(err) => Some(RunReason::CacheCorrupt(err.to_string())),
-                }
-            } else {
-                Some(match self.cache.last_key(&pipeline.name, &spec.name) {
-                    None => RunReason::New,
-                    Some(last) if last.params != key.params => RunReason::ParamsChanged,
-                    Some(last) if last.files != key.files || last.inputs != key.inputs => {
-                        RunReason::InputChanged
-                    }
-                    Some(_) => RunReason::NotInCache,
-                })
-            };
-
-            let Some(reason) = reason else {
-                let outcome = if options.dry_run {
-                    Outcome::WouldBeCached
-                } else {
-                    written.insert(spec.name.clone(), self.publish(spec, &object, options)?);
-                    self.cache
-                        .record(&pipeline.name, &spec.name, &key)
-                        .with_context(|| {
-                            format!("cannot write to `{}`", self.cache.root().display())
-                        })?;
-                    Outcome::Cached
-                };
-                on_event(&Event {
-                    stage: &spec.name,
-                    kind: &spec.kind,
-                    outcome,
-                });
-                continue;
-            };
-
-            if options.dry_run {
-                would_run.insert(spec.name.clone());
-                on_event(&Event {
-                    stage: &spec.name,
-                    kind: &spec.kind,
-                    outcome: Outcome::WouldRun { reason },
-                });
-                continue;
-            }
-
-            let start = Instant::now();
-            (stage.run)(&input_paths, &object, &self.progress)
-                .with_context(|| format!("stage `{}` failed", spec.name))?;
-            let elapsed = start.elapsed();
-            let header = cod_artifact::verify(&object, entry.output())
-                .with_context(|| format!("stage `{}` did not write a valid artifact", spec.name))?;
-            outputs.insert(spec.name.clone(), (object.clone(), header.checksum));
-            written.insert(spec.name.clone(), self.publish(spec, &object, options)?);
-            self.cache
-                .record(&pipeline.name, &spec.name, &key)
-                .with_context(|| format!("cannot write to `{}`", self.cache.root().display()))?;
-            on_event(&Event {
-                stage: &spec.name,
-                kind: &spec.kind,
-                outcome: Outcome::Ran { reason, elapsed },
-            });
-        }
-        Ok(written)
+        Ok(configured)
     }
 
-    /// Copies a stage's artifact from the cache to the output directory.
+    /// The stage's cache key from its parameters, the files it reads and its inputs' hashes.
+    fn key(
+        &self,
+        spec: &StageSpec,
+        stage: &ConfiguredStage,
+        input_hashes: &[ContentHash],
+    ) -> anyhow::Result<StageKey> {
+        let entry = self.registry.get(&spec.kind).expect("checked at load");
+        let file_hashes = stage
+            .files_read
+            .iter()
+            .map(|path| {
+                hash_file(path).with_context(|| {
+                    format!("stage `{}`: cannot read `{}`", spec.name, path.display())
+                })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(StageKey::new(
+            entry.kind(),
+            entry.version(),
+            entry.output(),
+            &stage.canonical_params,
+            &file_hashes,
+            input_hashes,
+        ))
+    }
+
+    /// `Ok(checksum)` when a valid cached artifact can be reused, else why the stage must run.
+    fn reason_to_run(
+        &self,
+        pipeline: &Pipeline,
+        spec: &StageSpec,
+        key: &StageKey,
+        object: &Path,
+        forced: bool,
+    ) -> Result<ContentHash, RunReason> {
+        if forced {
+            return Err(RunReason::Forced);
+        }
+        let entry = self.registry.get(&spec.kind).expect("checked at load");
+        if object.exists() {
+            return cod_artifact::verify(object, entry.output())
+                .map(|header| header.checksum)
+                .map_err(|err| RunReason::CacheCorrupt(err.to_string()));
+        }
+        Err(match self.cache.last_key(&pipeline.name, &spec.name) {
+            None => RunReason::New,
+            Some(last) if last.params != key.params => RunReason::ParamsChanged,
+            Some(last) if last.files != key.files || last.inputs != key.inputs => {
+                RunReason::InputChanged
+            }
+            Some(_) => RunReason::NotInCache,
+        })
+    }
+
+    /// Copies a stage's artifact from the cache to the output directory and records the key it was
+    /// made with.
     fn publish(
         &self,
-        spec: &crate::StageSpec,
-        object: &Path,
+        pipeline: &Pipeline,
+        spec: &StageSpec,
+        key: &StageKey,
         options: &RunOptions,
     ) -> anyhow::Result<PathBuf> {
         let entry = self.registry.get(&spec.kind).expect("checked at load");
         let dest = options.out_dir.join(format!("{}.bin", spec.name));
-        cod_artifact::copy_verified(object, &dest, entry.output())?;
+        cod_artifact::copy_verified(&self.cache.object_path(key), &dest, entry.output())?;
+        self.cache
+            .record(&pipeline.name, &spec.name, key)
+            .with_context(|| format!("cannot write to `{}`", self.cache.root().display()))?;
         Ok(dest)
     }
 }

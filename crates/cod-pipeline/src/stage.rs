@@ -69,11 +69,14 @@ impl PathResolver<'_> {
     }
 }
 
+/// Runs a configured stage: input artifacts, output path, progress.
+pub(crate) type RunFn = Box<dyn Fn(&[PathBuf], &Path, &Progress) -> anyhow::Result<()>>;
+
 /// A stage with its parameters checked, ready to hash and run.
 pub(crate) struct ConfiguredStage {
     pub canonical_params: String,
     pub files_read: Vec<PathBuf>,
-    pub run: Box<dyn Fn(&[PathBuf], &Path, &Progress) -> anyhow::Result<()>>,
+    pub run: RunFn,
 }
 
 /// Object-safe view of a [`Stage`], for the registry.

@@ -24,6 +24,7 @@
 //! scenario gives the same results, bit for bit.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -221,7 +222,7 @@ impl Scenario {
                     ));
                 }
             }
-            if !(b.slope.median > 0.0) {
+            if !(b.slope.median.is_finite() && b.slope.median > 0.0) {
                 return Err(format!("{} must be positive", at("slope.median")));
             }
         }
@@ -350,14 +351,14 @@ pub fn write(sim: &Simulation, dir: &Path, format: TableFormat) -> anyhow::Resul
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     match format {
         TableFormat::Parquet => {
-            cod_ingest::write_tidy_parquet(&dir.join("items.parquet"), &sim.rows)?
+            cod_ingest::write_tidy_parquet(&dir.join("items.parquet"), &sim.rows)?;
         }
         TableFormat::Csv => write_csv(&dir.join("items.csv"), &sim.rows)?,
     }
     cod_ingest::write_manifest(&dir.join("models.toml"), &sim.models)
         .with_context(|| format!("cannot write `{}`", dir.join("models.toml").display()))?;
     let truth = serde_json::to_string_pretty(&sim.truth)? + "\n";
-    std::fs::write(dir.join("truth.json"), truth)
+    cod_artifact::write_atomically(&dir.join("truth.json"), |f| f.write_all(truth.as_bytes()))
         .with_context(|| format!("cannot write `{}`", dir.join("truth.json").display()))?;
     Ok(())
 }
