@@ -182,3 +182,72 @@ fn bad_pipeline_values_name_the_file_and_key() {
         "error: stage `ingest`: cannot read `[TMP]/absent.csv`\n  caused by: No such file or directory (os error 2)",
     );
 }
+
+#[test]
+fn parquet_errors_name_the_row() {
+    let p = Project::tiny();
+    let mut rows = cod_ingest::TidyRows::default();
+    for (item, model, n, k) in [("a", "s", 5, 1), ("a", "m", 5, 2), ("a", "l", 5, 6)] {
+        rows.benchmark.push("b".into());
+        rows.item.push(item.into());
+        rows.model.push(model.into());
+        rows.n_samples.push(n);
+        rows.n_correct.push(k);
+    }
+    cod_ingest::write_tidy_parquet(&p.path().join("items.parquet"), &rows).unwrap();
+    let out = p.cod(&[
+        "pipeline",
+        "run",
+        "tiny.toml",
+        "--set",
+        "ingest.path=items.parquet",
+    ]);
+    assert!(!out.ok);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.parquet`: row 3: `n_correct` (6) exceeds `n_samples` (5)"
+    );
+    assert!(p.cached_objects().is_empty());
+}
+
+#[test]
+fn csv_and_parquet_give_the_same_artifact() {
+    let p = Project::tiny();
+    let mut rows = cod_ingest::TidyRows::default();
+    for line in TINY_ITEMS.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        rows.benchmark.push(f[0].into());
+        rows.item.push(f[1].into());
+        rows.model.push(f[2].into());
+        rows.n_samples.push(f[3].parse().unwrap());
+        rows.n_correct.push(f[4].parse().unwrap());
+    }
+    cod_ingest::write_tidy_parquet(&p.path().join("items.parquet"), &rows).unwrap();
+    assert!(p.cod(&["pipeline", "run", "tiny.toml", "--out", "csv"]).ok);
+    let out = p.cod(&[
+        "pipeline",
+        "run",
+        "tiny.toml",
+        "--out",
+        "pq",
+        "--set",
+        "ingest.path=items.parquet",
+    ]);
+    assert!(out.ok, "{}", out.stderr);
+    let csv = std::fs::read(p.path().join("csv/ingest.bin")).unwrap();
+    let pq = std::fs::read(p.path().join("pq/ingest.bin")).unwrap();
+    assert!(csv == pq);
+}
+
+#[test]
+fn loss_must_be_finite_when_given() {
+    let with_loss = TINY_ITEMS
+        .replace("n_correct\n", "n_correct,loss\n")
+        .replace("arith,a1,s,10,1\n", "arith,a1,s,10,1,inf\n");
+    check(
+        &with_loss,
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:2: `loss` must be a finite number, found `inf`",
+    );
+}

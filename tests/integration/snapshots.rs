@@ -36,6 +36,27 @@ fn tiny_stage_artifacts() {
 }
 
 #[test]
+fn tiny_ingest_with_losses() {
+    let p = Project::tiny();
+    // Every row gets a loss but one, which stays missing (null in JSON).
+    let mut lines = crate::support::TINY_ITEMS.lines();
+    let mut items = format!("{},loss\n", lines.next().unwrap());
+    for (i, line) in lines.enumerate() {
+        let loss = if i == 2 {
+            String::new()
+        } else {
+            format!("{}", 0.5 + i as f64 / 8.0)
+        };
+        items.push_str(&format!("{line},{loss}\n"));
+    }
+    p.write("items.csv", &items);
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
+    assert!(out.ok, "{}", out.stderr);
+    let json = artifact_json(&p, "out/tiny/ingest.bin");
+    insta::assert_yaml_snapshot!("tiny_ingest_losses", json["benchmarks"][0]["loss"]);
+}
+
+#[test]
 fn mmlu_summary_and_artifact_shows() {
     let p = Project::new();
     let pipeline = root().join("pipelines/mmlu.toml");

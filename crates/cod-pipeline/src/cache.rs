@@ -127,3 +127,63 @@ impl Cache {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(params: &str, inputs: &[ContentHash]) -> StageKey {
+        StageKey::new("features", 1, ArtifactKind::Features, params, &[], inputs)
+    }
+
+    #[test]
+    fn key_is_stable_across_builds() {
+        // A golden value: if this changes, every user's cache is invalidated. Change it only on
+        // purpose, together with `KEY_DOMAIN`.
+        let k = key("{}", &[ContentHash([7; 32])]);
+        assert_eq!(k.params, blake3::hash(b"{}").to_hex().to_string());
+        assert_eq!(
+            k.key,
+            "0c5c91c3dcb58a9f98566c29cfab2ff0131bf7a72bb9497f166629248c0fd679"
+        );
+    }
+
+    #[test]
+    fn every_part_changes_the_key() {
+        let base = key("{}", &[ContentHash([7; 32])]);
+        assert_ne!(base.key, key("{\"a\":1}", &[ContentHash([7; 32])]).key);
+        assert_ne!(base.key, key("{}", &[ContentHash([8; 32])]).key);
+        assert_ne!(base.key, key("{}", &[]).key);
+        let other_version = StageKey::new(
+            "features",
+            2,
+            ArtifactKind::Features,
+            "{}",
+            &[],
+            &[ContentHash([7; 32])],
+        );
+        assert_ne!(base.key, other_version.key);
+        let with_file = StageKey::new(
+            "features",
+            1,
+            ArtifactKind::Features,
+            "{}",
+            &[ContentHash([7; 32])],
+            &[],
+        );
+        // The same hash as a file rather than an input is a different key.
+        assert_ne!(key("{}", &[]).key, with_file.key);
+    }
+
+    #[test]
+    fn records_round_trip_and_bad_records_count_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = Cache::new(dir.path().to_owned());
+        assert_eq!(cache.last_key("p", "s"), None);
+        let k = key("{}", &[]);
+        cache.record("p", "s", &k).unwrap();
+        assert_eq!(cache.last_key("p", "s"), Some(k));
+        std::fs::write(dir.path().join("runs/p/s.json"), "{not json").unwrap();
+        assert_eq!(cache.last_key("p", "s"), None);
+    }
+}

@@ -351,3 +351,169 @@ pub(crate) fn quoted_list(items: &[&str]) -> String {
         .collect::<Vec<_>>()
         .join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use cod_artifact::ArtifactKind;
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::{Progress, Stage};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NoParams {}
+
+    macro_rules! fake_stage {
+        ($name:ident, $kind:literal, $output:expr, $inputs:expr) => {
+            struct $name;
+            impl Stage for $name {
+                type Params = NoParams;
+                const KIND: &'static str = $kind;
+                const VERSION: u32 = 1;
+                const OUTPUT: ArtifactKind = $output;
+                const INPUTS: &'static [ArtifactKind] = $inputs;
+                fn run(_: &NoParams, _: &[PathBuf], _: &Path, _: &Progress) -> anyhow::Result<()> {
+                    unreachable!("parsing tests never run stages")
+                }
+            }
+        };
+    }
+    fake_stage!(Source, "source", ArtifactKind::EvalTable, &[]);
+    fake_stage!(
+        Derive,
+        "derive",
+        ArtifactKind::Features,
+        &[ArtifactKind::EvalTable]
+    );
+
+    fn registry() -> Registry {
+        Registry::new().with::<Source>().with::<Derive>()
+    }
+
+    fn parse(text: &str, overrides: &[&str]) -> Result<Pipeline, String> {
+        let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+        Pipeline::parse(text, Path::new("p/x.toml"), &overrides, &registry())
+            .map_err(|e| e.to_string())
+    }
+
+    fn check_err(text: &str, expected: &str) {
+        assert_eq!(parse(text, &[]).unwrap_err(), expected);
+    }
+
+    #[test]
+    fn orders_stages_after_their_inputs() {
+        let p = parse(
+            "[d]\nstage = \"derive\"\ninputs = [\"s\"]\n[s]\nstage = \"source\"\nk = 1\n",
+            &[],
+        )
+        .unwrap();
+        let names: Vec<&str> = p.stages.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["s", "d"]);
+        assert_eq!(p.name, "x");
+        assert_eq!(p.summary, ["d"]);
+        assert_eq!(p.stages[0].params.get("k"), Some(&toml::Value::Integer(1)));
+        assert_eq!(
+            p.ancestors_of("d").into_iter().collect::<Vec<_>>(),
+            ["d", "s"]
+        );
+    }
+
+    #[test]
+    fn overrides_replace_values_and_are_marked() {
+        let text = "[source]\npath = \"a.csv\"\n[derive]\ninputs = \"source\"\n";
+        let p = parse(text, &["source.path=b.csv", "source.n=3"]).unwrap();
+        let source = p.stage("source").unwrap();
+        assert_eq!(source.params["path"], toml::Value::String("b.csv".into()));
+        assert_eq!(source.params["n"], toml::Value::Integer(3));
+        assert_eq!(source.overridden, ["path", "n"]);
+        assert!(p.stage("derive").unwrap().overridden.is_empty());
+    }
+
+    #[test]
+    fn override_syntax() {
+        let o: Override = "a.b = [1, 2]".parse().unwrap();
+        assert_eq!((o.table.as_str(), o.key.as_str()), ("a", "b"));
+        assert_eq!(o.value.as_array().unwrap().len(), 2);
+        let o: Override = "a.b=some/path.csv".parse().unwrap();
+        assert_eq!(o.value, toml::Value::String("some/path.csv".into()));
+        let o: Override = "a.b=\"quoted\"".parse().unwrap();
+        assert_eq!(o.value, toml::Value::String("quoted".into()));
+        assert_eq!(
+            "ab=1".parse::<Override>().unwrap_err(),
+            "expected `TABLE.KEY` before `=`, found `ab`"
+        );
+        assert_eq!(
+            "a.b".parse::<Override>().unwrap_err(),
+            "expected `TABLE.KEY=VALUE`, found `a.b`"
+        );
+    }
+
+    #[test]
+    fn rejects_bad_pipelines_naming_file_and_key() {
+        check_err("", "`p/x.toml`: the pipeline has no stages");
+        check_err("[source\n", &{
+            let err = parse("[source\n", &[]).unwrap_err();
+            assert!(err.starts_with("`p/x.toml`: invalid TOML: "), "{err}");
+            err
+        });
+        check_err(
+            "[pipeline]\ndescripton = \"x\"\n[source]\n",
+            "`p/x.toml`: unknown key `pipeline.descripton`, expected one of `description`, `summary`",
+        );
+        check_err(
+            "[pipeline]\nsummary = [\"nope\"]\n[source]\n",
+            "`p/x.toml`: `pipeline.summary`: `nope` is not a stage of this pipeline",
+        );
+        check_err(
+            "x = 1\n",
+            "`p/x.toml`: top-level key `x` must be a stage table `[x]`",
+        );
+        check_err(
+            "[cluster]\n",
+            "`p/x.toml`: stage `cluster`: unknown stage kind `cluster`, expected one of `source`, `derive`",
+        );
+        check_err(
+            "[derive]\n",
+            "`p/x.toml`: stage `derive`: a `derive` stage takes 1 input(s) (`eval-table`), found 0",
+        );
+        check_err(
+            "[derive]\ninputs = [\"source\"]\n",
+            "`p/x.toml`: stage `derive`: input `source` is not a stage of this pipeline",
+        );
+        check_err(
+            "[a]\nstage = \"derive\"\ninputs = [\"b\"]\n[b]\nstage = \"derive\"\ninputs = [\"a\"]\n",
+            "`p/x.toml`: stage `a`: input `b` writes `features`, expected `eval-table`",
+        );
+        assert_eq!(
+            parse("[source]\n", &["nope.k=1"]).unwrap_err(),
+            "`p/x.toml`: `--set nope.k`: no table `[nope]` in the pipeline"
+        );
+    }
+
+    #[test]
+    fn cycles_are_reported() {
+        let stages = vec![
+            StageSpec {
+                name: "a".into(),
+                kind: "derive".into(),
+                inputs: vec!["b".into()],
+                params: toml::Table::new(),
+                overridden: vec![],
+            },
+            StageSpec {
+                name: "b".into(),
+                kind: "derive".into(),
+                inputs: vec!["a".into()],
+                params: toml::Table::new(),
+                overridden: vec![],
+            },
+        ];
+        assert_eq!(
+            topological_order(stages).unwrap_err(),
+            "the stages `a`, `b` depend on each other in a cycle"
+        );
+    }
+}
