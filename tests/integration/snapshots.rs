@@ -47,7 +47,10 @@ fn tiny_ingest_with_losses() {
         } else {
             format!("{}", 0.5 + i as f64 / 8.0)
         };
-        items.push_str(&format!("{line},{loss}\n"));
+        items.push_str(line);
+        items.push(',');
+        items.push_str(&loss);
+        items.push('\n');
     }
     p.write("items.csv", &items);
     let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
