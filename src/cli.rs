@@ -95,6 +95,7 @@ pub fn registry() -> Registry {
     Registry::new()
         .with::<cod_ingest::IngestStage>()
         .with::<cod_features::FeaturesStage>()
+        .with::<cod_cluster::ClusterStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

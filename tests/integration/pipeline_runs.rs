@@ -11,7 +11,11 @@ fn mmlu_second_run_is_all_cached() {
     assert!(first.ok, "{}", first.stderr);
     assert_eq!(
         stage_lines(&first.stdout),
-        ["ran ingest [TIME] (new)", "ran features [TIME] (new)"]
+        [
+            "ran ingest [TIME] (new)",
+            "ran features [TIME] (new)",
+            "ran cluster [TIME] (new)"
+        ]
     );
     let second = p.cod(&["pipeline", "run", &mmlu_pipeline()]);
     assert!(second.ok, "{}", second.stderr);
@@ -22,7 +26,7 @@ fn mmlu_second_run_is_all_cached() {
     // The summary is the same either way.
     let tail = |s: &str| s.split_once("\n\n").unwrap().1.to_owned();
     assert_eq!(tail(&first.stdout), tail(&second.stdout));
-    for file in ["ingest.bin", "features.bin", "summary.txt"] {
+    for file in ["ingest.bin", "features.bin", "cluster.bin", "summary.txt"] {
         assert!(p.path().join("out/mmlu").join(file).is_file(), "{file}");
     }
 }

@@ -17,12 +17,14 @@
 //!
 //! Artifact types live only here; stage crates work on these plain types and never on bytes.
 
+mod clusters;
 mod error;
 mod eval_table;
 mod features;
 mod file;
 mod ladder;
 
+pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
 pub use eval_table::{BenchmarkEvals, EvalTable};
 pub use features::{BenchmarkFeatures, Features};
@@ -40,16 +42,22 @@ use serde::de::DeserializeOwned;
 pub enum ArtifactKind {
     EvalTable,
     Features,
+    Clusters,
 }
 
 impl ArtifactKind {
-    pub const ALL: [ArtifactKind; 2] = [ArtifactKind::EvalTable, ArtifactKind::Features];
+    pub const ALL: [ArtifactKind; 3] = [
+        ArtifactKind::EvalTable,
+        ArtifactKind::Features,
+        ArtifactKind::Clusters,
+    ];
 
     #[must_use]
     pub fn code(self) -> u16 {
         match self {
             ArtifactKind::EvalTable => 1,
             ArtifactKind::Features => 2,
+            ArtifactKind::Clusters => 3,
         }
     }
 
@@ -63,6 +71,7 @@ impl ArtifactKind {
         match self {
             ArtifactKind::EvalTable => "eval-table",
             ArtifactKind::Features => "features",
+            ArtifactKind::Clusters => "clusters",
         }
     }
 
@@ -72,6 +81,7 @@ impl ArtifactKind {
         match self {
             ArtifactKind::EvalTable => EvalTable::SCHEMA_VERSION,
             ArtifactKind::Features => Features::SCHEMA_VERSION,
+            ArtifactKind::Clusters => Clusters::SCHEMA_VERSION,
         }
     }
 }
@@ -97,6 +107,7 @@ pub trait Artifact: Serialize + DeserializeOwned {
 pub enum AnyArtifact {
     EvalTable(EvalTable),
     Features(Features),
+    Clusters(Clusters),
 }
 
 impl AnyArtifact {
@@ -106,6 +117,7 @@ impl AnyArtifact {
         Ok(match header.kind {
             ArtifactKind::EvalTable => AnyArtifact::EvalTable(read(path)?),
             ArtifactKind::Features => AnyArtifact::Features(read(path)?),
+            ArtifactKind::Clusters => AnyArtifact::Clusters(read(path)?),
         })
     }
 
@@ -114,6 +126,7 @@ impl AnyArtifact {
         match self {
             AnyArtifact::EvalTable(_) => ArtifactKind::EvalTable,
             AnyArtifact::Features(_) => ArtifactKind::Features,
+            AnyArtifact::Clusters(_) => ArtifactKind::Clusters,
         }
     }
 
@@ -122,6 +135,7 @@ impl AnyArtifact {
         match self {
             AnyArtifact::EvalTable(a) => a.summary(),
             AnyArtifact::Features(a) => a.summary(),
+            AnyArtifact::Clusters(a) => a.summary(),
         }
     }
 
@@ -130,6 +144,7 @@ impl AnyArtifact {
         match self {
             AnyArtifact::EvalTable(a) => serde_json::to_string_pretty(a),
             AnyArtifact::Features(a) => serde_json::to_string_pretty(a),
+            AnyArtifact::Clusters(a) => serde_json::to_string_pretty(a),
         }
     }
 }

@@ -20,7 +20,9 @@ pub fn run_stage_binary<S: Stage>(
         );
         return ExitCode::from(2);
     }
-    match S::run(params, inputs, output, &Progress::stderr()) {
+    let result =
+        S::validate(params).and_then(|()| S::run(params, inputs, output, &Progress::stderr()));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");

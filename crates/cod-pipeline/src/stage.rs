@@ -24,6 +24,12 @@ pub trait Stage {
     /// The artifacts the stage reads, in order, one per upstream stage.
     const INPUTS: &'static [ArtifactKind];
 
+    /// Checks the parameters beyond what deserialization checks (ranges, combinations), before
+    /// any stage of the pipeline runs.
+    fn validate(_params: &Self::Params) -> anyhow::Result<()> {
+        Ok(())
+    }
+
     /// Makes the parameters' relative paths absolute. Only stages that read files need it.
     fn resolve_paths(_params: &mut Self::Params, _resolve: &PathResolver) {}
 
@@ -123,6 +129,7 @@ where
         let mut params: S::Params = params
             .try_into()
             .map_err(|err: toml::de::Error| err.message().to_owned())?;
+        S::validate(&params).map_err(|err| format!("{err:#}"))?;
         let canonical_params = serde_json::to_string(&params).map_err(|err| err.to_string())?;
         S::resolve_paths(&mut params, resolve);
         let files_read = S::files_read(&params);

@@ -1,0 +1,413 @@
+//! A k-d tree over points in R^d with per-node sums, for the queries MeanShift makes most: the sum
+//! and count of all points within a radius. Subtrees whose bounding box lies wholly inside the ball
+//! are added from their stored sums without visiting their points, so a query costs about the
+//! boundary of the ball rather than its contents.
+//!
+//! Sums are kept in fixed point (i128 accumulators over i64 coordinates scaled by a power of two
+//! chosen from the data's range), so a sum is exact and independent of the order points are added:
+//! two queries that cover the same points return bitwise the same mean. MeanShift relies on that to
+//! merge seeds whose trajectories meet.
+//!
+//! Neighbour crates (linfa-nn, kiddo) return the points in range one by one; none keeps subtree
+//! aggregates, which is what makes every-point-a-seed MeanShift fast here.
+
+/// Points per leaf: small enough to prune well, large enough to keep the tree shallow.
+const LEAF_SIZE: usize = 16;
+
+pub struct KdTree {
+    dim: usize,
+    /// Points reordered so every node owns a contiguous range, row-major.
+    points: Vec<f64>,
+    /// `order[i]` is the caller's index of reordered point `i`.
+    order: Vec<usize>,
+    /// `points` in fixed point: `round(x · scale)`.
+    fixed: Vec<i64>,
+    scale: f64,
+    nodes: Vec<Node>,
+    /// Per node: bounding-box low corner and high corner, each `dim` wide.
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    /// Per node: fixed-point coordinate sums, `dim` wide.
+    sum: Vec<i128>,
+}
+
+/// An exact sum of points: fixed-point coordinates and a count.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointSum {
+    pub sum: Vec<i128>,
+    pub count: usize,
+}
+
+#[derive(Clone, Copy)]
+struct Node {
+    start: usize,
+    end: usize,
+    /// Children, or `None` for a leaf.
+    children: Option<(usize, usize)>,
+}
+
+impl KdTree {
+    /// Builds the tree over `n = points.len() / dim` points stored row-major.
+    #[must_use]
+    pub fn new(points: &[f64], dim: usize) -> KdTree {
+        assert!(
+            dim > 0 && points.len().is_multiple_of(dim),
+            "points must be n × dim"
+        );
+        let n = points.len() / dim;
+        let mut order: Vec<usize> = (0..n).collect();
+        // The largest power of two that keeps every |x| · scale below 2^57, so that
+        // `FLUSH_EVERY` of them add up in an i64 without overflow.
+        let max_abs = points.iter().fold(1.0f64, |m, x| m.max(x.abs()));
+        let scale = 2f64.powi(57 - max_abs.log2().ceil() as i32);
+        let mut tree = KdTree {
+            dim,
+            points: Vec::new(),
+            order: Vec::new(),
+            fixed: Vec::new(),
+            scale,
+            nodes: Vec::new(),
+            lo: Vec::new(),
+            hi: Vec::new(),
+            sum: Vec::new(),
+        };
+        if n > 0 {
+            tree.build(points, &mut order, 0, n);
+        }
+        tree.points = order
+            .iter()
+            .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
+        tree.fixed = tree
+            .points
+            .iter()
+            .map(|&x| (x * scale).round() as i64)
+            .collect();
+        tree.order = order;
+        let sums: Vec<i128> = (0..tree.nodes.len())
+            .flat_map(|node| {
+                let Node { start, end, .. } = tree.nodes[node];
+                let mut sum = vec![0i128; dim];
+                for p in tree.fixed[start * dim..end * dim].chunks_exact(dim) {
+                    for (s, &v) in sum.iter_mut().zip(p) {
+                        *s += i128::from(v);
+                    }
+                }
+                sum
+            })
+            .collect();
+        tree.sum = sums;
+        tree
+    }
+
+    /// The mean of a sum, rounded once from the exact fixed-point value.
+    #[must_use]
+    pub fn mean(&self, sum: &PointSum) -> Vec<f64> {
+        let denom = self.scale * sum.count as f64;
+        sum.sum.iter().map(|&s| s as f64 / denom).collect()
+    }
+
+    /// Builds the node over `order[start..end]` and returns its id.
+    fn build(&mut self, points: &[f64], order: &mut [usize], start: usize, end: usize) -> usize {
+        let d = self.dim;
+        let id = self.nodes.len();
+        self.nodes.push(Node {
+            start,
+            end,
+            children: None,
+        });
+        let mut lo = vec![f64::INFINITY; d];
+        let mut hi = vec![f64::NEG_INFINITY; d];
+        for &i in &order[start..end] {
+            for k in 0..d {
+                let x = points[i * d + k];
+                lo[k] = lo[k].min(x);
+                hi[k] = hi[k].max(x);
+            }
+        }
+        let (split_dim, spread) =
+            (0..d)
+                .map(|k| (k, hi[k] - lo[k]))
+                .fold(
+                    (0, -1.0),
+                    |best, cur| if cur.1 > best.1 { cur } else { best },
+                );
+        self.lo.extend_from_slice(&lo);
+        self.hi.extend_from_slice(&hi);
+        if end - start > LEAF_SIZE && spread > 0.0 {
+            let mid = start + (end - start) / 2;
+            order[start..end].select_nth_unstable_by(mid - start, |&a, &b| {
+                points[a * d + split_dim]
+                    .total_cmp(&points[b * d + split_dim])
+                    .then(a.cmp(&b))
+            });
+            let left = self.build(points, order, start, mid);
+            let right = self.build(points, order, mid, end);
+            self.nodes[id].children = Some((left, right));
+        }
+        id
+    }
+
+    /// Number of points.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
+    fn box_distances(&self, width: impl Width, node: usize, q: &[f64]) -> (f64, f64) {
+        let d = width.get();
+        let (lo, hi, q) = (
+            &self.lo[node * d..][..d],
+            &self.hi[node * d..][..d],
+            &q[..d],
+        );
+        let mut near = 0.0;
+        let mut far = 0.0;
+        for k in 0..d {
+            let below = lo[k] - q[k];
+            let above = q[k] - hi[k];
+            let gap = below.max(above).max(0.0);
+            near += gap * gap;
+            let reach = (q[k] - lo[k]).abs().max((hi[k] - q[k]).abs());
+            far += reach * reach;
+        }
+        (near, far)
+    }
+
+    /// The exact sum and count of every point within distance `radius` of `q` (inclusive).
+    #[must_use]
+    pub fn range_sum(&self, q: &[f64], radius: f64) -> PointSum {
+        // Dimensions known at compile time let the distance loops unroll and vectorize.
+        macro_rules! dispatch {
+            ($($d:literal)*) => {
+                match self.dim {
+                    $($d => self.range_sum_in(Const::<$d>, q, radius),)*
+                    d => self.range_sum_in(Dyn(d), q, radius),
+                }
+            };
+        }
+        dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
+    }
+
+    fn range_sum_in(&self, width: impl Width, q: &[f64], radius: f64) -> PointSum {
+        let d = width.get();
+        let q = &q[..d];
+        let mut out = PointSum {
+            sum: vec![0; d],
+            count: 0,
+        };
+        if self.is_empty() {
+            return out;
+        }
+        let r2 = radius * radius;
+        let mut leaf = vec![0i64; d];
+        let mut stack = vec![0usize];
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_distances(width, node, q);
+            if near > r2 {
+                continue;
+            }
+            let Node {
+                start,
+                end,
+                children,
+            } = self.nodes[node];
+            if far <= r2 {
+                for (s, v) in out.sum.iter_mut().zip(&self.sum[node * d..][..d]) {
+                    *s += v;
+                }
+                out.count += end - start;
+                continue;
+            }
+            if let Some((left, right)) = children {
+                stack.push(right);
+                stack.push(left);
+                continue;
+            }
+            let mut pending = 0;
+            for i in start..end {
+                let p = &self.points[i * d..][..d];
+                let mut d2 = 0.0;
+                for k in 0..d {
+                    let t = p[k] - q[k];
+                    d2 += t * t;
+                }
+                if d2 <= r2 {
+                    for (s, &v) in leaf.iter_mut().zip(&self.fixed[i * d..][..d]) {
+                        *s += v;
+                    }
+                    out.count += 1;
+                    pending += 1;
+                    if pending == FLUSH_EVERY {
+                        flush(&mut out.sum, &mut leaf);
+                        pending = 0;
+                    }
+                }
+            }
+            flush(&mut out.sum, &mut leaf);
+        }
+        out
+    }
+
+    /// Calls `visit` with the caller's index of every point within `radius` of `q` (inclusive).
+    pub fn within(&self, q: &[f64], radius: f64, mut visit: impl FnMut(usize)) {
+        if self.is_empty() {
+            return;
+        }
+        let r2 = radius * radius;
+        let d = self.dim;
+        let mut stack = vec![0usize];
+        while let Some(node) = stack.pop() {
+            let (near, far) = self.box_distances(Dyn(d), node, q);
+            if near > r2 {
+                continue;
+            }
+            let Node {
+                start,
+                end,
+                children,
+            } = self.nodes[node];
+            match children {
+                Some((left, right)) if far > r2 => {
+                    stack.push(right);
+                    stack.push(left);
+                }
+                _ => {
+                    for i in start..end {
+                        if far <= r2 || squared_distance(&self.points[i * d..][..d], q) <= r2 {
+                            visit(self.order[i]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// How many fixed-point coordinates an i64 accumulator takes before it is added to the i128 sum.
+const FLUSH_EVERY: usize = 32;
+
+fn flush(sum: &mut [i128], leaf: &mut [i64]) {
+    for (s, l) in sum.iter_mut().zip(leaf.iter_mut()) {
+        *s += i128::from(*l);
+        *l = 0;
+    }
+}
+
+/// A dimension, known at compile time (`Const`) or only at run time (`Dyn`).
+trait Width: Copy {
+    fn get(self) -> usize;
+}
+
+#[derive(Clone, Copy)]
+struct Const<const D: usize>;
+
+impl<const D: usize> Width for Const<D> {
+    #[inline]
+    fn get(self) -> usize {
+        D
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Dyn(usize);
+
+impl Width for Dyn {
+    #[inline]
+    fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// Squared Euclidean distance.
+#[must_use]
+pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic scatter of points in [0, 1]^d; every 7th point is a copy of (0.5, …).
+    fn points(n: usize, d: usize) -> Vec<f64> {
+        let mut state = 12345u64;
+        let mut next = move || {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..n)
+            .flat_map(|i| {
+                if i % 7 == 6 {
+                    vec![0.5; d]
+                } else {
+                    (0..d).map(|_| next()).collect()
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn range_queries_match_brute_force() {
+        for d in [1, 2, 8] {
+            let pts = points(500, d);
+            let tree = KdTree::new(&pts, d);
+            for (qi, radius) in [(0, 0.1), (3, 0.3), (7, 0.0), (42, 2.0), (100, 0.25)] {
+                let q = &pts[qi * d..(qi + 1) * d];
+                let mut want_sum = vec![0.0; d];
+                let mut want: Vec<usize> = Vec::new();
+                for (i, p) in pts.chunks(d).enumerate() {
+                    if squared_distance(p, q) <= radius * radius {
+                        want.push(i);
+                        for k in 0..d {
+                            want_sum[k] += p[k];
+                        }
+                    }
+                }
+                let got_sum = tree.range_sum(q, radius);
+                assert_eq!(got_sum.count, want.len());
+                if !want.is_empty() {
+                    let mean = tree.mean(&got_sum);
+                    for k in 0..d {
+                        let want_mean = want_sum[k] / want.len() as f64;
+                        assert!((mean[k] - want_mean).abs() < 1e-12, "d={d} q={qi}");
+                    }
+                }
+                let mut got = Vec::new();
+                tree.within(q, radius, |i| got.push(i));
+                got.sort_unstable();
+                assert_eq!(got, want, "d={d} q={qi} r={radius}");
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_identical_points() {
+        let tree = KdTree::new(&[], 3);
+        assert_eq!(tree.range_sum(&[0.0; 3], 1.0).count, 0);
+        let same = vec![0.25; 3 * 100];
+        let tree = KdTree::new(&same, 3);
+        let sum = tree.range_sum(&[0.25; 3], 0.0);
+        assert_eq!(sum.count, 100);
+        // Exact sums: the mean of identical points is the point itself, bit for bit.
+        assert_eq!(tree.mean(&sum), [0.25; 3]);
+    }
+
+    #[test]
+    fn sums_do_not_depend_on_the_query_point() {
+        // Two queries covering the same points give bitwise equal means.
+        let pts = points(300, 4);
+        let tree = KdTree::new(&pts, 4);
+        let a = tree.range_sum(&[0.5; 4], 10.0);
+        let b = tree.range_sum(&[0.1, 0.9, 0.3, 0.7], 10.0);
+        assert_eq!(a.count, 300);
+        assert_eq!(a, b);
+    }
+}
