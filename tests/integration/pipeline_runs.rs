@@ -21,7 +21,7 @@ fn mmlu_second_run_is_all_cached() {
     assert!(second.ok, "{}", second.stderr);
     assert_eq!(
         stage_lines(&second.stdout),
-        ["cached ingest", "cached features"]
+        ["cached ingest", "cached features", "cached cluster"]
     );
     // The summary is the same either way.
     let tail = |s: &str| s.split_once("\n\n").unwrap().1.to_owned();
