@@ -16,6 +16,14 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --quiet -- -D warnings
 
+# Clustering benchmarks (release build): the mmlu fixture, 140k × 8 and 1M × 10 simulated items.
+# Each scenario runs in its own process; medians of RUNS runs and peak memory are printed.
+bench runs="5":
+    cargo run --quiet --bin cod -- pipeline run mmlu --until features > /dev/null
+    cargo bench --quiet -p cod-cluster --bench cluster -- mmlu {{runs}}
+    cargo bench --quiet -p cod-cluster --bench cluster -- sim140k 3
+    cargo bench --quiet -p cod-cluster --bench cluster -- sim1m 3
+
 # Regenerate the simulated fixtures from their scenario files (bit for bit).
 fixtures:
     cargo run --quiet --bin cod-sim -- --scenario fixtures/mmlu/scenario.toml --out fixtures/mmlu

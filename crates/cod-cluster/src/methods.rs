@@ -27,6 +27,10 @@ pub struct RadiusRule {
     pub quantile: f64,
     pub cap: Option<f64>,
     pub fixed: Option<f64>,
+    /// Estimate the bandwidth on this many points drawn without replacement (scikit-learn's
+    /// `n_samples`), seeded; all points when `None`.
+    pub samples: Option<usize>,
+    pub seed: u64,
 }
 
 impl RadiusRule {
@@ -34,16 +38,33 @@ impl RadiusRule {
         if let Some(r) = self.fixed {
             return (None, r);
         }
-        let bandwidth = estimate_bandwidth(points, dim, self.quantile);
+        let n = points.len() / dim;
+        let bandwidth = match self.samples {
+            Some(m) if m < n => {
+                use rand::SeedableRng;
+                let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(self.seed);
+                let mut chosen = rand::seq::index::sample(&mut rng, n, m).into_vec();
+                chosen.sort_unstable();
+                let sub: Vec<f64> = chosen
+                    .iter()
+                    .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
+                    .collect();
+                estimate_bandwidth(&sub, dim, self.quantile)
+            }
+            _ => estimate_bandwidth(points, dim, self.quantile),
+        };
         let cap = self.cap.unwrap_or((dim as f64).sqrt() / 10.0);
         (Some(bandwidth), bandwidth.min(cap))
     }
 
     fn describe(&self) -> String {
+        let samples = self.samples.map_or_else(String::new, |m| {
+            format!(" bandwidth-samples={m} seed={}", self.seed)
+        });
         match (self.fixed, self.cap) {
             (Some(r), _) => format!("R={r}"),
-            (None, Some(u)) => format!("Q={} U={u}", self.quantile),
-            (None, None) => format!("Q={} U=sqrt(d)/10", self.quantile),
+            (None, Some(u)) => format!("Q={} U={u}{samples}", self.quantile),
+            (None, None) => format!("Q={} U=sqrt(d)/10{samples}", self.quantile),
         }
     }
 }
@@ -202,9 +223,4 @@ pub fn summarize(
         .map(|l| l.and_then(|c| renumber[c]))
         .collect();
     (clusters, labels)
-}
-
-/// Builds a method from the stage's flat parameters.
-pub fn method_from_params(params: &crate::ClusterParams) -> anyhow::Result<Method> {
-    params.method()
 }

@@ -65,6 +65,11 @@ pub struct ClusterParams {
     #[arg(long)]
     #[serde(default)]
     pub bin_seeding: bool,
+    /// Estimate the bandwidth on this many items drawn at random (seeded by `seed`) instead of all:
+    /// the exact estimate costs O(n²), too much beyond ~100,000 items.
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bandwidth_samples: Option<usize>,
     /// Number of clusters for `kmeans`.
     #[arg(long)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -102,6 +107,11 @@ impl ClusterParams {
                 &[M::ImprovedMeanshift, M::Meanshift, M::Dbscan],
             ),
             (
+                "bandwidth_samples",
+                self.bandwidth_samples.is_some(),
+                &[M::ImprovedMeanshift, M::Meanshift, M::Dbscan],
+            ),
+            (
                 "bin_seeding",
                 self.bin_seeding,
                 &[M::ImprovedMeanshift, M::Meanshift],
@@ -117,6 +127,9 @@ impl ClusterParams {
                     name(self.method)
                 );
             }
+        }
+        if self.bandwidth_samples == Some(0) {
+            bail!("`bandwidth_samples` must be at least 1, found 0");
         }
         if self.min_size == 0 {
             bail!("`min_size` must be at least 1, found 0");
@@ -139,6 +152,8 @@ impl ClusterParams {
             quantile: self.quantile,
             cap: self.radius_cap,
             fixed: self.radius,
+            samples: self.bandwidth_samples,
+            seed: self.seed,
         };
         let seeding = if self.bin_seeding {
             Seeding::Bins
@@ -329,6 +344,7 @@ impl Stage for ClusterStage {
                 ("radius", params.radius.is_some()),
                 ("radius_cap", params.radius_cap.is_some()),
                 ("bin_seeding", params.bin_seeding),
+                ("bandwidth_samples", params.bandwidth_samples.is_some()),
             ];
             if let Some((key, _)) = others.iter().find(|(_, given)| *given) {
                 bail!("`{key}` does not apply to method `assign`, which takes only `from`");

@@ -156,6 +156,8 @@ fn radius_rule_matches_reference() {
                 quantile: case.quantile,
                 cap: None,
                 fixed: None,
+                samples: None,
+                seed: 0,
             },
             seeding: Seeding::All,
         };
@@ -295,6 +297,8 @@ fn kmeans_dbscan_and_improved_kmeans_find_separated_blobs() {
                 quantile: 0.1,
                 cap: None,
                 fixed: None,
+                samples: None,
+                seed: 0,
             },
             min_size: 5,
         },
