@@ -21,8 +21,7 @@ lint:
 bench runs="5":
     cargo run --quiet --bin cod -- pipeline run mmlu --until features > /dev/null
     cargo bench --quiet -p cod-cluster --bench cluster -- mmlu {{runs}}
-    cargo bench --quiet -p cod-cluster --bench cluster -- sim140k 3
-    cargo bench --quiet -p cod-cluster --bench cluster -- sim1m 3
+    cargo bench --quiet -p cod-cluster --bench cluster -- sim 40000 8 both 3
 
 # Regenerate the simulated fixtures from their scenario files (bit for bit).
 fixtures:

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod bad_input;
+mod cluster;
 mod fixture;
 mod pipeline_runs;
 mod snapshots;

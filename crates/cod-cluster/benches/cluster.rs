@@ -1,13 +1,14 @@
 //! Clustering benchmarks, run by `just bench`; one scenario per process so peak memory is the
 //! scenario's own.
 //!
-//!     cargo bench -p cod-cluster --bench cluster -- SCENARIO [RUNS]
+//!     cargo bench -p cod-cluster --bench cluster -- mmlu [RUNS]
+//!     cargo bench -p cod-cluster --bench cluster -- sim N D SEEDING [RUNS]
 //!
 //! Scenarios:
 //! - `mmlu`: the fixture's features (`out/mmlu/features.bin`, written by `just pipeline mmlu`),
 //!   13,642 × 8, improved MeanShift with every point a seed, and again with bin seeding;
-//! - `sim140k`: 140,420 × 8 simulated pass rates, bin seeding vs every point a seed;
-//! - `sim1m`: 1,000,000 × 10 simulated pass rates, bandwidth from 10,000 samples, bin seeding.
+//! - `sim N D SEEDING [RUNS]`: N × D simulated pass rates, SEEDING `all`, `bins` or `both`; past
+//!   20,000 items the bandwidth is estimated on 20,000 sampled items.
 //!
 //! Prints the median, min and max wall time over RUNS runs, the partition, the peak resident
 //! memory of the process, and, where both seedings run, their adjusted Rand index.
@@ -152,38 +153,48 @@ fn main() {
                 adjusted_rand(&exact.partition.labels, &binned.partition.labels)
             );
         }
-        "sim140k" => {
-            let points = simulated(140_420, 8, 1);
-            let binned = time(
-                "sim140k bin-seeding",
-                runs,
-                &points,
-                8,
-                &method(Seeding::Bins, None),
-            );
-            let exact = time(
-                "sim140k every-seed",
-                runs,
-                &points,
-                8,
-                &method(Seeding::All, None),
-            );
-            println!(
-                "sim140k: adjusted Rand index, bin seeding vs every seed: {:.4}",
-                adjusted_rand(&exact.partition.labels, &binned.partition.labels)
-            );
+        "sim" => {
+            // sim N D SEEDING [RUNS]: SEEDING is `all`, `bins` or `both` (which also compares them).
+            let n: usize = args
+                .get(1)
+                .and_then(|a| a.parse().ok())
+                .expect("sim N D SEEDING [RUNS]");
+            let dim: usize = args
+                .get(2)
+                .and_then(|a| a.parse().ok())
+                .expect("sim N D SEEDING [RUNS]");
+            let seeding = args.get(3).map_or("bins", String::as_str);
+            let runs: usize = args.get(4).and_then(|r| r.parse().ok()).unwrap_or(3);
+            let points = simulated(n, dim, n as u64);
+            // The exact bandwidth is O(n²); past 20,000 items it is estimated on a sample.
+            let samples = (n > 20_000).then_some(20_000);
+            let label = format!("sim{n}x{dim}");
+            let binned = matches!(seeding, "bins" | "both").then(|| {
+                time(
+                    &format!("{label} bin-seeding"),
+                    runs,
+                    &points,
+                    dim,
+                    &method(Seeding::Bins, samples),
+                )
+            });
+            let exact = matches!(seeding, "all" | "both").then(|| {
+                time(
+                    &format!("{label} every-seed"),
+                    runs,
+                    &points,
+                    dim,
+                    &method(Seeding::All, samples),
+                )
+            });
+            if let (Some(a), Some(b)) = (exact, binned) {
+                println!(
+                    "{label}: adjusted Rand index, bin seeding vs every seed: {:.4}",
+                    adjusted_rand(&a.partition.labels, &b.partition.labels)
+                );
+            }
         }
-        "sim1m" => {
-            let points = simulated(1_000_000, 10, 2);
-            time(
-                "sim1m bin-seeding",
-                runs,
-                &points,
-                10,
-                &method(Seeding::Bins, Some(10_000)),
-            );
-        }
-        other => panic!("unknown scenario `{other}`: expected mmlu, sim140k or sim1m"),
+        other => panic!("unknown scenario `{other}`: expected `mmlu` or `sim N D SEEDING [RUNS]`"),
     }
     println!("{scenario}: {}", peak_memory());
 }
