@@ -26,6 +26,11 @@ struct Case {
     improved_labels: Vec<i64>,
 }
 
+/// The improved MeanShift of a reference case at its radius and minimum size.
+fn improved(case: &Case, seeding: Seeding) -> Partition {
+    improved_mean_shift(&case.points, case.dim, case.radius, case.min_size, seeding)
+}
+
 fn reference() -> Vec<Case> {
     let text = include_str!("../testdata/sklearn_meanshift.json");
     serde_json::from_str::<Reference>(text).unwrap().cases
@@ -128,13 +133,7 @@ fn meanshift_partitions_match_scikit_learn() {
 #[test]
 fn improved_meanshift_partitions_match_scikit_learn() {
     for case in reference() {
-        let p = improved_mean_shift(
-            &case.points,
-            case.dim,
-            case.radius,
-            case.min_size,
-            Seeding::All,
-        );
+        let p = improved(&case, Seeding::All);
         assert_same_partition(&case, &p.centres, &p.labels, &case.improved_labels);
         let clustered = case.improved_labels.iter().filter(|&&l| l >= 0).count();
         // The 11 × 11 grid has no 10 points within R of a mode; every other case clusters.
@@ -194,13 +193,7 @@ fn check_properties(points: &[f64], dim: usize, radius: f64, min_size: usize, p:
 #[test]
 fn improved_meanshift_properties_hold() {
     for case in reference() {
-        let p = improved_mean_shift(
-            &case.points,
-            case.dim,
-            case.radius,
-            case.min_size,
-            Seeding::All,
-        );
+        let p = improved(&case, Seeding::All);
         check_properties(&case.points, case.dim, case.radius, case.min_size, &p);
     }
 }
@@ -322,13 +315,7 @@ fn kmeans_dbscan_and_improved_kmeans_find_separated_blobs() {
 #[test]
 fn bin_seeding_on_reference_cases_keeps_the_properties() {
     for case in reference() {
-        let p = improved_mean_shift(
-            &case.points,
-            case.dim,
-            case.radius,
-            case.min_size,
-            Seeding::Bins,
-        );
+        let p = improved(&case, Seeding::Bins);
         check_properties(&case.points, case.dim, case.radius, case.min_size, &p);
     }
 }
