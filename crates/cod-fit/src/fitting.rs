@@ -1,0 +1,240 @@
+//! Bounded least squares by reparametrization and L-BFGS from a grid of starts.
+
+use anyhow::bail;
+use argmin::core::{CostFunction, Executor, Gradient, State};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+
+use crate::Law;
+
+/// The residual loss.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Loss {
+    /// Σ r².
+    Squared,
+    /// Σ huber_δ(r): r²/2 within δ, δ·(|r| − δ/2) beyond.
+    Huber(f64),
+}
+
+/// Fitting options.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FitOptions {
+    pub loss: Loss,
+    /// L-BFGS iterations per start.
+    pub max_iters: u64,
+}
+
+impl Default for FitOptions {
+    fn default() -> FitOptions {
+        FitOptions {
+            loss: Loss::Squared,
+            max_iters: 300,
+        }
+    }
+}
+
+/// The best fit over all starts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Fit {
+    pub params: Vec<f64>,
+    /// The loss at `params`.
+    pub cost: f64,
+    /// Root-mean-square residual.
+    pub rmse: f64,
+    /// How many starts ended in a usable fit.
+    pub starts_used: usize,
+}
+
+/// How one parameter maps from the unconstrained space the solver sees.
+#[derive(Clone, Copy, Debug)]
+enum Transform {
+    Free,
+    /// lo + exp(u).
+    Lower(f64),
+    /// hi − exp(u).
+    Upper(f64),
+    /// lo + (hi − lo)·σ(u).
+    Interval(f64, f64),
+}
+
+/// exp(u) with u capped where it would overflow.
+fn exp_capped(u: f64) -> f64 {
+    u.min(700.0).exp()
+}
+
+impl Transform {
+    fn new((lo, hi): (f64, f64)) -> Transform {
+        match (lo.is_finite(), hi.is_finite()) {
+            (false, false) => Transform::Free,
+            (true, false) => Transform::Lower(lo),
+            (false, true) => Transform::Upper(hi),
+            (true, true) => Transform::Interval(lo, hi),
+        }
+    }
+
+    /// (p, dp/du).
+    fn forward(self, u: f64) -> (f64, f64) {
+        match self {
+            Transform::Free => (u, 1.0),
+            Transform::Lower(lo) => {
+                let e = exp_capped(u);
+                (lo + e, e)
+            }
+            Transform::Upper(hi) => {
+                let e = exp_capped(u);
+                (hi - e, -e)
+            }
+            Transform::Interval(lo, hi) => {
+                let s = 1.0 / (1.0 + (-u).exp());
+                (lo + (hi - lo) * s, (hi - lo) * s * (1.0 - s))
+            }
+        }
+    }
+
+    /// u for a p strictly inside the bounds.
+    fn inverse(self, p: f64) -> f64 {
+        match self {
+            Transform::Free => p,
+            Transform::Lower(lo) => (p - lo).ln(),
+            Transform::Upper(hi) => (hi - p).ln(),
+            Transform::Interval(lo, hi) => {
+                let s = (p - lo) / (hi - lo);
+                (s / (1.0 - s)).ln()
+            }
+        }
+    }
+}
+
+struct Problem<'a> {
+    law: &'a dyn Law,
+    x: &'a [f64],
+    y: &'a [f64],
+    loss: Loss,
+    transforms: Vec<Transform>,
+}
+
+impl Problem<'_> {
+    fn params(&self, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        self.transforms
+            .iter()
+            .zip(u)
+            .map(|(t, &u)| t.forward(u))
+            .unzip()
+    }
+
+    /// Loss and its derivative at residual r.
+    fn loss(&self, r: f64) -> (f64, f64) {
+        match self.loss {
+            Loss::Squared => (r * r, 2.0 * r),
+            Loss::Huber(delta) if r.abs() <= delta => (0.5 * r * r, r),
+            Loss::Huber(delta) => (delta * (r.abs() - 0.5 * delta), delta * r.signum()),
+        }
+    }
+}
+
+impl CostFunction for Problem<'_> {
+    type Param = Vec<f64>;
+    type Output = f64;
+
+    fn cost(&self, u: &Vec<f64>) -> Result<f64, argmin::core::Error> {
+        let (p, _) = self.params(u);
+        Ok(self
+            .x
+            .iter()
+            .zip(self.y)
+            .map(|(&x, &y)| self.loss(self.law.value(x, &p) - y).0)
+            .sum())
+    }
+}
+
+impl Gradient for Problem<'_> {
+    type Param = Vec<f64>;
+    type Gradient = Vec<f64>;
+
+    fn gradient(&self, u: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
+        let (p, dp) = self.params(u);
+        let mut grad = vec![0.0; p.len()];
+        let mut df = vec![0.0; p.len()];
+        for (&x, &y) in self.x.iter().zip(self.y) {
+            let (_, dl) = self.loss(self.law.value(x, &p) - y);
+            self.law.gradient(x, &p, &mut df);
+            for k in 0..p.len() {
+                grad[k] += dl * df[k] * dp[k];
+            }
+        }
+        Ok(grad)
+    }
+}
+
+/// Fits `law` to the points (x, y) from every start of the law's grid and returns the best fit.
+/// Fails only when no start gives a finite fit.
+pub fn fit(law: &dyn Law, x: &[f64], y: &[f64], options: FitOptions) -> anyhow::Result<Fit> {
+    if x.len() != y.len() {
+        bail!("{} x values but {} y values", x.len(), y.len());
+    }
+    if x.is_empty() {
+        bail!("no points to fit");
+    }
+    if let Some(bad) = x.iter().chain(y).find(|v| !v.is_finite()) {
+        bail!("cannot fit a non-finite value ({bad})");
+    }
+    let problem_for = || Problem {
+        law,
+        x,
+        y,
+        loss: options.loss,
+        transforms: law.bounds().into_iter().map(Transform::new).collect(),
+    };
+    let transforms: Vec<Transform> = law.bounds().into_iter().map(Transform::new).collect();
+    let mut best: Option<(Vec<f64>, f64)> = None;
+    let mut used = 0;
+    let mut last_error = None;
+    for start in law.starts() {
+        let u0: Vec<f64> = transforms
+            .iter()
+            .zip(&start)
+            .map(|(t, &p)| t.inverse(p))
+            .collect();
+        let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
+            .with_tolerance_grad(1e-12)?
+            .with_tolerance_cost(1e-15)?;
+        let result = Executor::new(problem_for(), solver)
+            .configure(|state| state.param(u0).max_iters(options.max_iters))
+            .run();
+        match result {
+            Ok(res) => {
+                let state = res.state();
+                let (Some(u), cost) = (state.get_best_param(), state.get_best_cost()) else {
+                    continue;
+                };
+                if !cost.is_finite() {
+                    continue;
+                }
+                used += 1;
+                if best.as_ref().is_none_or(|(_, c)| cost < *c) {
+                    best = Some((u.clone(), cost));
+                }
+            }
+            Err(err) => last_error = Some(err),
+        }
+    }
+    let Some((u, cost)) = best else {
+        match last_error {
+            Some(err) => bail!("every start failed; the last: {err}"),
+            None => bail!("no start gave a finite fit"),
+        }
+    };
+    let problem = problem_for();
+    let (params, _) = problem.params(&u);
+    let sse: f64 = x
+        .iter()
+        .zip(y)
+        .map(|(&x, &y)| (law.value(x, &params) - y).powi(2))
+        .sum();
+    Ok(Fit {
+        params,
+        cost,
+        rmse: (sse / x.len() as f64).sqrt(),
+        starts_used: used,
+    })
+}

@@ -1,0 +1,24 @@
+//! Scaling-law families and their fits (METHODS §1.3).
+//!
+//! A [`Law`] is a parametric curve with analytic gradient, parameter bounds and a grid of starting
+//! points. [`fit`] minimizes the squared (or Huber) residuals under the bounds from every start and
+//! keeps the best.
+//!
+//! **Solver.** argmin 0.11 has no bound-constrained method, so bounds are handled by
+//! reparametrization: a parameter bounded below is `lo + exp(u)`, one bounded on both sides is
+//! `lo + (hi − lo)·σ(u)`, and L-BFGS (More–Thuente line search) runs on the unconstrained `u` with
+//! the chain-ruled analytic gradient. Every iterate is feasible by construction; a bound is reached
+//! only in the limit, which is what the COD filter needs (it compares parameters to thresholds
+//! away from the bounds). The law's coefficient and exponent are strongly correlated, so a single
+//! start is not robust: the grid is the defence.
+//!
+//! **Invariant**: this crate never reads files and knows no artifact; it fits numbers.
+
+mod fitting;
+mod laws;
+
+pub use fitting::{Fit, FitOptions, Loss, fit};
+pub use laws::{CodLaw, Law};
+
+#[cfg(test)]
+mod oracle;
