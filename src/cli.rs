@@ -96,6 +96,7 @@ pub fn registry() -> Registry {
         .with::<cod_ingest::IngestStage>()
         .with::<cod_features::FeaturesStage>()
         .with::<cod_cluster::ClusterStage>()
+        .with::<cod_fit::FitStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

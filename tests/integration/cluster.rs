@@ -219,3 +219,39 @@ fn every_method_runs_through_the_pipeline() {
         );
     }
 }
+
+/// Rounds every float to 4 significant digits, and below 1e-9 to 0: fits agree to far more, but
+/// not bit for bit across optimizer changes, and the snapshot pins behaviour, not rounding.
+fn significant(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if n.is_f64() => {
+            let f = n.as_f64().unwrap();
+            let f = if f.abs() < 1e-9 { 0.0 } else { f };
+            serde_json::json!(format!("{f:.3e}").parse::<f64>().unwrap())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(significant).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(k, v)| (k, significant(v))).collect())
+        }
+        other => other,
+    }
+}
+
+#[test]
+fn fit_snapshot() {
+    let p = project();
+    p.write(
+        "groups-fit.toml",
+        &format!(
+            "{}\n[fit]\ninputs = [\"ingest\", \"features\", \"cluster\"]\nguess = 0.0\n",
+            PIPELINE.replace("summary = [\"cluster\"]", "summary = [\"fit\"]")
+        ),
+    );
+    let out = p.cod(&["pipeline", "run", "groups-fit.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let json = p.cod(&["artifact", "show", "out/groups-fit/fit.bin", "--json"]);
+    let mut value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    value["ladder"] = serde_json::json!("(see features)");
+    insta::assert_yaml_snapshot!("groups_fit_artifact", significant(value));
+}

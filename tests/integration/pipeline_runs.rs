@@ -1,5 +1,8 @@
 use crate::support::{Project, root};
 
+/// The stages of `pipelines/mmlu.toml`, in order.
+const MMLU_STAGES: [&str; 4] = ["ingest", "features", "cluster", "fit"];
+
 fn mmlu_pipeline() -> String {
     root().join("pipelines/mmlu.toml").display().to_string()
 }
@@ -9,26 +12,23 @@ fn mmlu_second_run_is_all_cached() {
     let p = Project::new();
     let first = p.cod(&["pipeline", "run", &mmlu_pipeline()]);
     assert!(first.ok, "{}", first.stderr);
-    assert_eq!(
-        stage_lines(&first.stdout),
-        [
-            "ran ingest [TIME] (new)",
-            "ran features [TIME] (new)",
-            "ran cluster [TIME] (new)"
-        ]
-    );
+    let ran: Vec<String> = MMLU_STAGES
+        .iter()
+        .map(|s| format!("ran {s} [TIME] (new)"))
+        .collect();
+    assert_eq!(stage_lines(&first.stdout), ran);
     let second = p.cod(&["pipeline", "run", &mmlu_pipeline()]);
     assert!(second.ok, "{}", second.stderr);
-    assert_eq!(
-        stage_lines(&second.stdout),
-        ["cached ingest", "cached features", "cached cluster"]
-    );
+    let cached: Vec<String> = MMLU_STAGES.iter().map(|s| format!("cached {s}")).collect();
+    assert_eq!(stage_lines(&second.stdout), cached);
     // The summary is the same either way.
     let tail = |s: &str| s.split_once("\n\n").unwrap().1.to_owned();
     assert_eq!(tail(&first.stdout), tail(&second.stdout));
-    for file in ["ingest.bin", "features.bin", "cluster.bin", "summary.txt"] {
-        assert!(p.path().join("out/mmlu").join(file).is_file(), "{file}");
+    for stage in MMLU_STAGES {
+        let file = p.path().join("out/mmlu").join(format!("{stage}.bin"));
+        assert!(file.is_file(), "{}", file.display());
     }
+    assert!(p.path().join("out/mmlu/summary.txt").is_file());
 }
 
 /// The per-stage lines of a run, with runs of spaces collapsed.

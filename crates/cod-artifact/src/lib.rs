@@ -22,6 +22,7 @@ mod error;
 mod eval_table;
 mod features;
 mod file;
+mod fits;
 mod ladder;
 
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
@@ -32,6 +33,7 @@ pub use file::{
     ContentHash, Header, copy_verified, decode, encode, read, read_header, verify, write,
     write_atomically,
 };
+pub use fits::{BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
 
 use serde::Serialize;
@@ -43,13 +45,15 @@ pub enum ArtifactKind {
     EvalTable,
     Features,
     Clusters,
+    Fits,
 }
 
 impl ArtifactKind {
-    pub const ALL: [ArtifactKind; 3] = [
+    pub const ALL: [ArtifactKind; 4] = [
         ArtifactKind::EvalTable,
         ArtifactKind::Features,
         ArtifactKind::Clusters,
+        ArtifactKind::Fits,
     ];
 
     #[must_use]
@@ -58,6 +62,7 @@ impl ArtifactKind {
             ArtifactKind::EvalTable => 1,
             ArtifactKind::Features => 2,
             ArtifactKind::Clusters => 3,
+            ArtifactKind::Fits => 4,
         }
     }
 
@@ -72,6 +77,7 @@ impl ArtifactKind {
             ArtifactKind::EvalTable => "eval-table",
             ArtifactKind::Features => "features",
             ArtifactKind::Clusters => "clusters",
+            ArtifactKind::Fits => "fits",
         }
     }
 
@@ -82,6 +88,7 @@ impl ArtifactKind {
             ArtifactKind::EvalTable => EvalTable::SCHEMA_VERSION,
             ArtifactKind::Features => Features::SCHEMA_VERSION,
             ArtifactKind::Clusters => Clusters::SCHEMA_VERSION,
+            ArtifactKind::Fits => Fits::SCHEMA_VERSION,
         }
     }
 }
@@ -108,6 +115,7 @@ pub enum AnyArtifact {
     EvalTable(EvalTable),
     Features(Features),
     Clusters(Clusters),
+    Fits(Fits),
 }
 
 impl AnyArtifact {
@@ -118,6 +126,7 @@ impl AnyArtifact {
             ArtifactKind::EvalTable => AnyArtifact::EvalTable(read(path)?),
             ArtifactKind::Features => AnyArtifact::Features(read(path)?),
             ArtifactKind::Clusters => AnyArtifact::Clusters(read(path)?),
+            ArtifactKind::Fits => AnyArtifact::Fits(read(path)?),
         })
     }
 
@@ -127,6 +136,7 @@ impl AnyArtifact {
             AnyArtifact::EvalTable(_) => ArtifactKind::EvalTable,
             AnyArtifact::Features(_) => ArtifactKind::Features,
             AnyArtifact::Clusters(_) => ArtifactKind::Clusters,
+            AnyArtifact::Fits(_) => ArtifactKind::Fits,
         }
     }
 
@@ -136,6 +146,7 @@ impl AnyArtifact {
             AnyArtifact::EvalTable(a) => a.summary(),
             AnyArtifact::Features(a) => a.summary(),
             AnyArtifact::Clusters(a) => a.summary(),
+            AnyArtifact::Fits(a) => a.summary(),
         }
     }
 
@@ -145,6 +156,7 @@ impl AnyArtifact {
             AnyArtifact::EvalTable(a) => serde_json::to_string_pretty(a),
             AnyArtifact::Features(a) => serde_json::to_string_pretty(a),
             AnyArtifact::Clusters(a) => serde_json::to_string_pretty(a),
+            AnyArtifact::Fits(a) => serde_json::to_string_pretty(a),
         }
     }
 }

@@ -12,13 +12,16 @@
 //! away from the bounds). The law's coefficient and exponent are strongly correlated, so a single
 //! start is not robust: the grid is the defence.
 //!
-//! **Invariant**: this crate never reads files and knows no artifact; it fits numbers.
+//! **Invariant**: the fitting code (`fit`, the laws) works on numbers only; the `fit` stage reads
+//! artifacts and no other files.
 
 mod fitting;
 mod laws;
+mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
 pub use laws::{CodLaw, Law};
+pub use stage::{COMPUTE_UNIT, FitParams, FitStage, LossName, fit_clusters};
 
 #[cfg(test)]
 mod oracle;

@@ -1,0 +1,119 @@
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Artifact, ArtifactKind, Model};
+
+/// Per-cluster scaling-law fits: the output of the fit stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Fits {
+    /// The law, loss and filter, e.g. `cod-law g=free loss=squared filter a>1 b>0.1 0<=c<1`.
+    pub method: String,
+    /// The ladder models in increasing compute: the points of every fit.
+    pub ladder: Vec<Model>,
+    /// The model predicted, when the manifest names one.
+    pub target: Option<Model>,
+    pub benchmarks: Vec<BenchmarkFits>,
+}
+
+/// One benchmark's cluster fits, in cluster order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkFits {
+    pub name: String,
+    pub clusters: Vec<ClusterFit>,
+}
+
+/// One cluster's fit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ClusterFit {
+    pub size: usize,
+    /// The cluster's accuracy on each ladder model: its members' mean pass rate.
+    pub accuracy: Vec<f64>,
+    /// The law's parameters (for the COD law: a, b, c, g); empty when the fit failed.
+    pub params: Vec<f64>,
+    pub rmse: f64,
+    pub verdict: Verdict,
+    /// The fitted curve at the target's compute.
+    pub prediction: Option<f64>,
+}
+
+/// Whether a cluster's fit may be extrapolated (METHODS §1.4).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Extrapolatable,
+    /// Negligible growth: small a or b; the cluster is flat or already saturated.
+    NonEmergent,
+    /// A low ceiling: large c.
+    NonExtrapolatable,
+    FitFailed(String),
+}
+
+impl Verdict {
+    #[must_use]
+    pub fn name(&self) -> &'static str {
+        match self {
+            Verdict::Extrapolatable => "extrapolatable",
+            Verdict::NonEmergent => "non-emergent",
+            Verdict::NonExtrapolatable => "non-extrapolatable",
+            Verdict::FitFailed(_) => "fit-failed",
+        }
+    }
+}
+
+impl Artifact for Fits {
+    const KIND: ArtifactKind = ArtifactKind::Fits;
+    const SCHEMA_VERSION: u32 = 1;
+
+    fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(out, "fits by {}", self.method);
+        match &self.target {
+            Some(t) => {
+                let _ = writeln!(out, "target {} at {:.3e} FLOPs", t.name, t.flops);
+            }
+            None => out.push_str("no target model: fits only, no predictions\n"),
+        }
+        for bench in &self.benchmarks {
+            let kept: Vec<&ClusterFit> = bench
+                .clusters
+                .iter()
+                .filter(|c| c.verdict == Verdict::Extrapolatable)
+                .collect();
+            let items: usize = bench.clusters.iter().map(|c| c.size).sum();
+            let kept_items: usize = kept.iter().map(|c| c.size).sum();
+            let _ = writeln!(
+                out,
+                "benchmark {}: {} of {} clusters extrapolatable ({kept_items} of {items} clustered items)",
+                bench.name,
+                kept.len(),
+                bench.clusters.len(),
+            );
+            let _ = writeln!(
+                out,
+                "  {:>7} {:>6} {:>19} {:>8} {:>8} {:>8} {:>6} {:>8} {:>10}",
+                "cluster", "size", "verdict", "a", "b", "c", "g", "rmse", "at target"
+            );
+            for (id, c) in bench.clusters.iter().enumerate() {
+                let p = |k: usize| {
+                    c.params
+                        .get(k)
+                        .map_or("-".to_owned(), |v| format!("{v:.3}"))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {id:>7} {:>6} {:>19} {:>8} {:>8} {:>8} {:>6} {:>8.4} {:>10}",
+                    c.size,
+                    c.verdict.name(),
+                    p(0),
+                    p(1),
+                    p(2),
+                    p(3),
+                    c.rmse,
+                    c.prediction.map_or("-".to_owned(), |v| format!("{v:.4}")),
+                );
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,258 @@
+//! The `fit` stage: one COD-law fit per cluster, its verdict and its prediction at the target.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    ArtifactKind, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits, Role, Verdict,
+};
+use cod_pipeline::{Progress, Stage};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{CodLaw, FitOptions, Law, Loss, fit};
+
+/// FLOPs per unit of compute in the fits: the COD filter's thresholds assume 1e18.
+pub const COMPUTE_UNIT: f64 = 1e18;
+
+fn default_huber_delta() -> f64 {
+    0.01
+}
+fn default_min_a() -> f64 {
+    1.0
+}
+fn default_min_b() -> f64 {
+    0.1
+}
+fn default_max_c() -> f64 {
+    1.0
+}
+
+/// The residual loss by name.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LossName {
+    #[default]
+    Squared,
+    Huber,
+}
+
+/// Parameters of the `fit` stage.
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct FitParams {
+    /// Fix the guess floor g for every benchmark [default: g is fitted, in [0, 1]].
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guess: Option<f64>,
+    /// Fix g per benchmark, e.g. `{ mmlu = 0.25 }`; overrides `guess`. (Pipeline files only.)
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub guess_per_benchmark: BTreeMap<String, f64>,
+    /// The residual loss.
+    #[arg(long, value_enum, default_value_t = LossName::Squared)]
+    #[serde(default)]
+    pub loss: LossName,
+    /// δ of the Huber loss, in accuracy units.
+    #[arg(long, default_value_t = default_huber_delta())]
+    #[serde(default = "default_huber_delta")]
+    pub huber_delta: f64,
+    /// A cluster is extrapolatable only if a > `min_a` ...
+    #[arg(long, default_value_t = default_min_a())]
+    #[serde(default = "default_min_a")]
+    pub min_a: f64,
+    /// ... and b > `min_b` ...
+    #[arg(long, default_value_t = default_min_b())]
+    #[serde(default = "default_min_b")]
+    pub min_b: f64,
+    /// ... and 0 ≤ c < `max_c` (METHODS §1.4).
+    #[arg(long, default_value_t = default_max_c())]
+    #[serde(default = "default_max_c")]
+    pub max_c: f64,
+}
+
+impl FitParams {
+    fn check(&self) -> anyhow::Result<()> {
+        let guesses = self.guess.iter().map(|g| ("guess".to_owned(), *g)).chain(
+            self.guess_per_benchmark
+                .iter()
+                .map(|(b, g)| (format!("guess_per_benchmark.{b}"), *g)),
+        );
+        for (key, g) in guesses {
+            if !(0.0..1.0).contains(&g) {
+                bail!("`{key}` must be in [0, 1), found {g}");
+            }
+        }
+        if !(self.huber_delta.is_finite() && self.huber_delta > 0.0) {
+            bail!("`huber_delta` must be positive, found {}", self.huber_delta);
+        }
+        Ok(())
+    }
+
+    /// The verdict on a COD-law fit (a, b, c, g).
+    #[must_use]
+    pub fn verdict(&self, params: &[f64]) -> Verdict {
+        let (a, b, c) = (params[0], params[1], params[2]);
+        if a > self.min_a && b > self.min_b && (0.0..self.max_c).contains(&c) {
+            Verdict::Extrapolatable
+        } else if a <= self.min_a || b <= self.min_b {
+            Verdict::NonEmergent
+        } else {
+            Verdict::NonExtrapolatable
+        }
+    }
+
+    fn describe(&self) -> String {
+        let g = match (&self.guess, self.guess_per_benchmark.is_empty()) {
+            (_, false) => "per benchmark".to_owned(),
+            (Some(g), true) => g.to_string(),
+            (None, true) => "free".to_owned(),
+        };
+        let loss = match self.loss {
+            LossName::Squared => "squared".to_owned(),
+            LossName::Huber => format!("huber({})", self.huber_delta),
+        };
+        format!(
+            "cod-law g={g} loss={loss} compute in 1e18 FLOPs; extrapolatable iff a>{} b>{} 0<=c<{}",
+            self.min_a, self.min_b, self.max_c
+        )
+    }
+}
+
+/// Fits every cluster of every benchmark.
+pub fn fit_clusters(
+    table: &EvalTable,
+    features: &Features,
+    clusters: &Clusters,
+    params: &FitParams,
+) -> anyhow::Result<Fits> {
+    params.check()?;
+    let d = features.ladder.len();
+    let x: Vec<f64> = features
+        .ladder
+        .iter()
+        .map(|m| m.flops / COMPUTE_UNIT)
+        .collect();
+    let target = table
+        .models
+        .iter()
+        .find(|m| m.role == Role::Target)
+        .cloned();
+    let options = FitOptions {
+        loss: match params.loss {
+            LossName::Squared => Loss::Squared,
+            LossName::Huber => Loss::Huber(params.huber_delta),
+        },
+        ..FitOptions::default()
+    };
+    let mut benchmarks = Vec::new();
+    for bench in &clusters.benchmarks {
+        let feats = features
+            .benchmarks
+            .iter()
+            .find(|b| b.name == bench.name)
+            .with_context(|| {
+                format!(
+                    "benchmark `{}` is in the clusters but not the features",
+                    bench.name
+                )
+            })?;
+        if feats.items != bench.items {
+            bail!(
+                "benchmark `{}`: the clusters were made from other features (items differ)",
+                bench.name
+            );
+        }
+        let law = CodLaw {
+            guess: params
+                .guess_per_benchmark
+                .get(&bench.name)
+                .copied()
+                .or(params.guess),
+        };
+        let mut sums = vec![vec![0.0; d]; bench.clusters.len()];
+        for (i, label) in bench.labels.iter().enumerate() {
+            if let Some(c) = label {
+                for (s, v) in sums[*c as usize].iter_mut().zip(feats.row(i, d)) {
+                    *s += v;
+                }
+            }
+        }
+        let fits: Vec<ClusterFit> = bench
+            .clusters
+            .par_iter()
+            .zip(sums)
+            .map(|(cluster, sum)| {
+                let accuracy: Vec<f64> = sum.iter().map(|s| s / cluster.size as f64).collect();
+                match fit(&law, &x, &accuracy, options) {
+                    Ok(f) => {
+                        let (a, b, c, g) = law.abcg(&f.params);
+                        let full = vec![a, b, c, g];
+                        ClusterFit {
+                            size: cluster.size,
+                            prediction: target
+                                .as_ref()
+                                .map(|t| law.value(t.flops / COMPUTE_UNIT, &f.params)),
+                            verdict: params.verdict(&full),
+                            params: full,
+                            rmse: f.rmse,
+                            accuracy,
+                        }
+                    }
+                    Err(err) => ClusterFit {
+                        size: cluster.size,
+                        accuracy,
+                        params: Vec::new(),
+                        rmse: f64::NAN,
+                        verdict: Verdict::FitFailed(format!("{err:#}")),
+                        prediction: None,
+                    },
+                }
+            })
+            .collect();
+        benchmarks.push(BenchmarkFits {
+            name: bench.name.clone(),
+            clusters: fits,
+        });
+    }
+    Ok(Fits {
+        method: params.describe(),
+        ladder: features.ladder.clone(),
+        target,
+        benchmarks,
+    })
+}
+
+/// Fits the COD law to every cluster.
+pub struct FitStage;
+
+impl Stage for FitStage {
+    type Params = FitParams;
+    const KIND: &'static str = "fit";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Fits;
+    const INPUTS: &'static [ArtifactKind] = &[
+        ArtifactKind::EvalTable,
+        ArtifactKind::Features,
+        ArtifactKind::Clusters,
+    ];
+
+    fn validate(params: &FitParams) -> anyhow::Result<()> {
+        params.check()
+    }
+
+    fn run(
+        params: &FitParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        _progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let table: EvalTable = cod_artifact::read(&inputs[0])?;
+        let features: Features = cod_artifact::read(&inputs[1])?;
+        let clusters: Clusters = cod_artifact::read(&inputs[2])?;
+        let fits = fit_clusters(&table, &features, &clusters, params)?;
+        cod_artifact::write(output, &fits)?;
+        Ok(())
+    }
+}
