@@ -37,7 +37,8 @@ enum PipelineCommand {
     /// Prints one line per stage: `ran` with the reason (new, params changed, input changed,
     /// forced, cache entry corrupt, not in cache) and the time, or `cached`. Then prints the
     /// summaries of the stages listed in `pipeline.summary` and writes them to `summary.txt` in the
-    /// output directory, beside every stage's artifact (`<stage>.bin`).
+    /// output directory, beside every stage's artifact (`<stage>.bin`). A pipeline with a `map`
+    /// stage also gets `predictions.json`: benchmark → method → prediction, actual, abs_error.
     #[command(after_help = "Examples:\n  \
         cod pipeline run mmlu\n  \
         cod pipeline run pipelines/mmlu.toml --dry-run\n  \
@@ -97,6 +98,7 @@ pub fn registry() -> Registry {
         .with::<cod_features::FeaturesStage>()
         .with::<cod_cluster::ClusterStage>()
         .with::<cod_fit::FitStage>()
+        .with::<cod_map::MapStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -207,6 +209,17 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
     let written = runner.run(&pipeline, &options, &mut |event| report::stage_event(event))?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
+    }
+
+    for file in written.values() {
+        if let Ok(AnyArtifact::Predictions(predictions)) = AnyArtifact::read(file) {
+            let json = serde_json::to_string_pretty(&predictions.table())? + "\n";
+            let path = out_dir.join("predictions.json");
+            cod_artifact::write_atomically(&path, |f| {
+                std::io::Write::write_all(f, json.as_bytes())
+            })
+            .with_context(|| format!("cannot write `{}`", path.display()))?;
+        }
     }
 
     let mut summary = String::new();

@@ -1,7 +1,7 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 4] = ["ingest", "features", "cluster", "fit"];
+const MMLU_STAGES: [&str; 5] = ["ingest", "features", "cluster", "fit", "map"];
 
 fn mmlu_pipeline() -> String {
     root().join("pipelines/mmlu.toml").display().to_string()
@@ -29,6 +29,17 @@ fn mmlu_second_run_is_all_cached() {
         assert!(file.is_file(), "{}", file.display());
     }
     assert!(p.path().join("out/mmlu/summary.txt").is_file());
+    let json = std::fs::read_to_string(p.path().join("out/mmlu/predictions.json")).unwrap();
+    let table: serde_json::Value = serde_json::from_str(&json).unwrap();
+    for method in ["cod", "cod-without-mapping", "end-to-end-passrate"] {
+        let row = &table["mmlu"][method];
+        let (pred, actual) = (
+            row["prediction"].as_f64().unwrap(),
+            row["actual"].as_f64().unwrap(),
+        );
+        assert!((0.0..=1.0).contains(&pred), "{method}: {pred}");
+        assert!((row["abs_error"].as_f64().unwrap() - (pred - actual).abs()).abs() < 1e-12);
+    }
 }
 
 /// The per-stage lines of a run, with runs of spaces collapsed.

@@ -16,11 +16,15 @@ pub struct Fits {
     pub benchmarks: Vec<BenchmarkFits>,
 }
 
-/// One benchmark's cluster fits, in cluster order.
+/// One benchmark's cluster fits, in cluster order, and the end-to-end baseline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkFits {
     pub name: String,
     pub clusters: Vec<ClusterFit>,
+    /// End-to-end (passrate), METHODS §3: the same law fitted to the whole benchmark's mean pass
+    /// rate on each ladder model (all items, never-solved ones included). `size` is the number of
+    /// items.
+    pub end_to_end: ClusterFit,
 }
 
 /// One cluster's fit.
@@ -63,7 +67,7 @@ impl Verdict {
 
 impl Artifact for Fits {
     const KIND: ArtifactKind = ArtifactKind::Fits;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -94,7 +98,13 @@ impl Artifact for Fits {
                 "  {:>7} {:>6} {:>19} {:>8} {:>8} {:>8} {:>6} {:>8} {:>10}",
                 "cluster", "size", "verdict", "a", "b", "c", "g", "rmse", "at target"
             );
-            for (id, c) in bench.clusters.iter().enumerate() {
+            let rows = bench
+                .clusters
+                .iter()
+                .enumerate()
+                .map(|(id, c)| (id.to_string(), c))
+                .chain(std::iter::once(("all".to_owned(), &bench.end_to_end)));
+            for (id, c) in rows {
                 let p = |k: usize| {
                     c.params
                         .get(k)

@@ -24,6 +24,7 @@ mod features;
 mod file;
 mod fits;
 mod ladder;
+mod predictions;
 
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
@@ -35,6 +36,10 @@ pub use file::{
 };
 pub use fits::{BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
+pub use predictions::{
+    AnchorCheck, BenchmarkPredictions, Mapping, MappingPoint, MethodPrediction, PredictionRow,
+    Predictions,
+};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -46,14 +51,16 @@ pub enum ArtifactKind {
     Features,
     Clusters,
     Fits,
+    Predictions,
 }
 
 impl ArtifactKind {
-    pub const ALL: [ArtifactKind; 4] = [
+    pub const ALL: [ArtifactKind; 5] = [
         ArtifactKind::EvalTable,
         ArtifactKind::Features,
         ArtifactKind::Clusters,
         ArtifactKind::Fits,
+        ArtifactKind::Predictions,
     ];
 
     #[must_use]
@@ -63,6 +70,7 @@ impl ArtifactKind {
             ArtifactKind::Features => 2,
             ArtifactKind::Clusters => 3,
             ArtifactKind::Fits => 4,
+            ArtifactKind::Predictions => 5,
         }
     }
 
@@ -78,6 +86,7 @@ impl ArtifactKind {
             ArtifactKind::Features => "features",
             ArtifactKind::Clusters => "clusters",
             ArtifactKind::Fits => "fits",
+            ArtifactKind::Predictions => "predictions",
         }
     }
 
@@ -89,6 +98,7 @@ impl ArtifactKind {
             ArtifactKind::Features => Features::SCHEMA_VERSION,
             ArtifactKind::Clusters => Clusters::SCHEMA_VERSION,
             ArtifactKind::Fits => Fits::SCHEMA_VERSION,
+            ArtifactKind::Predictions => Predictions::SCHEMA_VERSION,
         }
     }
 }
@@ -116,6 +126,7 @@ pub enum AnyArtifact {
     Features(Features),
     Clusters(Clusters),
     Fits(Fits),
+    Predictions(Predictions),
 }
 
 impl AnyArtifact {
@@ -127,6 +138,7 @@ impl AnyArtifact {
             ArtifactKind::Features => AnyArtifact::Features(read(path)?),
             ArtifactKind::Clusters => AnyArtifact::Clusters(read(path)?),
             ArtifactKind::Fits => AnyArtifact::Fits(read(path)?),
+            ArtifactKind::Predictions => AnyArtifact::Predictions(read(path)?),
         })
     }
 
@@ -137,6 +149,7 @@ impl AnyArtifact {
             AnyArtifact::Features(_) => ArtifactKind::Features,
             AnyArtifact::Clusters(_) => ArtifactKind::Clusters,
             AnyArtifact::Fits(_) => ArtifactKind::Fits,
+            AnyArtifact::Predictions(_) => ArtifactKind::Predictions,
         }
     }
 
@@ -147,6 +160,7 @@ impl AnyArtifact {
             AnyArtifact::Features(a) => a.summary(),
             AnyArtifact::Clusters(a) => a.summary(),
             AnyArtifact::Fits(a) => a.summary(),
+            AnyArtifact::Predictions(a) => a.summary(),
         }
     }
 
@@ -157,6 +171,7 @@ impl AnyArtifact {
             AnyArtifact::Features(a) => serde_json::to_string_pretty(a),
             AnyArtifact::Clusters(a) => serde_json::to_string_pretty(a),
             AnyArtifact::Fits(a) => serde_json::to_string_pretty(a),
+            AnyArtifact::Predictions(a) => serde_json::to_string_pretty(a),
         }
     }
 }

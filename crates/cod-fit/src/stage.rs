@@ -120,6 +120,67 @@ impl FitParams {
     }
 }
 
+/// Fits `law` to one accuracy curve and judges it.
+fn fit_curve(
+    law: &CodLaw,
+    x: &[f64],
+    accuracy: Vec<f64>,
+    size: usize,
+    target: Option<&cod_artifact::Model>,
+    params: &FitParams,
+    options: FitOptions,
+) -> ClusterFit {
+    match fit(law, x, &accuracy, options) {
+        Ok(f) => {
+            let (a, b, c, g) = law.abcg(&f.params);
+            let full = vec![a, b, c, g];
+            ClusterFit {
+                size,
+                prediction: target.map(|t| law.value(t.flops / COMPUTE_UNIT, &f.params)),
+                verdict: params.verdict(&full),
+                params: full,
+                rmse: f.rmse,
+                accuracy,
+            }
+        }
+        Err(err) => ClusterFit {
+            size,
+            accuracy,
+            params: Vec::new(),
+            rmse: f64::NAN,
+            verdict: Verdict::FitFailed(format!("{err:#}")),
+            prediction: None,
+        },
+    }
+}
+
+/// Each ladder model's mean pass rate over all of a benchmark's items, in ladder order.
+fn ladder_accuracy(
+    table: &EvalTable,
+    features: &Features,
+    evals: &cod_artifact::BenchmarkEvals,
+) -> anyhow::Result<Vec<f64>> {
+    features
+        .ladder
+        .iter()
+        .map(|model| {
+            let m = table
+                .models
+                .iter()
+                .position(|t| t.name == model.name)
+                .with_context(|| {
+                    format!("ladder model `{}` is not in the eval table", model.name)
+                })?;
+            evals
+                .mean_pass_rate(m, table.models.len())
+                .0
+                .with_context(|| {
+                    format!("model `{}` has no results on `{}`", model.name, evals.name)
+                })
+        })
+        .collect()
+}
+
 /// Fits every cluster of every benchmark.
 pub fn fit_clusters(
     table: &EvalTable,
@@ -179,41 +240,30 @@ pub fn fit_clusters(
                 }
             }
         }
+        let fit_one = |size: usize, accuracy: Vec<f64>| {
+            fit_curve(&law, &x, accuracy, size, target.as_ref(), params, options)
+        };
         let fits: Vec<ClusterFit> = bench
             .clusters
             .par_iter()
             .zip(sums)
             .map(|(cluster, sum)| {
-                let accuracy: Vec<f64> = sum.iter().map(|s| s / cluster.size as f64).collect();
-                match fit(&law, &x, &accuracy, options) {
-                    Ok(f) => {
-                        let (a, b, c, g) = law.abcg(&f.params);
-                        let full = vec![a, b, c, g];
-                        ClusterFit {
-                            size: cluster.size,
-                            prediction: target
-                                .as_ref()
-                                .map(|t| law.value(t.flops / COMPUTE_UNIT, &f.params)),
-                            verdict: params.verdict(&full),
-                            params: full,
-                            rmse: f.rmse,
-                            accuracy,
-                        }
-                    }
-                    Err(err) => ClusterFit {
-                        size: cluster.size,
-                        accuracy,
-                        params: Vec::new(),
-                        rmse: f64::NAN,
-                        verdict: Verdict::FitFailed(format!("{err:#}")),
-                        prediction: None,
-                    },
-                }
+                fit_one(
+                    cluster.size,
+                    sum.iter().map(|s| s / cluster.size as f64).collect(),
+                )
             })
             .collect();
+        let evals = table
+            .benchmarks
+            .iter()
+            .find(|b| b.name == bench.name)
+            .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
+        let full_accuracy = ladder_accuracy(table, features, evals)?;
         benchmarks.push(BenchmarkFits {
             name: bench.name.clone(),
             clusters: fits,
+            end_to_end: fit_one(evals.items.len(), full_accuracy),
         });
     }
     Ok(Fits {

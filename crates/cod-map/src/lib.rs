@@ -1,8 +1,13 @@
 //! The predictable subset, the subset-to-full mapping and the predictions (METHODS §1.4–§1.5).
 
+//!
+//! **Invariant**: reads no files but artifacts.
+
 mod spline;
+mod stage;
 
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
+pub use stage::{MapParams, MapStage, predict};
 
 #[cfg(test)]
 mod spline_tests;

@@ -1,0 +1,192 @@
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Artifact, ArtifactKind, Model};
+
+/// Every method's prediction for every benchmark: the output of the map stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Predictions {
+    pub target: Option<Model>,
+    pub benchmarks: Vec<BenchmarkPredictions>,
+}
+
+/// One benchmark's predictions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkPredictions {
+    pub name: String,
+    /// All items, never-solved ones included.
+    pub items: usize,
+    pub clusters: usize,
+    /// Items in the predictable subset P′ (the extrapolatable clusters).
+    pub subset_items: usize,
+    /// The predicted accuracy on P′ at the target: the size-weighted mean of its clusters'.
+    pub subset_prediction: Option<f64>,
+    /// The mapping from P′ accuracy to full accuracy, when P′ is not empty.
+    pub mapping: Option<Mapping>,
+    /// The target's own mean pass rate, when its results are in the data.
+    pub actual: Option<f64>,
+    pub methods: Vec<MethodPrediction>,
+}
+
+impl BenchmarkPredictions {
+    /// The share of items in P′: the benchmark's "predictability".
+    #[must_use]
+    pub fn subset_share(&self) -> f64 {
+        if self.items == 0 {
+            0.0
+        } else {
+            self.subset_items as f64 / self.items as f64
+        }
+    }
+}
+
+/// The fitted mapping f from P′ accuracy to full-benchmark accuracy.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// `smoothing-spline` or `monotone-fallback` (isotonic regression + PCHIP, used when the
+    /// spline was not monotone).
+    pub kind: String,
+    /// The spline's penalty λ (0 interpolates); `None` for the fallback.
+    pub lambda: Option<f64>,
+    /// Root-mean-square error of f on its fit points.
+    pub rmse: f64,
+    /// Fit points (P′ accuracy, full accuracy, weight, source), end points and anchors included.
+    pub points: Vec<MappingPoint>,
+    /// Anchors offered and whether they were compatible.
+    pub anchors: Vec<AnchorCheck>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MappingPoint {
+    pub subset: f64,
+    pub full: f64,
+    pub weight: f64,
+    /// A model name, or `end point`.
+    pub source: String,
+}
+
+/// An anchor model's point and the compatibility check: its distance from the curve fitted
+/// without it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnchorCheck {
+    pub model: String,
+    pub subset: f64,
+    pub full: f64,
+    pub distance: f64,
+    pub accepted: bool,
+}
+
+/// One method's prediction.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MethodPrediction {
+    /// `cod`, `cod-without-mapping`, `end-to-end-passrate`, …
+    pub method: String,
+    pub prediction: Option<f64>,
+    /// |prediction − actual| when both are known.
+    pub abs_error: Option<f64>,
+    /// Why there is no prediction, or what was unusual.
+    pub note: Option<String>,
+}
+
+/// One row of `predictions.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    pub prediction: Option<f64>,
+    pub actual: Option<f64>,
+    pub abs_error: Option<f64>,
+}
+
+impl Predictions {
+    /// benchmark → method → prediction, actual, absolute error (fractions in [0, 1]).
+    #[must_use]
+    pub fn table(&self) -> BTreeMap<String, BTreeMap<String, PredictionRow>> {
+        self.benchmarks
+            .iter()
+            .map(|b| {
+                let methods = b
+                    .methods
+                    .iter()
+                    .map(|m| {
+                        (
+                            m.method.clone(),
+                            PredictionRow {
+                                prediction: m.prediction,
+                                actual: b.actual,
+                                abs_error: m.abs_error,
+                            },
+                        )
+                    })
+                    .collect();
+                (b.name.clone(), methods)
+            })
+            .collect()
+    }
+}
+
+fn points(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{:.2}", 100.0 * v))
+}
+
+impl Artifact for Predictions {
+    const KIND: ArtifactKind = ArtifactKind::Predictions;
+    const SCHEMA_VERSION: u32 = 1;
+
+    fn summary(&self) -> String {
+        let mut out = String::new();
+        match &self.target {
+            Some(t) => {
+                let _ = writeln!(out, "predictions for {} (accuracy in points)", t.name);
+            }
+            None => out.push_str("no target model: nothing to predict\n"),
+        }
+        for b in &self.benchmarks {
+            let _ = writeln!(
+                out,
+                "benchmark {}: {} items, {} clusters, P′ {} items ({:.1}%), actual {}{}",
+                b.name,
+                b.items,
+                b.clusters,
+                b.subset_items,
+                100.0 * b.subset_share(),
+                points(b.actual),
+                b.mapping.as_ref().map_or_else(String::new, |m| format!(
+                    "; mapping {} (rmse {:.4})",
+                    m.kind, m.rmse
+                )),
+            );
+            for a in b.mapping.iter().flat_map(|m| &m.anchors) {
+                let _ = writeln!(
+                    out,
+                    "  anchor {}: {} ({:.4} from the curve)",
+                    a.model,
+                    if a.accepted {
+                        "used"
+                    } else {
+                        "rejected as incompatible"
+                    },
+                    a.distance
+                );
+            }
+            let _ = writeln!(
+                out,
+                "  {:<22} {:>10} {:>10}",
+                "method", "predicted", "abs error"
+            );
+            for m in &b.methods {
+                let _ = writeln!(
+                    out,
+                    "  {:<22} {:>10} {:>10}{}",
+                    m.method,
+                    points(m.prediction),
+                    points(m.abs_error),
+                    m.note
+                        .as_ref()
+                        .map_or_else(String::new, |n| format!("  ({n})")),
+                );
+            }
+        }
+        out
+    }
+}

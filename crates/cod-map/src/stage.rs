@@ -1,0 +1,358 @@
+//! The `map` stage: the predictable subset P′, the mapping f from P′ accuracy to full accuracy,
+//! and every method's prediction.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    AnchorCheck, ArtifactKind, BenchmarkPredictions, Clusters, EvalTable, Fits, Mapping,
+    MappingPoint, MethodPrediction, Predictions, Role, Verdict,
+};
+use cod_pipeline::{Progress, Stage};
+use serde::{Deserialize, Serialize};
+
+use crate::{CubicSpline, Pchip, isotonic, merge_sorted};
+
+fn default_rmse_target() -> f64 {
+    0.005
+}
+fn default_end_weight() -> f64 {
+    1e6
+}
+fn default_anchor_tolerance() -> f64 {
+    0.05
+}
+
+/// Parameters of the `map` stage.
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct MapParams {
+    /// T: the smoothing is lowered until the mapping's RMSE on its fit points is at most this.
+    #[arg(long, default_value_t = default_rmse_target())]
+    #[serde(default = "default_rmse_target")]
+    pub rmse_target: f64,
+    /// Weight of the pinned end points (0, 0) and (1, 1) against 1 for each model's point.
+    #[arg(long, default_value_t = default_end_weight())]
+    #[serde(default = "default_end_weight")]
+    pub end_weight: f64,
+    /// An anchor is used only if its point lies within this distance (in accuracy) of the
+    /// mapping fitted without anchors: the paper's "compatibility" made explicit.
+    #[arg(long, default_value_t = default_anchor_tolerance())]
+    #[serde(default = "default_anchor_tolerance")]
+    pub anchor_tolerance: f64,
+}
+
+impl MapParams {
+    fn check(&self) -> anyhow::Result<()> {
+        for (key, v) in [
+            ("rmse_target", self.rmse_target),
+            ("end_weight", self.end_weight),
+            ("anchor_tolerance", self.anchor_tolerance),
+        ] {
+            if !(v.is_finite() && v > 0.0) {
+                bail!("`{key}` must be a positive number, found {v}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A fitted mapping, ready to evaluate.
+enum MapFn {
+    Spline(CubicSpline),
+    Fallback(Pchip),
+}
+
+impl MapFn {
+    fn eval(&self, t: f64) -> f64 {
+        match self {
+            MapFn::Spline(s) => s.eval(t),
+            MapFn::Fallback(p) => p.eval(t),
+        }
+    }
+}
+
+/// Grid on which the mapping's monotonicity is checked.
+const MONOTONE_GRID: usize = 1000;
+
+/// Fits the mapping through `points`: the smoothest spline (λ halved from 10 down to 0) whose
+/// RMSE on the points is at most `rmse_target`; if it is not monotone on [0, 1], isotonic
+/// regression then PCHIP.
+fn fit_mapping(points: &[MappingPoint], rmse_target: f64) -> anyhow::Result<(MapFn, Mapping)> {
+    let triples: Vec<(f64, f64, f64)> = points
+        .iter()
+        .map(|p| (p.subset, p.full, p.weight))
+        .collect();
+    let (x, y, w) = merge_sorted(&triples);
+    if x.len() < 2 {
+        bail!("the mapping needs at least 2 distinct points");
+    }
+    let rmse_of = |f: &dyn Fn(f64) -> f64| -> f64 {
+        let n = points.len() as f64;
+        (points
+            .iter()
+            .map(|p| (f(p.subset) - p.full).powi(2))
+            .sum::<f64>()
+            / n)
+            .sqrt()
+    };
+    let mut lambda = 10.0;
+    let spline = loop {
+        let s = CubicSpline::smoothing(&x, &y, &w, lambda)?;
+        if lambda == 0.0 || rmse_of(&|t| s.eval(t)) <= rmse_target {
+            break s;
+        }
+        lambda = if lambda < 1e-10 { 0.0 } else { lambda / 2.0 };
+    };
+    let monotone = (0..MONOTONE_GRID).all(|i| {
+        let (a, b) = (
+            i as f64 / MONOTONE_GRID as f64,
+            (i + 1) as f64 / MONOTONE_GRID as f64,
+        );
+        spline.eval(b) >= spline.eval(a) - 1e-12
+    });
+    let (f, kind, lambda) = if monotone {
+        (MapFn::Spline(spline), "smoothing-spline", Some(lambda))
+    } else {
+        let pchip = Pchip::new(&x, &isotonic(&y, &w))?;
+        (MapFn::Fallback(pchip), "monotone-fallback", None)
+    };
+    let mapping = Mapping {
+        kind: kind.to_owned(),
+        lambda,
+        rmse: rmse_of(&|t| f.eval(t)),
+        points: points.to_vec(),
+        anchors: Vec::new(),
+    };
+    Ok((f, mapping))
+}
+
+/// Mean pass rate of model column `m` over the given items (indices into the benchmark).
+fn mean_over(
+    evals: &cod_artifact::BenchmarkEvals,
+    items: &[usize],
+    m: usize,
+    n_models: usize,
+) -> Option<f64> {
+    let rates: Vec<f64> = items
+        .iter()
+        .filter_map(|&i| evals.pass_rate(i, m, n_models))
+        .collect();
+    (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+}
+
+/// Every method's prediction for every benchmark.
+pub fn predict(
+    table: &EvalTable,
+    clusters: &Clusters,
+    fits: &Fits,
+    params: &MapParams,
+) -> anyhow::Result<Predictions> {
+    params.check()?;
+    let target = table.models.iter().position(|m| m.role == Role::Target);
+    let benchmarks = clusters
+        .benchmarks
+        .iter()
+        .map(|bench| {
+            let bench_fits = fits
+                .benchmarks
+                .iter()
+                .find(|b| b.name == bench.name)
+                .with_context(|| format!("benchmark `{}` is not in the fits", bench.name))?;
+            predict_benchmark(table, target, bench, bench_fits, params)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(Predictions {
+        target: target.map(|t| table.models[t].clone()),
+        benchmarks,
+    })
+}
+
+/// The indices (into the eval table's items) of the items in extrapolatable clusters.
+fn predictable_subset(
+    evals: &cod_artifact::BenchmarkEvals,
+    bench: &cod_artifact::BenchmarkClusters,
+    bench_fits: &cod_artifact::BenchmarkFits,
+) -> anyhow::Result<Vec<usize>> {
+    let index: std::collections::HashMap<&str, usize> = evals
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let extrapolatable =
+        |l: u32| bench_fits.clusters[l as usize].verdict == Verdict::Extrapolatable;
+    bench
+        .items
+        .iter()
+        .zip(&bench.labels)
+        .filter(|(_, l)| l.is_some_and(extrapolatable))
+        .map(|(id, _)| {
+            index.get(id.as_str()).copied().with_context(|| {
+                format!(
+                    "benchmark `{}`: item `{id}` is not in the eval table",
+                    bench.name
+                )
+            })
+        })
+        .collect()
+}
+
+/// Fits the mapping on the ladder's (P′, full) accuracies, then offers each anchor: one within
+/// `anchor_tolerance` of that curve is added and the mapping refitted.
+fn fit_mapping_with_anchors(
+    table: &EvalTable,
+    evals: &cod_artifact::BenchmarkEvals,
+    subset: &[usize],
+    params: &MapParams,
+) -> anyhow::Result<(MapFn, Mapping)> {
+    let n_models = table.models.len();
+    let all: Vec<usize> = (0..evals.items.len()).collect();
+    let point = |m: usize| -> Option<MappingPoint> {
+        Some(MappingPoint {
+            subset: mean_over(evals, subset, m, n_models)?,
+            full: mean_over(evals, &all, m, n_models)?,
+            weight: 1.0,
+            source: table.models[m].name.clone(),
+        })
+    };
+    let end = |v: f64| MappingPoint {
+        subset: v,
+        full: v,
+        weight: params.end_weight,
+        source: "end point".to_owned(),
+    };
+    let models_with = |role: Role| (0..n_models).filter(move |&m| table.models[m].role == role);
+    let mut points: Vec<MappingPoint> = vec![end(0.0), end(1.0)];
+    points.extend(models_with(Role::Ladder).filter_map(point));
+    let (mut f, mut mapping) = fit_mapping(&points, params.rmse_target)?;
+    let mut anchors = Vec::new();
+    for p in models_with(Role::Anchor).filter_map(point) {
+        let distance = (f.eval(p.subset) - p.full).abs();
+        let accepted = distance <= params.anchor_tolerance;
+        anchors.push(AnchorCheck {
+            model: p.source.clone(),
+            subset: p.subset,
+            full: p.full,
+            distance,
+            accepted,
+        });
+        if accepted {
+            points.push(p);
+        }
+    }
+    if anchors.iter().any(|a| a.accepted) {
+        (f, mapping) = fit_mapping(&points, params.rmse_target)?;
+    }
+    mapping.anchors = anchors;
+    Ok((f, mapping))
+}
+
+fn predict_benchmark(
+    table: &EvalTable,
+    target: Option<usize>,
+    bench: &cod_artifact::BenchmarkClusters,
+    bench_fits: &cod_artifact::BenchmarkFits,
+    params: &MapParams,
+) -> anyhow::Result<BenchmarkPredictions> {
+    let evals = table
+        .benchmarks
+        .iter()
+        .find(|b| b.name == bench.name)
+        .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
+    if bench_fits.clusters.len() != bench.clusters.len() {
+        bail!(
+            "benchmark `{}`: the fits were made from other clusters",
+            bench.name
+        );
+    }
+    let subset = predictable_subset(evals, bench, bench_fits)?;
+    let kept: Vec<_> = bench_fits
+        .clusters
+        .iter()
+        .filter(|c| c.verdict == Verdict::Extrapolatable)
+        .collect();
+    let n_kept: usize = kept.iter().map(|c| c.size).sum();
+    let subset_prediction = kept
+        .iter()
+        .map(|c| c.prediction.map(|p| p * c.size as f64))
+        .sum::<Option<f64>>()
+        .filter(|_| n_kept > 0)
+        .map(|w| w / n_kept as f64);
+    let all: Vec<usize> = (0..evals.items.len()).collect();
+    let actual = target.and_then(|t| mean_over(evals, &all, t, table.models.len()));
+
+    let (mapping, cod) = if subset.is_empty() {
+        (None, None)
+    } else {
+        let (f, mapping) = fit_mapping_with_anchors(table, evals, &subset, params)?;
+        let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
+        (Some(mapping), cod)
+    };
+
+    let no_subset = subset
+        .is_empty()
+        .then(|| "no extrapolatable cluster".to_owned());
+    let method = |name: &str, prediction: Option<f64>, note: Option<String>| MethodPrediction {
+        method: name.to_owned(),
+        abs_error: prediction.zip(actual).map(|(p, a)| (p - a).abs()),
+        note: if prediction.is_none() && target.is_none() {
+            Some("no target".to_owned())
+        } else {
+            note
+        },
+        prediction,
+    };
+    let e2e = &bench_fits.end_to_end;
+    let e2e_note = match &e2e.verdict {
+        Verdict::FitFailed(why) => Some(format!("fit failed: {why}")),
+        _ => None,
+    };
+    Ok(BenchmarkPredictions {
+        name: bench.name.clone(),
+        items: evals.items.len(),
+        clusters: bench.clusters.len(),
+        subset_items: subset.len(),
+        subset_prediction,
+        methods: vec![
+            method("cod", cod, no_subset.clone()),
+            method("cod-without-mapping", subset_prediction, no_subset),
+            method("end-to-end-passrate", e2e.prediction, e2e_note),
+        ],
+        mapping,
+        actual,
+    })
+}
+
+/// Maps the predictable subset's predicted accuracy to the full benchmark, with the baselines.
+pub struct MapStage;
+
+impl Stage for MapStage {
+    type Params = MapParams;
+    const KIND: &'static str = "map";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
+    const INPUTS: &'static [ArtifactKind] = &[
+        ArtifactKind::EvalTable,
+        ArtifactKind::Clusters,
+        ArtifactKind::Fits,
+    ];
+
+    fn validate(params: &MapParams) -> anyhow::Result<()> {
+        params.check()
+    }
+
+    fn run(
+        params: &MapParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        _progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let table: EvalTable = cod_artifact::read(&inputs[0])?;
+        let clusters: Clusters = cod_artifact::read(&inputs[1])?;
+        let fits: Fits = cod_artifact::read(&inputs[2])?;
+        let predictions = predict(&table, &clusters, &fits, params)?;
+        cod_artifact::write(output, &predictions)?;
+        Ok(())
+    }
+}
