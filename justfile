@@ -23,6 +23,20 @@ bench runs="5":
     cargo bench --quiet -p cod-cluster --bench cluster -- mmlu {{runs}}
     cargo bench --quiet -p cod-cluster --bench cluster -- sim 40000 8 both 3
 
+# COD and the baselines on the mmlu scenario simulated with seeds 1..N: one predictions.json each
+# under out/seeds/, and a table of absolute errors (accuracy points) per seed with mean and max.
+evaluate-seeds n="10":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cargo build --quiet --bins
+    for seed in $(seq 1 {{n}}); do
+      dir=out/seeds/$seed
+      ./target/debug/cod-sim --scenario fixtures/mmlu/scenario.toml --out $dir/data --seed $seed
+      ./target/debug/cod pipeline run mmlu --out $dir --set ingest.path=$dir/data/items.parquet \
+        --set ingest.manifest=$dir/data/models.toml > $dir/run.log
+    done
+    python3 scripts/seed_errors.py out/seeds {{n}}
+
 # Regenerate the simulated fixtures from their scenario files (bit for bit).
 fixtures:
     cargo run --quiet --bin cod-sim -- --scenario fixtures/mmlu/scenario.toml --out fixtures/mmlu
