@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod bad_input;
+mod bigg;
 mod cluster;
 mod fixture;
 mod pipeline_runs;

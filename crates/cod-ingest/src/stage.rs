@@ -21,6 +21,11 @@ pub struct IngestParams {
     #[arg(long, value_enum, default_value_t = MissingPolicy::Error)]
     #[serde(default)]
     pub missing: MissingPolicy,
+    /// Also make one benchmark of this name holding every item of every benchmark (ids become
+    /// `benchmark/item`).
+    #[arg(long)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub union: Option<String>,
 }
 
 /// How ingest treats items with missing ladder results.
@@ -59,9 +64,43 @@ impl Stage for IngestStage {
     ) -> anyhow::Result<()> {
         let spinner = progress.spinner(&format!("reading {}", params.path.display()));
         let models = crate::read_manifest(&params.manifest)?;
-        let table = crate::read_tidy(&params.path, &models, params.missing)?;
+        let mut table = crate::read_tidy(&params.path, &models, params.missing)?;
+        if let Some(name) = &params.union {
+            add_union(&mut table, name)?;
+        }
         spinner.finish_and_clear();
         cod_artifact::write(output, &table)?;
         Ok(())
     }
+}
+
+/// Appends a benchmark named `name` holding every item of every benchmark.
+fn add_union(table: &mut cod_artifact::EvalTable, name: &str) -> anyhow::Result<()> {
+    if table.benchmarks.iter().any(|b| b.name == name) {
+        anyhow::bail!("`union = \"{name}\"` names an existing benchmark");
+    }
+    let with_loss = table.benchmarks.iter().all(|b| b.loss.is_some());
+    let mut union = cod_artifact::BenchmarkEvals {
+        name: name.to_owned(),
+        items: Vec::new(),
+        n_samples: Vec::new(),
+        n_correct: Vec::new(),
+        loss: with_loss.then(Vec::new),
+        dropped_items: Vec::new(),
+    };
+    for b in &table.benchmarks {
+        union
+            .items
+            .extend(b.items.iter().map(|i| format!("{}/{i}", b.name)));
+        union.n_samples.extend_from_slice(&b.n_samples);
+        union.n_correct.extend_from_slice(&b.n_correct);
+        if let (Some(all), Some(l)) = (union.loss.as_mut(), &b.loss) {
+            all.extend_from_slice(l);
+        }
+        union
+            .dropped_items
+            .extend(b.dropped_items.iter().map(|i| format!("{}/{i}", b.name)));
+    }
+    table.benchmarks.push(union);
+    Ok(())
 }

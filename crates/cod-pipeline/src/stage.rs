@@ -56,9 +56,18 @@ pub struct PathResolver<'a> {
 }
 
 impl PathResolver<'_> {
-    /// Resolves the path stored under parameter `key`.
+    /// Resolves the path stored under parameter `key`. A leading `${COD_DATA}` stands for the
+    /// shared data directory: `$COD_DATA` when set, else `../shared/data` from the current
+    /// directory.
     #[must_use]
     pub fn resolve(&self, key: &str, path: &Path) -> PathBuf {
+        if let Ok(rest) = path.strip_prefix("${COD_DATA}") {
+            let root = match std::env::var_os("COD_DATA") {
+                Some(dir) if !dir.is_empty() => self.cwd.join(dir),
+                _ => self.cwd.join("../shared/data"),
+            };
+            return root.join(rest);
+        }
         if path.is_absolute() {
             return path.to_owned();
         }

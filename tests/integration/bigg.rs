@@ -1,0 +1,37 @@
+//! The bigg pipeline on the real BIG-G data in `../shared/data` (or `$COD_DATA`).
+
+use crate::support::{Project, root};
+
+#[test]
+fn bigg_pipeline_runs_on_the_real_data() {
+    let data = std::env::var_os("COD_DATA")
+        .map_or_else(|| root().join("../shared/data"), std::path::PathBuf::from);
+    assert!(
+        data.join("bigg/items.csv").is_file(),
+        "`{}` is missing: the BIG-G data is expected at ../shared/data or $COD_DATA",
+        data.join("bigg/items.csv").display()
+    );
+    let p = Project::new();
+    let pipeline = root().join("pipelines/bigg.toml");
+    let out = p.run(
+        std::process::Command::new(env!("CARGO_BIN_EXE_cod"))
+            .args(["pipeline", "run", &pipeline.display().to_string()])
+            .env("COD_DATA", &data),
+    );
+    assert!(out.ok, "{}", out.stderr);
+    let json = std::fs::read_to_string(p.path().join("out/bigg/predictions.json")).unwrap();
+    let table: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let benchmarks = table.as_object().unwrap();
+    // 82 tasks and their union.
+    assert_eq!(benchmarks.len(), 83);
+    // The data README: accuracy over all items is 0.338 for the 8b target.
+    let actual = table["all-tasks"]["cod"]["actual"].as_f64().unwrap();
+    assert!((actual - 0.338).abs() < 0.0005, "{actual}");
+    // Every task gets an end-to-end prediction; COD predicts only where a cluster extrapolates.
+    for (name, methods) in benchmarks {
+        assert!(
+            methods["end-to-end-passrate"]["prediction"].is_number(),
+            "{name}"
+        );
+    }
+}
