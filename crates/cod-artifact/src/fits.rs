@@ -16,15 +16,29 @@ pub struct Fits {
     pub benchmarks: Vec<BenchmarkFits>,
 }
 
-/// One benchmark's cluster fits, in cluster order, and the end-to-end baseline.
+/// One benchmark's cluster fits, in cluster order, and the end-to-end baselines.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkFits {
     pub name: String,
     pub clusters: Vec<ClusterFit>,
-    /// End-to-end (passrate), METHODS §3: the same law fitted to the whole benchmark's mean pass
-    /// rate on each ladder model (all items, never-solved ones included). `size` is the number of
-    /// items.
-    pub end_to_end: ClusterFit,
+    /// The whole benchmark's mean pass rate on each ladder model (all items, never-solved ones
+    /// included): what the baselines fit.
+    pub accuracy: Vec<f64>,
+    /// End-to-end baselines (METHODS §3), fitted to `accuracy`.
+    pub baselines: Vec<BaselineFit>,
+}
+
+/// An end-to-end baseline: one law fitted to the whole benchmark.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BaselineFit {
+    /// `end-to-end-passrate` (the COD law) or `end-to-end-bnsl` (a broken power law on 1 − accuracy).
+    pub method: String,
+    pub params: Vec<f64>,
+    pub rmse: f64,
+    /// Predicted accuracy at the target.
+    pub prediction: Option<f64>,
+    /// Why the fit failed, if it did.
+    pub failure: Option<String>,
 }
 
 /// One cluster's fit.
@@ -67,7 +81,7 @@ impl Verdict {
 
 impl Artifact for Fits {
     const KIND: ArtifactKind = ArtifactKind::Fits;
-    const SCHEMA_VERSION: u32 = 2;
+    const SCHEMA_VERSION: u32 = 3;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -98,13 +112,7 @@ impl Artifact for Fits {
                 "  {:>7} {:>6} {:>19} {:>8} {:>8} {:>8} {:>6} {:>8} {:>10}",
                 "cluster", "size", "verdict", "a", "b", "c", "g", "rmse", "at target"
             );
-            let rows = bench
-                .clusters
-                .iter()
-                .enumerate()
-                .map(|(id, c)| (id.to_string(), c))
-                .chain(std::iter::once(("all".to_owned(), &bench.end_to_end)));
-            for (id, c) in rows {
+            for (id, c) in bench.clusters.iter().enumerate() {
                 let p = |k: usize| {
                     c.params
                         .get(k)
@@ -121,6 +129,18 @@ impl Artifact for Fits {
                     p(3),
                     c.rmse,
                     c.prediction.map_or("-".to_owned(), |v| format!("{v:.4}")),
+                );
+            }
+            for b in &bench.baselines {
+                let _ = writeln!(
+                    out,
+                    "  baseline {}: at target {}, rmse {:.4}{}",
+                    b.method,
+                    b.prediction.map_or("-".to_owned(), |v| format!("{v:.4}")),
+                    b.rmse,
+                    b.failure
+                        .as_ref()
+                        .map_or_else(String::new, |f| format!(" (failed: {f})")),
                 );
             }
         }

@@ -34,7 +34,7 @@ pub use file::{
     ContentHash, Header, copy_verified, decode, encode, read, read_header, verify, write,
     write_atomically,
 };
-pub use fits::{BenchmarkFits, ClusterFit, Fits, Verdict};
+pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, Mapping, MappingPoint, MethodPrediction, PredictionRow,

@@ -138,12 +138,20 @@ impl CostFunction for Problem<'_> {
 
     fn cost(&self, u: &Vec<f64>) -> Result<f64, argmin::core::Error> {
         let (p, _) = self.params(u);
-        Ok(self
+        let cost: f64 = self
             .x
             .iter()
             .zip(self.y)
             .map(|(&x, &y)| self.loss(self.law.value(x, &p) - y).0)
-            .sum())
+            .sum();
+        // A non-finite cost ends this start: argmin's line search would otherwise search forever.
+        if cost.is_finite() {
+            Ok(cost)
+        } else {
+            Err(argmin::core::Error::msg(format!(
+                "non-finite loss at {p:?}"
+            )))
+        }
     }
 }
 
@@ -162,7 +170,13 @@ impl Gradient for Problem<'_> {
                 grad[k] += dl * df[k] * dp[k];
             }
         }
-        Ok(grad)
+        if grad.iter().all(|g| g.is_finite()) {
+            Ok(grad)
+        } else {
+            Err(argmin::core::Error::msg(format!(
+                "non-finite gradient at {p:?}"
+            )))
+        }
     }
 }
 

@@ -136,3 +136,41 @@ fn degenerate_data_gives_fits_or_errors_not_panics() {
     assert!(fit(&law, &[], &[], FitOptions::default()).is_err());
     assert!(fit(&law, &[1.0], &[f64::NAN], FitOptions::default()).is_err());
 }
+
+#[test]
+fn bnsl_fits_a_known_broken_power_law() {
+    use crate::Bnsl;
+    let law = Bnsl {
+        x_range: (LADDER[0], LADDER[7]),
+    };
+    // An error rate that falls slowly, then faster after a break at 2,000 (1e18 FLOPs).
+    let truth = [0.1, 0.8, 0.02, 0.25, 2000.0, 0.5];
+    let y: Vec<f64> = LADDER.iter().map(|&x| law.value(x, &truth)).collect();
+    let f = fit(&law, &LADDER, &y, FitOptions::default()).unwrap();
+    // Six parameters on eight exact points: the curve must be matched closely...
+    assert!(f.rmse < 1e-3, "rmse {}", f.rmse);
+    // ...and, since the break lies inside the ladder, extrapolate to within 3 points.
+    let (want, got) = (law.value(TARGET, &truth), law.value(TARGET, &f.params));
+    assert!(
+        (want - got).abs() < 0.03,
+        "target {want} vs {got} ({:?})",
+        f.params
+    );
+}
+
+/// Regression: on this non-monotone curve (BIG-G's chess_state_tracking, 2m..4b) a BNSL start
+/// reached non-finite values and argmin's line search never returned. Each start must now end.
+#[test]
+fn bnsl_on_a_non_monotone_curve_terminates() {
+    use crate::Bnsl;
+    let x = [1.2, 9.6, 31.8, 75.0, 146.4, 253.2, 600.0, 1200.0, 2400.0];
+    let accuracy = [
+        0.142, 0.353, 0.108, 0.103, 0.319, 0.422, 0.353, 0.387, 0.132,
+    ];
+    let error: Vec<f64> = accuracy.iter().map(|a| 1.0 - a).collect();
+    let law = Bnsl {
+        x_range: (x[0], x[8]),
+    };
+    let f = fit(&law, &x, &error, FitOptions::default()).unwrap();
+    assert!(f.rmse.is_finite() && f.starts_used > 0);
+}

@@ -5,13 +5,14 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    ArtifactKind, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits, Role, Verdict,
+    ArtifactKind, BaselineFit, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits,
+    Role, Verdict,
 };
 use cod_pipeline::{Progress, Stage};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{CodLaw, FitOptions, Law, Loss, fit};
+use crate::{Bnsl, CodLaw, FitOptions, Law, Loss, fit};
 
 /// FLOPs per unit of compute in the fits: the COD filter's thresholds assume 1e18.
 pub const COMPUTE_UNIT: f64 = 1e18;
@@ -154,6 +155,50 @@ fn fit_curve(
     }
 }
 
+/// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the mean pass
+/// rate, and BNSL on the error rate 1 − accuracy.
+fn baselines(
+    law: &CodLaw,
+    x: &[f64],
+    accuracy: &[f64],
+    target: Option<&cod_artifact::Model>,
+    options: FitOptions,
+) -> Vec<BaselineFit> {
+    let at_target = |f: &dyn Fn(f64) -> f64| target.map(|t| f(t.flops / COMPUTE_UNIT));
+    let failed = |method: &str, err: anyhow::Error| BaselineFit {
+        method: method.to_owned(),
+        params: Vec::new(),
+        rmse: f64::NAN,
+        prediction: None,
+        failure: Some(format!("{err:#}")),
+    };
+    let passrate = match fit(law, x, accuracy, options) {
+        Ok(f) => BaselineFit {
+            method: "end-to-end-passrate".to_owned(),
+            prediction: at_target(&|t| law.value(t, &f.params)),
+            params: f.params,
+            rmse: f.rmse,
+            failure: None,
+        },
+        Err(err) => failed("end-to-end-passrate", err),
+    };
+    let bnsl = Bnsl {
+        x_range: (x[0], x[x.len() - 1]),
+    };
+    let error: Vec<f64> = accuracy.iter().map(|a| 1.0 - a).collect();
+    let broken = match fit(&bnsl, x, &error, options) {
+        Ok(f) => BaselineFit {
+            method: "end-to-end-bnsl".to_owned(),
+            prediction: at_target(&|t| (1.0 - bnsl.value(t, &f.params)).clamp(0.0, 1.0)),
+            params: f.params,
+            rmse: f.rmse,
+            failure: None,
+        },
+        Err(err) => failed("end-to-end-bnsl", err),
+    };
+    vec![passrate, broken]
+}
+
 /// Each ladder model's mean pass rate over all of a benchmark's items, in ladder order.
 fn ladder_accuracy(
     table: &EvalTable,
@@ -260,10 +305,12 @@ pub fn fit_clusters(
             .find(|b| b.name == bench.name)
             .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
         let full_accuracy = ladder_accuracy(table, features, evals)?;
+        let baselines = baselines(&law, &x, &full_accuracy, target.as_ref(), options);
         benchmarks.push(BenchmarkFits {
             name: bench.name.clone(),
             clusters: fits,
-            end_to_end: fit_one(evals.items.len(), full_accuracy),
+            accuracy: full_accuracy,
+            baselines,
         });
     }
     Ok(Fits {

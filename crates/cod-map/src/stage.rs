@@ -303,22 +303,21 @@ fn predict_benchmark(
         },
         prediction,
     };
-    let e2e = &bench_fits.end_to_end;
-    let e2e_note = match &e2e.verdict {
-        Verdict::FitFailed(why) => Some(format!("fit failed: {why}")),
-        _ => None,
-    };
+    let mut methods = vec![
+        method("cod", cod, no_subset.clone()),
+        method("cod-without-mapping", subset_prediction, no_subset),
+    ];
+    methods.extend(bench_fits.baselines.iter().map(|b| {
+        let note = b.failure.as_ref().map(|why| format!("fit failed: {why}"));
+        method(&b.method, b.prediction, note)
+    }));
     Ok(BenchmarkPredictions {
         name: bench.name.clone(),
         items: evals.items.len(),
         clusters: bench.clusters.len(),
         subset_items: subset.len(),
         subset_prediction,
-        methods: vec![
-            method("cod", cod, no_subset.clone()),
-            method("cod-without-mapping", subset_prediction, no_subset),
-            method("end-to-end-passrate", e2e.prediction, e2e_note),
-        ],
+        methods,
         mapping,
         actual,
     })
