@@ -66,6 +66,9 @@ fn mmlu_summary_and_artifact_shows() {
     let out = p.cod(&["pipeline", "run", &pipeline.display().to_string()]);
     assert!(out.ok, "{}", out.stderr);
     insta::assert_snapshot!("mmlu_run", out.stdout);
+    let predictions = std::fs::read_to_string(p.path().join("out/mmlu/predictions.json")).unwrap();
+    let predictions: Value = serde_json::from_str(&predictions).unwrap();
+    insta::assert_yaml_snapshot!("mmlu_predictions", rounded(predictions));
     let show = p.cod(&["artifact", "show", "out/mmlu/features.bin"]);
     insta::assert_snapshot!("mmlu_features_show", show.stdout);
     // The features of the first items, as JSON.

@@ -11,3 +11,5 @@ pub use stage::{MapParams, MapStage, predict};
 
 #[cfg(test)]
 mod spline_tests;
+#[cfg(test)]
+mod stage_tests;

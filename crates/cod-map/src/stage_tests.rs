@@ -1,0 +1,178 @@
+//! The map stage on a hand-made benchmark whose answers can be worked out by hand.
+
+use cod_artifact::{
+    BaselineFit, BenchmarkClusters, BenchmarkEvals, BenchmarkFits, Cluster, ClusterFit, Clusters,
+    EvalTable, Fits, Model, Role, Verdict,
+};
+
+use crate::{MapParams, predict};
+
+const MODELS: [(&str, Role); 6] = [
+    ("s", Role::Ladder),
+    ("m", Role::Ladder),
+    ("l", Role::Ladder),
+    ("t", Role::Target),
+    ("near", Role::Anchor),
+    ("far", Role::Anchor),
+];
+
+/// 4 items: two in cluster 0 (extrapolatable), one in cluster 1 (not), one never solved. Per
+/// model, (n_correct out of 10) for each item.
+fn table() -> EvalTable {
+    let counts: [[u32; 6]; 4] = [
+        // s  m  l  t  near far
+        [2, 4, 6, 9, 5, 0],
+        [2, 4, 6, 7, 5, 0],
+        [5, 5, 5, 5, 5, 10],
+        [0, 0, 0, 0, 0, 10],
+    ];
+    EvalTable {
+        models: MODELS
+            .iter()
+            .enumerate()
+            .map(|(i, (name, role))| Model::new(name, 1e6 * 4f64.powi(i as i32), 1e9, None, *role))
+            .collect(),
+        benchmarks: vec![BenchmarkEvals {
+            name: "b".to_owned(),
+            items: vec!["i0".into(), "i1".into(), "i2".into(), "zero".into()],
+            n_samples: vec![10; 24],
+            n_correct: counts.iter().flatten().copied().collect(),
+            loss: None,
+            dropped_items: vec![],
+        }],
+    }
+}
+
+fn clusters() -> Clusters {
+    let cluster = |size| Cluster {
+        centre: vec![0.0; 3],
+        size,
+        iad: 0.0,
+    };
+    Clusters {
+        method: "hand".to_owned(),
+        ladder: vec![],
+        benchmarks: vec![BenchmarkClusters {
+            name: "b".to_owned(),
+            items: vec!["i0".into(), "i1".into(), "i2".into()],
+            labels: vec![Some(0), Some(0), Some(1)],
+            all_zero_items: vec!["zero".into()],
+            bandwidth: None,
+            radius: None,
+            clusters: vec![cluster(2), cluster(1)],
+            unseen_items: vec![],
+        }],
+    }
+}
+
+fn fits(subset_prediction: f64) -> Fits {
+    let fit = |size, verdict, prediction| ClusterFit {
+        size,
+        accuracy: vec![],
+        params: vec![],
+        rmse: 0.0,
+        verdict,
+        prediction: Some(prediction),
+    };
+    Fits {
+        method: "hand".to_owned(),
+        ladder: vec![],
+        target: None,
+        benchmarks: vec![BenchmarkFits {
+            name: "b".to_owned(),
+            clusters: vec![
+                fit(2, Verdict::Extrapolatable, subset_prediction),
+                fit(1, Verdict::NonEmergent, 0.5),
+            ],
+            accuracy: vec![],
+            baselines: vec![BaselineFit {
+                method: "end-to-end-passrate".to_owned(),
+                params: vec![],
+                rmse: 0.0,
+                prediction: Some(0.6),
+                failure: None,
+            }],
+        }],
+    }
+}
+
+fn params() -> MapParams {
+    MapParams {
+        rmse_target: 0.005,
+        end_weight: 1e6,
+        anchor_tolerance: 0.05,
+    }
+}
+
+#[test]
+fn subset_mapping_and_anchors() {
+    let p = predict(&table(), &clusters(), &fits(0.8), &params()).unwrap();
+    let b = &p.benchmarks[0];
+    assert_eq!((b.items, b.clusters, b.subset_items), (4, 2, 2));
+    // The target's actual: mean of 0.9, 0.7, 0.5, 0.0.
+    assert!((b.actual.unwrap() - 0.525).abs() < 1e-12);
+    // Ladder points (P′ accuracy, full accuracy): s (0.2, 0.225), m (0.4, 0.325), l (0.6, 0.425).
+    let mapping = b.mapping.as_ref().unwrap();
+    let ladder: Vec<(f64, f64)> = mapping
+        .points
+        .iter()
+        .filter(|q| q.source != "end point")
+        .map(|q| (q.subset, q.full))
+        .collect();
+    for (got, want) in ladder
+        .iter()
+        .zip([(0.2, 0.225), (0.4, 0.325), (0.6, 0.425)])
+    {
+        assert!(
+            (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12,
+            "{got:?}"
+        );
+    }
+    assert!(mapping.rmse <= 0.005);
+    // `near` behaves like the ladder: (0.5, 0.375) lies on the line through them; `far` solves
+    // only the items outside P′: (0.0, 0.5), far from f(0) = 0.
+    let near = mapping.anchors.iter().find(|a| a.model == "near").unwrap();
+    let far = mapping.anchors.iter().find(|a| a.model == "far").unwrap();
+    assert!(near.accepted && near.distance < 0.01, "{near:?}");
+    assert!(!far.accepted && far.distance > 0.4, "{far:?}");
+    assert!(mapping.points.iter().any(|q| q.source == "near"));
+    assert!(!mapping.points.iter().any(|q| q.source == "far"));
+    let method = |name: &str| b.methods.iter().find(|m| m.method == name).unwrap();
+    assert_eq!(method("cod-without-mapping").prediction, Some(0.8));
+    // f is monotone and pinned at (1, 1): between f(0.6) ≈ 0.425 and 1.
+    let cod = method("cod").prediction.unwrap();
+    assert!(cod > 0.425 && cod < 1.0, "{cod}");
+    assert!((method("cod").abs_error.unwrap() - (cod - 0.525).abs()).abs() < 1e-12);
+    assert_eq!(method("end-to-end-passrate").prediction, Some(0.6));
+}
+
+#[test]
+fn no_extrapolatable_cluster_means_no_cod_prediction() {
+    let mut f = fits(0.8);
+    f.benchmarks[0].clusters[0].verdict = Verdict::NonExtrapolatable;
+    let p = predict(&table(), &clusters(), &f, &params()).unwrap();
+    let b = &p.benchmarks[0];
+    assert_eq!(b.subset_items, 0);
+    assert!(b.mapping.is_none());
+    let cod = &b.methods[0];
+    assert_eq!((cod.method.as_str(), cod.prediction), ("cod", None));
+    assert_eq!(cod.note.as_deref(), Some("no extrapolatable cluster"));
+}
+
+#[test]
+fn bad_parameters_and_mismatched_inputs_are_errors() {
+    let mut bad = params();
+    bad.rmse_target = 0.0;
+    let err = predict(&table(), &clusters(), &fits(0.8), &bad).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "`rmse_target` must be a positive number, found 0"
+    );
+    let mut f = fits(0.8);
+    f.benchmarks[0].clusters.pop();
+    let err = predict(&table(), &clusters(), &f, &params()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "benchmark `b`: the fits were made from other clusters"
+    );
+}
