@@ -151,6 +151,66 @@ impl Law for Bnsl {
     }
 }
 
+/// A monotone quartic polynomial through (0, 0) and (1, 1), the earlier papers' mapping: f = F/F(1)
+/// with F' = x·(a0 + a1·x)² + (1 − x)·(b0 + b1·x)², a cubic that is non-negative on [0, 1] for any
+/// parameters (and every non-negative cubic on [0, 1] has this form), so every fit is monotone.
+/// Parameters (a0, a1, b0, b1), unbounded; their common scale does not change f.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MonotoneQuartic;
+
+impl MonotoneQuartic {
+    /// F(x) and its gradient in the parameters.
+    fn integral(x: f64, p: &[f64]) -> (f64, [f64; 4]) {
+        let (a0, a1, b0, b1) = (p[0], p[1], p[2], p[3]);
+        let (x2, x3, x4) = (x * x, x * x * x, x * x * x * x);
+        let f = a0 * a0 * x2 / 2.0 + 2.0 * a0 * a1 * x3 / 3.0 + a1 * a1 * x4 / 4.0 + b0 * b0 * x
+            - b0 * b0 * x2 / 2.0
+            + b0 * b1 * x2
+            + (b1 * b1 - 2.0 * b0 * b1) * x3 / 3.0
+            - b1 * b1 * x4 / 4.0;
+        let grad = [
+            a0 * x2 + 2.0 * a1 * x3 / 3.0,
+            2.0 * a0 * x3 / 3.0 + a1 * x4 / 2.0,
+            2.0 * b0 * x + (b1 - b0) * x2 - 2.0 * b1 * x3 / 3.0,
+            b0 * x2 + 2.0 * (b1 - b0) * x3 / 3.0 - b1 * x4 / 2.0,
+        ];
+        (f, grad)
+    }
+}
+
+impl Law for MonotoneQuartic {
+    fn names(&self) -> &[&'static str] {
+        &["a0", "a1", "b0", "b1"]
+    }
+
+    fn value(&self, x: f64, p: &[f64]) -> f64 {
+        Self::integral(x, p).0 / Self::integral(1.0, p).0
+    }
+
+    fn gradient(&self, x: f64, p: &[f64], grad: &mut [f64]) {
+        let (fx, gx) = Self::integral(x, p);
+        let (f1, g1) = Self::integral(1.0, p);
+        for k in 0..4 {
+            grad[k] = (gx[k] * f1 - fx * g1[k]) / (f1 * f1);
+        }
+    }
+
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        vec![(f64::NEG_INFINITY, f64::INFINITY); 4]
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        // The identity (F' = 1) and tilts towards either end.
+        vec![
+            vec![1.0, 0.0, 1.0, 0.0],
+            vec![1.5, 0.0, 0.5, 0.0],
+            vec![0.5, 0.0, 1.5, 0.0],
+            vec![1.0, 0.5, 1.0, -0.5],
+            vec![1.0, -0.5, 1.0, 0.5],
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,5 +249,40 @@ mod tests {
             x_range: (40.0, 1.4e5),
         };
         check_gradient(&bnsl, &[0.1, 0.8, 0.05, 0.3, 2000.0, 0.7]);
+    }
+
+    #[test]
+    fn quartic_is_pinned_monotone_and_smooth_in_its_parameters() {
+        let q = MonotoneQuartic;
+        for p in [
+            [1.0, 0.0, 1.0, 0.0],
+            [2.0, -1.5, 0.3, 0.9],
+            [0.2, 3.0, -1.0, 0.4],
+        ] {
+            assert!(q.value(0.0, &p).abs() < 1e-12);
+            assert!((q.value(1.0, &p) - 1.0).abs() < 1e-12);
+            let mut last = 0.0;
+            for i in 1..=100 {
+                let v = q.value(f64::from(i) / 100.0, &p);
+                assert!(v >= last - 1e-12, "{p:?} falls at {i}");
+                last = v;
+            }
+        }
+        // The identity start is f(x) = x.
+        assert!((q.value(0.3, &[1.0, 0.0, 1.0, 0.0]) - 0.3).abs() < 1e-12);
+        // The gradient, checked away from x = 0 and 1 where it vanishes.
+        let p = [2.0, -1.5, 0.3, 0.9];
+        let mut grad = [0.0; 4];
+        for x in [0.2, 0.5, 0.9] {
+            q.gradient(x, &p, &mut grad);
+            for k in 0..4 {
+                let h = 1e-6;
+                let (mut up, mut down) = (p, p);
+                up[k] += h;
+                down[k] -= h;
+                let numeric = (q.value(x, &up) - q.value(x, &down)) / (2.0 * h);
+                assert!((numeric - grad[k]).abs() < 1e-7, "x={x} k={k}");
+            }
+        }
     }
 }

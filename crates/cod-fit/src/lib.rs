@@ -20,7 +20,7 @@ mod laws;
 mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
-pub use laws::{Bnsl, CodLaw, Law};
+pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic};
 pub use stage::{COMPUTE_UNIT, FitParams, FitStage, LossName, fit_clusters};
 
 #[cfg(test)]

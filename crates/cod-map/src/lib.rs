@@ -7,7 +7,7 @@ mod spline;
 mod stage;
 
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
-pub use stage::{MapParams, MapStage, predict};
+pub use stage::{MapParams, MapStage, MappingForm, predict};
 
 #[cfg(test)]
 mod spline_tests;

@@ -11,6 +11,8 @@ use cod_artifact::{
 use cod_pipeline::{Progress, Stage};
 use serde::{Deserialize, Serialize};
 
+use cod_fit::{Law, MonotoneQuartic};
+
 use crate::{CubicSpline, Pchip, isotonic, merge_sorted};
 
 fn default_rmse_target() -> f64 {
@@ -23,10 +25,25 @@ fn default_anchor_tolerance() -> f64 {
     0.05
 }
 
+/// The form of the mapping f.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum MappingForm {
+    /// A cubic smoothing spline, smoothing lowered until RMSE ≤ `rmse_target` (the paper's v4).
+    #[default]
+    Spline,
+    /// A monotone quartic polynomial through (0, 0) and (1, 1) (the paper's earlier versions).
+    Quartic,
+}
+
 /// Parameters of the `map` stage.
 #[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct MapParams {
+    /// The form of the mapping.
+    #[arg(long, value_enum, default_value_t = MappingForm::Spline)]
+    #[serde(default)]
+    pub mapping: MappingForm,
     /// T: the smoothing is lowered until the mapping's RMSE on its fit points is at most this.
     #[arg(long, default_value_t = default_rmse_target())]
     #[serde(default = "default_rmse_target")]
@@ -61,6 +78,7 @@ impl MapParams {
 enum MapFn {
     Spline(CubicSpline),
     Fallback(Pchip),
+    Quartic(Vec<f64>),
 }
 
 impl MapFn {
@@ -68,9 +86,39 @@ impl MapFn {
         match self {
             MapFn::Spline(s) => s.eval(t),
             MapFn::Fallback(p) => p.eval(t),
+            MapFn::Quartic(p) => MonotoneQuartic.value(t, p),
         }
     }
 }
+
+/// Fits the monotone quartic to the points other than the end points, which it passes through by
+/// construction.
+fn fit_quartic(points: &[MappingPoint]) -> anyhow::Result<(MapFn, Mapping)> {
+    let inner: Vec<&MappingPoint> = points.iter().filter(|p| p.source != END_POINT).collect();
+    let x: Vec<f64> = inner.iter().map(|p| p.subset).collect();
+    let y: Vec<f64> = inner.iter().map(|p| p.full).collect();
+    let fit = cod_fit::fit(&MonotoneQuartic, &x, &y, cod_fit::FitOptions::default())
+        .context("fitting the monotone quartic mapping")?;
+    let f = MapFn::Quartic(fit.params);
+    let n = points.len() as f64;
+    let rmse = (points
+        .iter()
+        .map(|p| (f.eval(p.subset) - p.full).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let mapping = Mapping {
+        kind: "monotone-quartic".to_owned(),
+        lambda: None,
+        rmse,
+        points: points.to_vec(),
+        anchors: Vec::new(),
+    };
+    Ok((f, mapping))
+}
+
+/// The `source` of the pinned (0, 0) and (1, 1) points.
+const END_POINT: &str = "end point";
 
 /// Grid on which the mapping's monotonicity is checked.
 const MONOTONE_GRID: usize = 1000;
@@ -78,7 +126,11 @@ const MONOTONE_GRID: usize = 1000;
 /// Fits the mapping through `points`: the smoothest spline (λ halved from 10 down to 0) whose
 /// RMSE on the points is at most `rmse_target`; if it is not monotone on [0, 1], isotonic
 /// regression then PCHIP.
-fn fit_mapping(points: &[MappingPoint], rmse_target: f64) -> anyhow::Result<(MapFn, Mapping)> {
+fn fit_mapping(points: &[MappingPoint], params: &MapParams) -> anyhow::Result<(MapFn, Mapping)> {
+    if params.mapping == MappingForm::Quartic {
+        return fit_quartic(points);
+    }
+    let rmse_target = params.rmse_target;
     let triples: Vec<(f64, f64, f64)> = points
         .iter()
         .map(|p| (p.subset, p.full, p.weight))
@@ -220,12 +272,12 @@ fn fit_mapping_with_anchors(
         subset: v,
         full: v,
         weight: params.end_weight,
-        source: "end point".to_owned(),
+        source: END_POINT.to_owned(),
     };
     let models_with = |role: Role| (0..n_models).filter(move |&m| table.models[m].role == role);
     let mut points: Vec<MappingPoint> = vec![end(0.0), end(1.0)];
     points.extend(models_with(Role::Ladder).filter_map(point));
-    let (mut f, mut mapping) = fit_mapping(&points, params.rmse_target)?;
+    let (mut f, mut mapping) = fit_mapping(&points, params)?;
     let mut anchors = Vec::new();
     for p in models_with(Role::Anchor).filter_map(point) {
         let distance = (f.eval(p.subset) - p.full).abs();
@@ -242,7 +294,7 @@ fn fit_mapping_with_anchors(
         }
     }
     if anchors.iter().any(|a| a.accepted) {
-        (f, mapping) = fit_mapping(&points, params.rmse_target)?;
+        (f, mapping) = fit_mapping(&points, params)?;
     }
     mapping.anchors = anchors;
     Ok((f, mapping))

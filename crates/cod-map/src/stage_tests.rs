@@ -5,7 +5,7 @@ use cod_artifact::{
     EvalTable, Fits, Model, Role, Verdict,
 };
 
-use crate::{MapParams, predict};
+use crate::{MapParams, MappingForm, predict};
 
 const MODELS: [(&str, Role); 6] = [
     ("s", Role::Ladder),
@@ -98,6 +98,7 @@ fn fits(subset_prediction: f64) -> Fits {
 
 fn params() -> MapParams {
     MapParams {
+        mapping: MappingForm::Spline,
         rmse_target: 0.005,
         end_weight: 1e6,
         anchor_tolerance: 0.05,
@@ -175,4 +176,16 @@ fn bad_parameters_and_mismatched_inputs_are_errors() {
         err.to_string(),
         "benchmark `b`: the fits were made from other clusters"
     );
+}
+
+#[test]
+fn quartic_mapping_is_pinned_and_fits_a_line() {
+    let mut quartic = params();
+    quartic.mapping = MappingForm::Quartic;
+    let p = predict(&table(), &clusters(), &fits(0.8), &quartic).unwrap();
+    let mapping = p.benchmarks[0].mapping.as_ref().unwrap();
+    assert_eq!(mapping.kind, "monotone-quartic");
+    // The ladder and `near` points lie on full = 0.125 + 0.5·subset, which no curve through
+    // (0, 0) and (1, 1) can follow exactly; the quartic must still come within 5 points.
+    assert!(mapping.rmse < 0.05, "{}", mapping.rmse);
 }
