@@ -163,18 +163,23 @@ impl CubicSpline {
     /// The spline at `t`; linear beyond the end knots, as a natural spline continues.
     #[must_use]
     pub fn eval(&self, t: f64) -> f64 {
-        let n = self.x.len();
-        let i = match self.x.iter().position(|&x| x > t) {
-            Some(0) => 0,
-            Some(p) => p - 1,
-            None => n - 2,
-        };
+        let i = interval(&self.x, t);
         let (x0, x1) = (self.x[i], self.x[i + 1]);
         let h = x1 - x0;
         let (a, b) = ((x1 - t) / h, (t - x0) / h);
         a * self.f[i]
             + b * self.f[i + 1]
             + ((a * a * a - a) * self.m[i] + (b * b * b - b) * self.m[i + 1]) * h * h / 6.0
+    }
+}
+
+/// The index i of the knot interval [x_i, x_{i+1}] that holds `t`; the first or last interval
+/// beyond the ends.
+fn interval(x: &[f64], t: f64) -> usize {
+    match x.iter().position(|&k| k > t) {
+        Some(0) => 0,
+        Some(p) => p - 1,
+        None => x.len() - 2,
     }
 }
 
@@ -236,12 +241,7 @@ impl Pchip {
 
     #[must_use]
     pub fn eval(&self, t: f64) -> f64 {
-        let n = self.x.len();
-        let i = match self.x.iter().position(|&x| x > t) {
-            Some(0) => 0,
-            Some(p) => p - 1,
-            None => n - 2,
-        };
+        let i = interval(&self.x, t);
         let h = self.x[i + 1] - self.x[i];
         let s = ((t - self.x[i]) / h).clamp(0.0, 1.0);
         let (h00, h10) = (
