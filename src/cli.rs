@@ -211,8 +211,10 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    // Only the header is read to find the predictions; a damaged file is an error, not skipped.
     for file in written.values() {
-        if let Ok(AnyArtifact::Predictions(predictions)) = AnyArtifact::read(file) {
+        if cod_artifact::read_header(file)?.kind == cod_artifact::ArtifactKind::Predictions {
+            let predictions: cod_artifact::Predictions = cod_artifact::read(file)?;
             let json = serde_json::to_string_pretty(&predictions.table())? + "\n";
             let path = out_dir.join("predictions.json");
             cod_artifact::write_atomically(&path, |f| {

@@ -89,8 +89,8 @@ pub struct ClusterParams {
 }
 
 impl ClusterParams {
-    /// Checks ranges and that every given parameter applies to the method, then builds it.
-    pub fn method(&self) -> anyhow::Result<Method> {
+    /// Checks that every parameter given applies to the method.
+    fn check_applicable(&self) -> anyhow::Result<()> {
         use MethodName as M;
         let applies: &[(&str, bool, &[MethodName])] = &[
             ("k", self.k.is_some(), &[M::Kmeans]),
@@ -128,6 +128,13 @@ impl ClusterParams {
                 );
             }
         }
+        Ok(())
+    }
+
+    /// Checks ranges and that every given parameter applies to the method, then builds it.
+    pub fn method(&self) -> anyhow::Result<Method> {
+        use MethodName as M;
+        self.check_applicable()?;
         if self.bandwidth_samples == Some(0) {
             bail!("`bandwidth_samples` must be at least 1, found 0");
         }
@@ -335,19 +342,9 @@ impl Stage for ClusterStage {
 
     fn validate(params: &ClusterParams) -> anyhow::Result<()> {
         if params.method == MethodName::Assign {
+            params.check_applicable()?;
             if params.from.is_none() {
                 bail!("method `assign` needs `from`, the path of a saved `clusters` artifact");
-            }
-            let others = [
-                ("k", params.k.is_some()),
-                ("eps", params.eps.is_some()),
-                ("radius", params.radius.is_some()),
-                ("radius_cap", params.radius_cap.is_some()),
-                ("bin_seeding", params.bin_seeding),
-                ("bandwidth_samples", params.bandwidth_samples.is_some()),
-            ];
-            if let Some((key, _)) = others.iter().find(|(_, given)| *given) {
-                bail!("`{key}` does not apply to method `assign`, which takes only `from`");
             }
             return Ok(());
         }
