@@ -44,63 +44,91 @@ pub use predictions::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The kinds of artifact. The numeric code is part of the file format: never reuse one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum ArtifactKind {
-    EvalTable,
-    Features,
-    Clusters,
-    Fits,
-    Predictions,
+/// Declares every artifact kind once: its type, its numeric code in the file format (never reuse
+/// one) and its name. Generates [`ArtifactKind`] and [`AnyArtifact`].
+macro_rules! artifact_kinds {
+    ($($kind:ident = $code:literal, $name:literal;)*) => {
+        /// The kinds of artifact.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum ArtifactKind {
+            $($kind,)*
+        }
+
+        impl ArtifactKind {
+            pub const ALL: &[ArtifactKind] = &[$(ArtifactKind::$kind,)*];
+
+            #[must_use]
+            pub fn code(self) -> u16 {
+                match self {
+                    $(ArtifactKind::$kind => $code,)*
+                }
+            }
+
+            #[must_use]
+            pub fn from_code(code: u16) -> Option<ArtifactKind> {
+                Self::ALL.iter().copied().find(|kind| kind.code() == code)
+            }
+
+            #[must_use]
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(ArtifactKind::$kind => $name,)*
+                }
+            }
+
+            /// The schema version this build writes and reads for the kind.
+            #[must_use]
+            pub fn schema_version(self) -> u32 {
+                match self {
+                    $(ArtifactKind::$kind => $kind::SCHEMA_VERSION,)*
+                }
+            }
+        }
+
+        /// Any artifact, for tools that handle files whose kind they learn from the header.
+        #[derive(Debug)]
+        pub enum AnyArtifact {
+            $($kind($kind),)*
+        }
+
+        impl AnyArtifact {
+            /// Reads a file of any kind this build knows.
+            pub fn read(path: &std::path::Path) -> Result<AnyArtifact, ArtifactError> {
+                Ok(match read_header(path)?.kind {
+                    $(ArtifactKind::$kind => AnyArtifact::$kind(read(path)?),)*
+                })
+            }
+
+            #[must_use]
+            pub fn kind(&self) -> ArtifactKind {
+                match self {
+                    $(AnyArtifact::$kind(_) => ArtifactKind::$kind,)*
+                }
+            }
+
+            #[must_use]
+            pub fn summary(&self) -> String {
+                match self {
+                    $(AnyArtifact::$kind(a) => a.summary(),)*
+                }
+            }
+
+            /// The whole artifact as JSON, for jq and Python.
+            pub fn to_json(&self) -> serde_json::Result<String> {
+                match self {
+                    $(AnyArtifact::$kind(a) => serde_json::to_string_pretty(a),)*
+                }
+            }
+        }
+    };
 }
 
-impl ArtifactKind {
-    pub const ALL: [ArtifactKind; 5] = [
-        ArtifactKind::EvalTable,
-        ArtifactKind::Features,
-        ArtifactKind::Clusters,
-        ArtifactKind::Fits,
-        ArtifactKind::Predictions,
-    ];
-
-    #[must_use]
-    pub fn code(self) -> u16 {
-        match self {
-            ArtifactKind::EvalTable => 1,
-            ArtifactKind::Features => 2,
-            ArtifactKind::Clusters => 3,
-            ArtifactKind::Fits => 4,
-            ArtifactKind::Predictions => 5,
-        }
-    }
-
-    #[must_use]
-    pub fn from_code(code: u16) -> Option<ArtifactKind> {
-        Self::ALL.into_iter().find(|kind| kind.code() == code)
-    }
-
-    #[must_use]
-    pub fn name(self) -> &'static str {
-        match self {
-            ArtifactKind::EvalTable => "eval-table",
-            ArtifactKind::Features => "features",
-            ArtifactKind::Clusters => "clusters",
-            ArtifactKind::Fits => "fits",
-            ArtifactKind::Predictions => "predictions",
-        }
-    }
-
-    /// The schema version this build writes and reads for the kind.
-    #[must_use]
-    pub fn schema_version(self) -> u32 {
-        match self {
-            ArtifactKind::EvalTable => EvalTable::SCHEMA_VERSION,
-            ArtifactKind::Features => Features::SCHEMA_VERSION,
-            ArtifactKind::Clusters => Clusters::SCHEMA_VERSION,
-            ArtifactKind::Fits => Fits::SCHEMA_VERSION,
-            ArtifactKind::Predictions => Predictions::SCHEMA_VERSION,
-        }
-    }
+artifact_kinds! {
+    EvalTable = 1, "eval-table";
+    Features = 2, "features";
+    Clusters = 3, "clusters";
+    Fits = 4, "fits";
+    Predictions = 5, "predictions";
 }
 
 impl std::fmt::Display for ArtifactKind {
@@ -117,61 +145,4 @@ pub trait Artifact: Serialize + DeserializeOwned {
 
     /// A short human-readable description, several lines, for `cod artifact show`.
     fn summary(&self) -> String;
-}
-
-/// Any artifact, for tools that handle files whose kind they learn from the header.
-#[derive(Debug)]
-pub enum AnyArtifact {
-    EvalTable(EvalTable),
-    Features(Features),
-    Clusters(Clusters),
-    Fits(Fits),
-    Predictions(Predictions),
-}
-
-impl AnyArtifact {
-    /// Reads a file of any kind this build knows.
-    pub fn read(path: &std::path::Path) -> Result<AnyArtifact, ArtifactError> {
-        let header = read_header(path)?;
-        Ok(match header.kind {
-            ArtifactKind::EvalTable => AnyArtifact::EvalTable(read(path)?),
-            ArtifactKind::Features => AnyArtifact::Features(read(path)?),
-            ArtifactKind::Clusters => AnyArtifact::Clusters(read(path)?),
-            ArtifactKind::Fits => AnyArtifact::Fits(read(path)?),
-            ArtifactKind::Predictions => AnyArtifact::Predictions(read(path)?),
-        })
-    }
-
-    #[must_use]
-    pub fn kind(&self) -> ArtifactKind {
-        match self {
-            AnyArtifact::EvalTable(_) => ArtifactKind::EvalTable,
-            AnyArtifact::Features(_) => ArtifactKind::Features,
-            AnyArtifact::Clusters(_) => ArtifactKind::Clusters,
-            AnyArtifact::Fits(_) => ArtifactKind::Fits,
-            AnyArtifact::Predictions(_) => ArtifactKind::Predictions,
-        }
-    }
-
-    #[must_use]
-    pub fn summary(&self) -> String {
-        match self {
-            AnyArtifact::EvalTable(a) => a.summary(),
-            AnyArtifact::Features(a) => a.summary(),
-            AnyArtifact::Clusters(a) => a.summary(),
-            AnyArtifact::Fits(a) => a.summary(),
-            AnyArtifact::Predictions(a) => a.summary(),
-        }
-    }
-
-    /// The whole artifact as JSON, for jq and Python.
-    pub fn to_json(&self) -> serde_json::Result<String> {
-        match self {
-            AnyArtifact::EvalTable(a) => serde_json::to_string_pretty(a),
-            AnyArtifact::Features(a) => serde_json::to_string_pretty(a),
-            AnyArtifact::Clusters(a) => serde_json::to_string_pretty(a),
-            AnyArtifact::Fits(a) => serde_json::to_string_pretty(a),
-            AnyArtifact::Predictions(a) => serde_json::to_string_pretty(a),
-        }
-    }
 }
