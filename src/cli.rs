@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cod_artifact::AnyArtifact;
+use cod_artifact::{AnyArtifact, ArtifactKind};
 use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner};
 
 use crate::report;
@@ -38,7 +38,8 @@ enum PipelineCommand {
     /// forced, cache entry corrupt, not in cache) and the time, or `cached`. Then prints the
     /// summaries of the stages listed in `pipeline.summary` and writes them to `summary.txt` in the
     /// output directory, beside every stage's artifact (`<stage>.bin`). A pipeline with a `map`
-    /// stage also gets `predictions.json`: benchmark → method → prediction, actual, abs_error.
+    /// stage also gets `predictions.json` and `predictions.csv`: benchmark → method → prediction,
+    /// actual, abs_error; a `ladder` stage also writes `ladder.csv`, its whole table.
     #[command(after_help = "Examples:\n  \
         cod pipeline run mmlu\n  \
         cod pipeline run pipelines/mmlu.toml --dry-run\n  \
@@ -99,6 +100,8 @@ pub fn registry() -> Registry {
         .with::<cod_cluster::ClusterStage>()
         .with::<cod_fit::FitStage>()
         .with::<cod_map::MapStage>()
+        .with::<cod_ingest::IngestRunsStage>()
+        .with::<cod_ladder::LadderStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -213,12 +216,23 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
 
     // Only the header is read to find the predictions; a damaged file is an error, not skipped.
     for file in written.values() {
-        if cod_artifact::read_header(file)?.kind == cod_artifact::ArtifactKind::Predictions {
-            let predictions: cod_artifact::Predictions = cod_artifact::read(file)?;
-            let json = serde_json::to_string_pretty(&predictions.table())? + "\n";
-            let path = out_dir.join("predictions.json");
+        let kind = cod_artifact::read_header(file)?.kind;
+        if !matches!(kind, ArtifactKind::Predictions | ArtifactKind::LadderFits) {
+            continue;
+        }
+        let artifact = AnyArtifact::read(file)?;
+        let mut outputs = artifact.csv_tables();
+        if let Some(table) = artifact.prediction_table() {
+            outputs.push((
+                "predictions.json",
+                serde_json::to_string_pretty(&table)? + "\n",
+            ));
+            outputs.push(("predictions.csv", cod_artifact::prediction_csv(&table)));
+        }
+        for (name, text) in outputs {
+            let path = out_dir.join(name);
             cod_artifact::write_atomically(&path, |f| {
-                std::io::Write::write_all(f, json.as_bytes())
+                std::io::Write::write_all(f, text.as_bytes())
             })
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         }

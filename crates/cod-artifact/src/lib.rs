@@ -24,7 +24,9 @@ mod features;
 mod file;
 mod fits;
 mod ladder;
+mod ladder_fits;
 mod predictions;
+mod runs;
 
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
@@ -36,10 +38,12 @@ pub use file::{
 };
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
+pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, Mapping, MappingPoint, MethodPrediction, PredictionRow,
     Predictions,
 };
+pub use runs::{RUN_WIDE, Series, TaskSource, TrainingRun, TrainingRuns};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -129,6 +133,62 @@ artifact_kinds! {
     Clusters = 3, "clusters";
     Fits = 4, "fits";
     Predictions = 5, "predictions";
+    TrainingRuns = 6, "training-runs";
+    LadderFits = 7, "ladder-fits";
+}
+
+/// benchmark → method → prediction, actual, absolute error: the shape of `predictions.json`.
+pub type PredictionTable =
+    std::collections::BTreeMap<String, std::collections::BTreeMap<String, PredictionRow>>;
+
+impl AnyArtifact {
+    /// The predictions an artifact holds, for the kinds that hold any.
+    #[must_use]
+    pub fn prediction_table(&self) -> Option<PredictionTable> {
+        match self {
+            AnyArtifact::Predictions(p) => Some(p.table()),
+            AnyArtifact::LadderFits(l) => Some(l.table()),
+            _ => None,
+        }
+    }
+
+    /// Extra tables the kind writes beside the artifact, as (file name, CSV text).
+    #[must_use]
+    pub fn csv_tables(&self) -> Vec<(&'static str, String)> {
+        match self {
+            AnyArtifact::LadderFits(l) => vec![("ladder.csv", l.csv())],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// `predictions.csv`: one row per (benchmark, method) of a prediction table.
+#[must_use]
+pub fn prediction_csv(table: &PredictionTable) -> String {
+    let cell = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
+    let mut out = String::from("benchmark,method,prediction,actual,abs_error\n");
+    for (benchmark, methods) in table {
+        for (method, row) in methods {
+            out.push_str(&format!(
+                "{},{},{},{},{}\n",
+                csv_field(benchmark),
+                csv_field(method),
+                cell(row.prediction),
+                cell(row.actual),
+                cell(row.abs_error)
+            ));
+        }
+    }
+    out
+}
+
+/// A CSV field, quoted when it holds a comma, quote or newline.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
 }
 
 impl std::fmt::Display for ArtifactKind {

@@ -91,6 +91,21 @@ impl Transform {
         }
     }
 
+    /// p moved just inside the bounds when it lies on one (a published start point may sit on a
+    /// bound, which the transform reaches only in the limit).
+    fn inside(self, p: f64) -> f64 {
+        const MARGIN: f64 = 1e-9;
+        match self {
+            Transform::Free => p,
+            Transform::Lower(lo) => p.max(lo + MARGIN),
+            Transform::Upper(hi) => p.min(hi - MARGIN),
+            Transform::Interval(lo, hi) => {
+                let m = MARGIN * (hi - lo);
+                p.clamp(lo + m, hi - m)
+            }
+        }
+    }
+
     /// u for a p strictly inside the bounds.
     fn inverse(self, p: f64) -> f64 {
         match self {
@@ -105,15 +120,15 @@ impl Transform {
     }
 }
 
-struct Problem<'a> {
-    law: &'a dyn Law,
-    x: &'a [f64],
+struct Problem<'a, L: Law + ?Sized> {
+    law: &'a L,
+    x: &'a [L::Input],
     y: &'a [f64],
     loss: Loss,
     transforms: Vec<Transform>,
 }
 
-impl Problem<'_> {
+impl<L: Law + ?Sized> Problem<'_, L> {
     fn params(&self, u: &[f64]) -> (Vec<f64>, Vec<f64>) {
         self.transforms
             .iter()
@@ -132,7 +147,7 @@ impl Problem<'_> {
     }
 }
 
-impl CostFunction for Problem<'_> {
+impl<L: Law + ?Sized> CostFunction for Problem<'_, L> {
     type Param = Vec<f64>;
     type Output = f64;
 
@@ -155,7 +170,7 @@ impl CostFunction for Problem<'_> {
     }
 }
 
-impl Gradient for Problem<'_> {
+impl<L: Law + ?Sized> Gradient for Problem<'_, L> {
     type Param = Vec<f64>;
     type Gradient = Vec<f64>;
 
@@ -182,14 +197,19 @@ impl Gradient for Problem<'_> {
 
 /// Fits `law` to the points (x, y) from every start of the law's grid and returns the best fit.
 /// Fails only when no start gives a finite fit.
-pub fn fit(law: &dyn Law, x: &[f64], y: &[f64], options: FitOptions) -> anyhow::Result<Fit> {
+pub fn fit<L: Law + ?Sized>(
+    law: &L,
+    x: &[L::Input],
+    y: &[f64],
+    options: FitOptions,
+) -> anyhow::Result<Fit> {
     if x.len() != y.len() {
         bail!("{} x values but {} y values", x.len(), y.len());
     }
     if x.is_empty() {
         bail!("no points to fit");
     }
-    if let Some(bad) = x.iter().chain(y).find(|v| !v.is_finite()) {
+    if let Some(bad) = y.iter().find(|v| !v.is_finite()) {
         bail!("cannot fit a non-finite value ({bad})");
     }
     let problem_for = || Problem {
@@ -207,7 +227,7 @@ pub fn fit(law: &dyn Law, x: &[f64], y: &[f64], options: FitOptions) -> anyhow::
         let u0: Vec<f64> = transforms
             .iter()
             .zip(&start)
-            .map(|(t, &p)| t.inverse(p))
+            .map(|(t, &p)| t.inverse(t.inside(p)))
             .collect();
         let solver = LBFGS::new(MoreThuenteLineSearch::new(), 7)
             .with_tolerance_grad(1e-12)?

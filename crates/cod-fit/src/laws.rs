@@ -2,11 +2,14 @@
 
 /// A parametric curve y = f(x; p) with analytic gradient in p.
 pub trait Law: Sync {
+    /// What the law is a function of: compute (`f64`) for most laws, (N, D) for the ladder's step 1.
+    type Input: Copy + Sync;
+
     /// Parameter names, in order.
     fn names(&self) -> &[&'static str];
-    fn value(&self, x: f64, p: &[f64]) -> f64;
+    fn value(&self, x: Self::Input, p: &[f64]) -> f64;
     /// ∂f/∂p at (x, p), written into `grad`.
-    fn gradient(&self, x: f64, p: &[f64], grad: &mut [f64]);
+    fn gradient(&self, x: Self::Input, p: &[f64], grad: &mut [f64]);
     /// Inclusive bounds per parameter; infinite where unbounded.
     fn bounds(&self) -> Vec<(f64, f64)>;
     /// Starting points, each strictly inside the bounds.
@@ -30,6 +33,8 @@ impl CodLaw {
 }
 
 impl Law for CodLaw {
+    type Input = f64;
+
     fn names(&self) -> &[&'static str] {
         if self.guess.is_some() {
             &["a", "b", "c"]
@@ -97,6 +102,8 @@ pub struct Bnsl {
 }
 
 impl Law for Bnsl {
+    type Input = f64;
+
     fn names(&self) -> &[&'static str] {
         &["a", "b", "c0", "c1", "d", "f"]
     }
@@ -179,6 +186,8 @@ impl MonotoneQuartic {
 }
 
 impl Law for MonotoneQuartic {
+    type Input = f64;
+
     fn names(&self) -> &[&'static str] {
         &["a0", "a1", "b0", "b1"]
     }
@@ -216,7 +225,7 @@ mod tests {
     use super::*;
 
     /// The analytic gradient agrees with central differences.
-    fn check_gradient(law: &dyn Law, p: &[f64]) {
+    fn check_gradient(law: &dyn Law<Input = f64>, p: &[f64]) {
         let n = law.names().len();
         let p = p.to_vec();
         {

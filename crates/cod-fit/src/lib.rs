@@ -1,4 +1,4 @@
-//! Scaling-law families and their fits (METHODS §1.3).
+//! Scaling-law families and their fits (METHODS §1.3, §2, §3).
 //!
 //! A [`Law`] is a parametric curve with analytic gradient, parameter bounds and a grid of starting
 //! points. [`fit`] minimizes the squared (or Huber) residuals under the bounds from every start and
@@ -16,10 +16,12 @@
 //! artifacts and no other files.
 
 mod fitting;
+mod ladder_laws;
 mod laws;
 mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
+pub use ladder_laws::{LossFromCompute, LossToAccuracy, TaskLoss};
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic};
 pub use stage::{COMPUTE_UNIT, FitParams, FitStage, LossName, fit_clusters};
 

@@ -104,3 +104,74 @@ fn add_union(table: &mut cod_artifact::EvalTable, name: &str) -> anyhow::Result<
     table.benchmarks.push(union);
     Ok(())
 }
+
+/// Parameters of the `ingest-runs` stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestRunsParams {
+    /// The directory holding the run files; the manifest's `file` entries are relative to it.
+    pub dir: PathBuf,
+    /// Runs manifest (TOML): `[[run]]` tables with `name`, `file`, `params` (N), optional
+    /// `tokens` (D) and `role` (`ladder` or `target`).
+    pub manifest: PathBuf,
+    /// Column names: the `olmo` preset (default), or `none`.
+    #[serde(default)]
+    pub preset: crate::Preset,
+    /// Column names replacing the preset's: `step`, `tokens`, `batch_tokens`, and `metrics`
+    /// (metric name → column pattern with `{task}`, or `{ column = "…", negate = true }`).
+    #[serde(default)]
+    pub columns: crate::ColumnNames,
+    /// The tasks: `[[ingest.tasks]]` with `name` and `source` (the name in the columns; default
+    /// the name) or `parts` (source → weight, a weighted composite).
+    #[serde(default)]
+    pub tasks: Vec<crate::TaskSpec>,
+}
+
+/// Reads per-checkpoint training-run exports into a `training-runs` artifact.
+pub struct IngestRunsStage;
+
+impl Stage for IngestRunsStage {
+    type Params = IngestRunsParams;
+    const KIND: &'static str = "ingest-runs";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::TrainingRuns;
+    const INPUTS: &'static [ArtifactKind] = &[];
+
+    fn validate(params: &IngestRunsParams) -> anyhow::Result<()> {
+        if params.tasks.is_empty() {
+            anyhow::bail!(
+                "no tasks: declare `[[<stage>.tasks]]` tables with a `name` (and `source` or `parts`)"
+            );
+        }
+        Ok(())
+    }
+
+    fn resolve_paths(params: &mut IngestRunsParams, resolve: &PathResolver) {
+        params.dir = resolve.resolve("dir", &params.dir);
+        params.manifest = resolve.resolve("manifest", &params.manifest);
+    }
+
+    fn files_read(params: &IngestRunsParams) -> Vec<PathBuf> {
+        // The run files are part of the cache key; an unreadable manifest fails later, in `run`.
+        let mut files = vec![params.manifest.clone()];
+        if let Ok(runs) = crate::read_runs_manifest(&params.manifest) {
+            files.extend(runs.iter().map(|r| params.dir.join(&r.file)));
+        }
+        files
+    }
+
+    fn run(
+        params: &IngestRunsParams,
+        _inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let spinner = progress.spinner(&format!("reading runs in {}", params.dir.display()));
+        let entries = crate::read_runs_manifest(&params.manifest)?;
+        let columns = params.preset.with(&params.columns);
+        let runs = crate::read_runs(&params.dir, &entries, &columns, &params.tasks)?;
+        spinner.finish_and_clear();
+        cod_artifact::write(output, &runs)?;
+        Ok(())
+    }
+}

@@ -55,18 +55,18 @@ pub fn write_tidy_parquet(path: &Path, rows: &TidyRows) -> anyhow::Result<()> {
 /// Where a row came from, for messages: CSV lines count the header as line 1; Parquet rows count
 /// from 1.
 #[derive(Clone, Copy)]
-enum Format {
+pub(crate) enum Format {
     Csv,
     Parquet,
 }
 
-struct Located<'a> {
-    path: &'a Path,
-    format: Format,
+pub(crate) struct Located<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) format: Format,
 }
 
 impl Located<'_> {
-    fn at(&self, row: usize) -> String {
+    pub(crate) fn at(&self, row: usize) -> String {
         match self.format {
             Format::Csv => format!("`{}`:{}", self.path.display(), row + 2),
             Format::Parquet => format!("`{}`: row {}", self.path.display(), row + 1),
@@ -74,7 +74,7 @@ impl Located<'_> {
     }
 }
 
-fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
+pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
     let ext = path
         .extension()
         .map(|e| e.to_string_lossy().to_ascii_lowercase());
@@ -107,7 +107,7 @@ fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
 }
 
 /// A column as text, nulls kept.
-fn text_column(df: &DataFrame, name: &str) -> anyhow::Result<StringChunked> {
+pub(crate) fn text_column(df: &DataFrame, name: &str) -> anyhow::Result<StringChunked> {
     let col = df.column(name)?.cast(&DataType::String)?;
     Ok(col.str()?.clone())
 }

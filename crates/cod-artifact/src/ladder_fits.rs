@@ -1,0 +1,264 @@
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Artifact, ArtifactKind, PredictionRow};
+
+/// The two-step ladder law's fits and predictions (METHODS §2) and the loss-intermediate baseline
+/// (METHODS §3): the output of the `ladder` stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderFits {
+    /// The options the fits used, e.g. `intermediate=loss step1-last=5 skip=0.1 smooth=5 anchor`.
+    pub method: String,
+    /// The ladder runs fitted.
+    pub ladder: Vec<String>,
+    /// The run whose last checkpoints give the variance diagnostic (the largest ladder run).
+    pub variance_run: String,
+    pub tasks: Vec<LadderTask>,
+}
+
+/// One task's fits and its predictions for every target.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderTask {
+    pub name: String,
+    /// The random-guess accuracy that starts step 2.
+    pub chance: f64,
+    /// Step 1: L(N, D) = A/N^α + B/D^β + E, parameters (ln A, ln B, α, β, E).
+    pub step1: LawFit,
+    /// Step 1's points: (N, D, mean task loss of the run's last checkpoints).
+    pub step1_points: Vec<[f64; 3]>,
+    /// Step 2: Acc(L) = a/(1 + exp(−k·(L − L0))) + b, parameters (a, L0, k, b).
+    pub step2: LawFit,
+    /// Step 2's points (task loss, accuracy), after trimming and smoothing, anchor included.
+    pub step2_points: Vec<[f64; 2]>,
+    /// The loss-intermediate baseline's first step: L(C) = A·C^(−α) + E (C in 1e18 FLOPs),
+    /// parameters (ln A, α, E).
+    pub loss_from_compute: LawFit,
+    /// Standard deviation (ddof 0) of the task loss over the last checkpoints of the variance run.
+    pub loss_std: f64,
+    /// The same for accuracy.
+    pub accuracy_std: f64,
+    pub targets: Vec<LadderTarget>,
+}
+
+/// A fitted law, or why it could not be fitted.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LawFit {
+    pub names: Vec<String>,
+    /// Empty when the fit failed.
+    pub params: Vec<f64>,
+    /// Root-mean-square residual on the fit's own scale (log loss for step 1).
+    pub rmse: f64,
+    pub failure: Option<String>,
+}
+
+/// Predictions for one target on one task; `None` where an input is missing or a fit failed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderTarget {
+    pub target: String,
+    pub params: f64,
+    pub tokens: f64,
+    /// Step 1 at the target's (N, D).
+    pub loss_predicted: Option<f64>,
+    /// The target's observed task loss (mean over its last checkpoints).
+    pub loss_actual: Option<f64>,
+    /// Both steps chained: step 2 at `loss_predicted`. The method `ladder`.
+    pub accuracy_predicted: Option<f64>,
+    /// Step 2 alone, at the observed loss. The method `ladder-step2`.
+    pub accuracy_step2: Option<f64>,
+    /// The loss-intermediate baseline: step 2 at L(C_target).
+    pub accuracy_loss_intermediate: Option<f64>,
+    /// The target's observed accuracy (mean over its last checkpoints).
+    pub accuracy_actual: Option<f64>,
+}
+
+fn abs_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
+    Some((prediction? - actual?).abs())
+}
+
+fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
+    let actual = actual?;
+    Some((prediction? - actual).abs() / actual.abs())
+}
+
+impl LadderTarget {
+    /// Every accuracy method's prediction, by method name.
+    #[must_use]
+    pub fn methods(&self) -> [(&'static str, Option<f64>); 3] {
+        [
+            ("ladder", self.accuracy_predicted),
+            ("ladder-step2", self.accuracy_step2),
+            ("loss-intermediate", self.accuracy_loss_intermediate),
+        ]
+    }
+}
+
+/// Columns of [`LadderFits::csv`].
+const CSV_HEADER: &str = "target,task,actual,predicted,abs_error,rel_error,\
+loss_actual,loss_predicted,step1_abs_error,step1_rel_error,step2_predicted,step2_abs_error,\
+loss_intermediate_predicted,loss_intermediate_abs_error,loss_std,accuracy_std";
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |v| format!("{v}"))
+}
+
+fn points(v: Option<f64>) -> String {
+    v.map_or_else(|| "-".to_owned(), |v| format!("{:.2}", 100.0 * v))
+}
+
+impl LadderFits {
+    /// `target/task` → method → prediction, actual, absolute error (fractions in [0, 1]).
+    #[must_use]
+    pub fn table(&self) -> BTreeMap<String, BTreeMap<String, PredictionRow>> {
+        let mut table = BTreeMap::new();
+        for task in &self.tasks {
+            for t in &task.targets {
+                let methods = t
+                    .methods()
+                    .into_iter()
+                    .map(|(method, prediction)| {
+                        (
+                            method.to_owned(),
+                            PredictionRow {
+                                prediction,
+                                actual: t.accuracy_actual,
+                                abs_error: abs_error(prediction, t.accuracy_actual),
+                            },
+                        )
+                    })
+                    .collect();
+                table.insert(format!("{}/{}", t.target, task.name), methods);
+            }
+        }
+        table
+    }
+
+    /// The whole table, one row per (target, task), as CSV with a header.
+    #[must_use]
+    pub fn csv(&self) -> String {
+        let mut out = String::from(CSV_HEADER);
+        out.push('\n');
+        for task in &self.tasks {
+            for t in &task.targets {
+                let row = [
+                    t.target.clone(),
+                    task.name.clone(),
+                    cell(t.accuracy_actual),
+                    cell(t.accuracy_predicted),
+                    cell(abs_error(t.accuracy_predicted, t.accuracy_actual)),
+                    cell(rel_error(t.accuracy_predicted, t.accuracy_actual)),
+                    cell(t.loss_actual),
+                    cell(t.loss_predicted),
+                    cell(abs_error(t.loss_predicted, t.loss_actual)),
+                    cell(rel_error(t.loss_predicted, t.loss_actual)),
+                    cell(t.accuracy_step2),
+                    cell(abs_error(t.accuracy_step2, t.accuracy_actual)),
+                    cell(t.accuracy_loss_intermediate),
+                    cell(abs_error(t.accuracy_loss_intermediate, t.accuracy_actual)),
+                    cell(Some(task.loss_std)),
+                    cell(Some(task.accuracy_std)),
+                ];
+                out.push_str(&row.join(","));
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+impl Artifact for LadderFits {
+    const KIND: ArtifactKind = ArtifactKind::LadderFits;
+    const SCHEMA_VERSION: u32 = 1;
+
+    fn summary(&self) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "two-step ladder law ({}), {} ladder runs; accuracy in points, loss in bits per byte",
+            self.method,
+            self.ladder.len()
+        );
+        let _ = writeln!(
+            out,
+            "  {:<8} {:<14} {:>7} {:>7} {:>6} {:>6}  {:>6} {:>6} {:>6}  {:>6} {:>6}  {:>6} {:>6}  {:>6} {:>6}",
+            "target",
+            "task",
+            "actual",
+            "pred",
+            "abs",
+            "rel%",
+            "L act",
+            "L pred",
+            "L rel%",
+            "step2",
+            "abs",
+            "L(C)",
+            "abs",
+            "sd L",
+            "sd acc"
+        );
+        for task in &self.tasks {
+            for t in &task.targets {
+                let rel = |p, a| {
+                    rel_error(p, a).map_or_else(|| "-".to_owned(), |r| format!("{:.1}", 100.0 * r))
+                };
+                let loss = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
+                let _ = writeln!(
+                    out,
+                    "  {:<8} {:<14} {:>7} {:>7} {:>6} {:>6}  {:>6} {:>6} {:>6}  {:>6} {:>6}  {:>6} {:>6}  {:>6.3} {:>6.2}",
+                    t.target,
+                    task.name,
+                    points(t.accuracy_actual),
+                    points(t.accuracy_predicted),
+                    points(abs_error(t.accuracy_predicted, t.accuracy_actual)),
+                    rel(t.accuracy_predicted, t.accuracy_actual),
+                    loss(t.loss_actual),
+                    loss(t.loss_predicted),
+                    rel(t.loss_predicted, t.loss_actual),
+                    points(t.accuracy_step2),
+                    points(abs_error(t.accuracy_step2, t.accuracy_actual)),
+                    points(t.accuracy_loss_intermediate),
+                    points(abs_error(t.accuracy_loss_intermediate, t.accuracy_actual)),
+                    task.loss_std,
+                    100.0 * task.accuracy_std,
+                );
+            }
+            for (step, fit) in [
+                ("step 1", &task.step1),
+                ("step 2", &task.step2),
+                ("L(C)", &task.loss_from_compute),
+            ] {
+                if let Some(why) = &fit.failure {
+                    let _ = writeln!(out, "    {}: {step} fit failed: {why}", task.name);
+                }
+            }
+        }
+        let mut errors: Vec<(String, f64)> = Vec::new();
+        for task in &self.tasks {
+            for t in &task.targets {
+                if let Some(e) = abs_error(t.accuracy_predicted, t.accuracy_actual) {
+                    errors.push((format!("{}/{}", t.target, task.name), e));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            let n = errors.len() as f64;
+            let mean = errors.iter().map(|(_, e)| e).sum::<f64>() / n;
+            let within = errors.iter().filter(|(_, e)| *e <= 0.02).count();
+            let _ = writeln!(
+                out,
+                "  ladder: mean abs error {:.2} points over {} predictions; {} within 2 points",
+                100.0 * mean,
+                errors.len(),
+                within
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  sd L, sd acc: over the last checkpoints of {} (large values flag tasks likely to miss)",
+            self.variance_run
+        );
+        out
+    }
+}

@@ -1,0 +1,16 @@
+//! The model-ladder two-step task scaling law (METHODS §2) and the loss-intermediate baseline
+//! (METHODS §3).
+//!
+//! Step 1 predicts a task's loss from (N, D); step 2 maps task loss to accuracy; the prediction
+//! chains them. Both are fitted on a ladder of training runs, each run contributing one point to
+//! step 1 (its final D and the mean loss of its last checkpoints) and all its checkpoints, after
+//! trimming and smoothing, to step 2. The law families live in `cod-fit`; this crate prepares the
+//! data, fits, and predicts.
+//!
+//! **Invariant**: works on numbers and the `training-runs` artifact only; reads no other files.
+
+mod prepare;
+mod stage;
+
+pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
+pub use stage::{LadderParams, LadderStage, fit_ladder};

@@ -1,0 +1,346 @@
+//! The `ladder` stage: both steps fitted per task, and every target predicted.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    ArtifactKind, LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns,
+};
+use cod_fit::{
+    COMPUTE_UNIT, Fit, FitOptions, Law, Loss, LossFromCompute, LossToAccuracy, TaskLoss, fit,
+};
+use cod_pipeline::{Progress, Stage};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::prepare::{PrepareOptions, mean_last, prepare_task, series, std_dev};
+
+fn default_chance() -> f64 {
+    0.25
+}
+fn default_last() -> usize {
+    5
+}
+fn default_skip() -> f64 {
+    0.1
+}
+fn default_variance_last() -> usize {
+    10
+}
+fn default_true() -> bool {
+    true
+}
+fn default_huber_delta() -> f64 {
+    1e-3
+}
+fn default_intermediate() -> String {
+    "loss".to_owned()
+}
+fn default_accuracy() -> String {
+    "accuracy".to_owned()
+}
+fn default_max_iters() -> u64 {
+    2000
+}
+
+/// Parameters of the `ladder` stage. Defaults are the ladder paper's (METHODS §2).
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct LadderParams {
+    /// Tasks to fit [default: every task of the runs].
+    #[arg(long = "task")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<String>,
+    /// Random-guess accuracy of tasks not in `chance_per_task`: step 2 starts at a = chance − 1.
+    #[arg(long, default_value_t = default_chance())]
+    #[serde(default = "default_chance")]
+    pub chance: f64,
+    /// Chance per task, e.g. `{ piqa = 0.5, csqa = 0.2 }`. (Pipeline files only.)
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub chance_per_task: BTreeMap<String, f64>,
+    /// The intermediate metric of step 1 and step 2: `loss` (task bits per byte), or another
+    /// metric the runs hold (`task-ce`, `c4-loss`).
+    #[arg(long, default_value_t = default_intermediate())]
+    #[serde(default = "default_intermediate")]
+    pub intermediate: String,
+    /// The accuracy metric predicted.
+    #[arg(long, default_value_t = default_accuracy())]
+    #[serde(default = "default_accuracy")]
+    pub accuracy: String,
+    /// Step 1 uses the mean of each run's last this-many checkpoints.
+    #[arg(long, default_value_t = default_last())]
+    #[serde(default = "default_last")]
+    pub step1_last: usize,
+    /// Step 2 drops this fraction of each run's first checkpoints (rounded up).
+    #[arg(long, default_value_t = default_skip())]
+    #[serde(default = "default_skip")]
+    pub step2_skip: f64,
+    /// Step 2 smooths loss and accuracy with a trailing moving average of this window.
+    #[arg(long, default_value_t = default_last())]
+    #[serde(default = "default_last")]
+    pub step2_smooth: usize,
+    /// Step 2 adds the point (loss 0, accuracy 1).
+    #[arg(long, default_value_t = default_true(), action = clap::ArgAction::Set)]
+    #[serde(default = "default_true")]
+    pub step2_anchor: bool,
+    /// A target's actual loss and accuracy are the means of its last this-many checkpoints.
+    #[arg(long, default_value_t = default_last())]
+    #[serde(default = "default_last")]
+    pub target_last: usize,
+    /// The variance diagnostic uses the largest ladder run's last this-many checkpoints.
+    #[arg(long, default_value_t = default_variance_last())]
+    #[serde(default = "default_variance_last")]
+    pub variance_last: usize,
+    /// δ of step 1's Huber loss on log residuals.
+    #[arg(long, default_value_t = default_huber_delta())]
+    #[serde(default = "default_huber_delta")]
+    pub huber_delta: f64,
+    /// L-BFGS iterations per fit.
+    #[arg(long, default_value_t = default_max_iters())]
+    #[serde(default = "default_max_iters")]
+    pub max_iters: u64,
+}
+
+impl LadderParams {
+    fn chance(&self, task: &str) -> f64 {
+        self.chance_per_task
+            .get(task)
+            .copied()
+            .unwrap_or(self.chance)
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "intermediate={} step1: mean of last {} checkpoints, huber({}) on ln L; step2: skip {} \
+             of each run, moving average {}, anchor (0, 1) {}",
+            self.intermediate,
+            self.step1_last,
+            self.huber_delta,
+            self.step2_skip,
+            self.step2_smooth,
+            if self.step2_anchor { "on" } else { "off" }
+        )
+    }
+}
+
+/// Fits the two-step law (and the loss-intermediate baseline) to the ladder runs and predicts
+/// every target run, per task.
+pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<LadderFits> {
+    let ladder: Vec<&TrainingRun> = runs
+        .runs
+        .iter()
+        .filter(|r| r.role == Role::Ladder)
+        .collect();
+    let targets: Vec<&TrainingRun> = runs
+        .runs
+        .iter()
+        .filter(|r| r.role == Role::Target)
+        .collect();
+    if ladder.len() < 2 {
+        bail!(
+            "the ladder needs at least 2 runs with role `ladder`, found {}",
+            ladder.len()
+        );
+    }
+    let tasks: Vec<String> = if params.tasks.is_empty() {
+        runs.tasks.iter().map(|t| t.name.clone()).collect()
+    } else {
+        for t in &params.tasks {
+            if !runs.tasks.iter().any(|s| &s.name == t) {
+                bail!(
+                    "unknown task `{t}`; the runs hold: {}",
+                    runs.tasks
+                        .iter()
+                        .map(|s| s.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        params.tasks.clone()
+    };
+    let variance_run = ladder
+        .iter()
+        .max_by(|a, b| a.flops().total_cmp(&b.flops()))
+        .expect("at least two ladder runs");
+    let tasks = tasks
+        .par_iter()
+        .map(|task| fit_task(task, &ladder, &targets, variance_run, params))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(LadderFits {
+        method: params.describe(),
+        ladder: ladder.iter().map(|r| r.name.clone()).collect(),
+        variance_run: variance_run.name.clone(),
+        tasks,
+    })
+}
+
+fn law_fit<L: Law>(law: &L, result: &anyhow::Result<Fit>) -> LawFit {
+    let names = law.names().iter().map(|&n| n.to_owned()).collect();
+    match result {
+        Ok(f) => LawFit {
+            names,
+            params: f.params.clone(),
+            rmse: f.rmse,
+            failure: None,
+        },
+        Err(err) => LawFit {
+            names,
+            params: Vec::new(),
+            rmse: f64::NAN,
+            failure: Some(format!("{err:#}")),
+        },
+    }
+}
+
+fn fit_task(
+    task: &str,
+    ladder: &[&TrainingRun],
+    targets: &[&TrainingRun],
+    variance_run: &TrainingRun,
+    params: &LadderParams,
+) -> anyhow::Result<LadderTask> {
+    let options = PrepareOptions {
+        intermediate: &params.intermediate,
+        accuracy: &params.accuracy,
+        step1_last: params.step1_last,
+        step2_skip: params.step2_skip,
+        step2_smooth: params.step2_smooth,
+        step2_anchor: params.step2_anchor,
+    };
+    let prepared = prepare_task(ladder, task, &options)?;
+    let huber = FitOptions {
+        loss: Loss::Huber(params.huber_delta),
+        max_iters: params.max_iters,
+    };
+    let squared = FitOptions {
+        loss: Loss::Squared,
+        max_iters: params.max_iters,
+    };
+
+    let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
+        prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
+    let step1 = fit(&TaskLoss, &x1, &y1, huber);
+    let sigmoid = LossToAccuracy {
+        chance: params.chance(task),
+    };
+    let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
+    let step2 = fit(&sigmoid, &x2, &y2, squared);
+    let (xc, yc): (Vec<f64>, Vec<f64>) = prepared.compute.iter().map(|&(c, l)| (c, l.ln())).unzip();
+    let from_compute = fit(&LossFromCompute, &xc, &yc, huber);
+
+    let accuracy_at = |loss: Option<f64>| -> Option<f64> {
+        let p = &step2.as_ref().ok()?.params;
+        Some(sigmoid.value(loss?, p))
+    };
+    let mut predictions = Vec::new();
+    for target in targets {
+        let observed = |metric: &str| {
+            series(target, task, metric)
+                .ok()
+                .map(|v| mean_last(v, params.target_last))
+        };
+        let loss_predicted = step1
+            .as_ref()
+            .ok()
+            .map(|f| TaskLoss.loss((target.params, target.tokens), &f.params));
+        let loss_actual = observed(&params.intermediate);
+        let loss_intermediate = from_compute
+            .as_ref()
+            .ok()
+            .map(|f| LossFromCompute.loss(target.flops() / COMPUTE_UNIT, &f.params));
+        predictions.push(LadderTarget {
+            target: target.name.clone(),
+            params: target.params,
+            tokens: target.tokens,
+            loss_predicted,
+            loss_actual,
+            accuracy_predicted: accuracy_at(loss_predicted),
+            accuracy_step2: accuracy_at(loss_actual),
+            accuracy_loss_intermediate: accuracy_at(loss_intermediate),
+            accuracy_actual: observed(&params.accuracy),
+        });
+    }
+
+    let last =
+        |v: &[f64]| -> Vec<f64> { v[v.len().saturating_sub(params.variance_last)..].to_vec() };
+    let loss_std = std_dev(&last(series(variance_run, task, &params.intermediate)?));
+    let accuracy_std = std_dev(&last(series(variance_run, task, &params.accuracy)?));
+    Ok(LadderTask {
+        name: task.to_owned(),
+        chance: sigmoid.chance,
+        step1: law_fit(&TaskLoss, &step1),
+        step1_points: prepared
+            .step1
+            .iter()
+            .map(|&((n, d), l)| [n, d, l])
+            .collect(),
+        step2: law_fit(&sigmoid, &step2),
+        step2_points: prepared.step2.iter().map(|&(x, y)| [x, y]).collect(),
+        loss_from_compute: law_fit(&LossFromCompute, &from_compute),
+        loss_std,
+        accuracy_std,
+        targets: predictions,
+    })
+}
+
+/// Fits the two-step ladder law per task: a `training-runs` artifact in, `ladder-fits` out.
+pub struct LadderStage;
+
+impl Stage for LadderStage {
+    type Params = LadderParams;
+    const KIND: &'static str = "ladder";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::LadderFits;
+    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
+
+    fn validate(params: &LadderParams) -> anyhow::Result<()> {
+        if !(0.0..1.0).contains(&params.step2_skip) {
+            bail!(
+                "`step2_skip` must be in [0, 1), found {}",
+                params.step2_skip
+            );
+        }
+        for (what, n) in [
+            ("step1_last", params.step1_last),
+            ("step2_smooth", params.step2_smooth),
+            ("target_last", params.target_last),
+            ("variance_last", params.variance_last),
+        ] {
+            if n == 0 {
+                bail!("`{what}` must be at least 1, found 0");
+            }
+        }
+        for (task, &c) in std::iter::once(("(default)", &params.chance))
+            .chain(params.chance_per_task.iter().map(|(t, c)| (t.as_str(), c)))
+        {
+            if !(0.0..1.0).contains(&c) {
+                bail!("chance of `{task}` must be in [0, 1), found {c}");
+            }
+        }
+        if params.huber_delta <= 0.0 || !params.huber_delta.is_finite() {
+            bail!(
+                "`huber_delta` must be positive, found {}",
+                params.huber_delta
+            );
+        }
+        Ok(())
+    }
+
+    fn run(
+        params: &LadderParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let runs: TrainingRuns = cod_artifact::read(&inputs[0])?;
+        let spinner = progress.spinner("fitting the ladder");
+        let fits = fit_ladder(&runs, params)
+            .with_context(|| format!("ladder fit on `{}`", inputs[0].display()))?;
+        spinner.finish_and_clear();
+        cod_artifact::write(output, &fits)?;
+        Ok(())
+    }
+}
