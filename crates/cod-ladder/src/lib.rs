@@ -12,5 +12,8 @@
 mod prepare;
 mod stage;
 
+#[cfg(test)]
+mod oracle;
+
 pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
 pub use stage::{LadderParams, LadderStage, fit_ladder};
