@@ -5,6 +5,7 @@ mod bad_input;
 mod bigg;
 mod cluster;
 mod fixture;
+mod ladder;
 mod pipeline_runs;
 mod snapshots;
 mod stage_binaries;

@@ -5,7 +5,7 @@ use serde_json::Value;
 use crate::support::{Project, root};
 
 /// Rounds every float to 6 decimals so snapshots do not churn on the last bits.
-fn rounded(value: Value) -> Value {
+pub fn rounded(value: Value) -> Value {
     match value {
         Value::Number(n) if n.is_f64() => {
             let f = n.as_f64().unwrap();

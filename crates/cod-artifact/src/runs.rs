@@ -112,10 +112,12 @@ impl Artifact for TrainingRuns {
                 r.tokens_from
             );
             for (task, metric, column) in &r.missing {
-                let _ = writeln!(
-                    out,
-                    "    missing: {metric} of {task} (no column `{column}`)"
-                );
+                let of = if task == RUN_WIDE {
+                    String::new()
+                } else {
+                    format!(" of {task}")
+                };
+                let _ = writeln!(out, "    missing: {metric}{of} (no column `{column}`)");
             }
         }
         out
