@@ -23,6 +23,12 @@ bench runs="5":
     cargo bench --quiet -p cod-cluster --bench cluster -- mmlu {{runs}}
     cargo bench --quiet -p cod-cluster --bench cluster -- sim 40000 8 both 3
 
+# Wall time of a whole pipeline run with every stage forced (no cache), as `just pipeline` builds
+# it: medians of RUNS runs, including process start.
+bench-pipeline name="olmo-ladder" runs="7":
+    cargo build --quiet --bin cod
+    python3 scripts/time_runs.py {{runs}} ./target/debug/cod pipeline run {{name}} --force
+
 # COD and the baselines on the mmlu scenario simulated with seeds 1..N: one predictions.json each
 # under out/seeds/, and a table of absolute errors (accuracy points) per seed with mean and max.
 evaluate-seeds n="10":

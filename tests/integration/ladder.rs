@@ -166,7 +166,11 @@ fn olmo_ladder_matches_the_scipy_reference() {
         .count();
     assert_eq!(within, 4, "{stdout}");
 
-    // The table, and the files beside it.
+    check_outputs(&p, &stdout);
+}
+
+/// The table, and the files beside it.
+fn check_outputs(p: &Project, stdout: &str) {
     insta::assert_snapshot!("olmo_ladder_summary", stdout);
     let out = p.path().join("out/olmo-ladder");
     let csv = std::fs::read_to_string(out.join("ladder.csv")).unwrap();
@@ -221,17 +225,15 @@ fn olmo_ingest_recomputes_mmlu_from_its_four_groups() {
         .iter()
         .find(|r| r["name"] == "13B")
         .unwrap();
-    assert_eq!(thirteen["tokens"].as_f64().unwrap(), 5_000_088_518_656.0);
-    assert_eq!(
-        thirteen["checkpoint_tokens"]
-            .as_array()
-            .unwrap()
-            .last()
-            .unwrap()
-            .as_f64()
-            .unwrap(),
-        5_000_088_518_656.0
-    );
+    let d = 5_000_088_518_656.0_f64;
+    assert!((thirteen["tokens"].as_f64().unwrap() - d).abs() < 0.5);
+    let last = thirteen["checkpoint_tokens"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_f64();
+    assert!((last.unwrap() - d).abs() < 0.5);
     assert!(
         thirteen["tokens_from"]
             .as_str()

@@ -35,6 +35,11 @@ pub struct LadderTask {
     /// The loss-intermediate baseline's first step: L(C) = A·C^(−α) + E (C in 1e18 FLOPs),
     /// parameters (ln A, α, E).
     pub loss_from_compute: LawFit,
+    /// The one-step variant: accuracy from (N, D) directly, fitted to one point per run (final D,
+    /// mean accuracy of its last checkpoints).
+    pub one_step: LawFit,
+    /// The one-step variant on compute C = 6·N·D alone.
+    pub one_step_compute: LawFit,
     /// Standard deviation (ddof 0) of the task loss over the last checkpoints of the variance run.
     pub loss_std: f64,
     /// The same for accuracy.
@@ -69,6 +74,10 @@ pub struct LadderTarget {
     pub accuracy_step2: Option<f64>,
     /// The loss-intermediate baseline: step 2 at L(C_target).
     pub accuracy_loss_intermediate: Option<f64>,
+    /// The one-step variant at the target's (N, D).
+    pub accuracy_one_step: Option<f64>,
+    /// The one-step variant at the target's compute.
+    pub accuracy_one_step_compute: Option<f64>,
     /// The target's observed accuracy (mean over its last checkpoints).
     pub accuracy_actual: Option<f64>,
 }
@@ -85,11 +94,13 @@ fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
 impl LadderTarget {
     /// Every accuracy method's prediction, by method name.
     #[must_use]
-    pub fn methods(&self) -> [(&'static str, Option<f64>); 3] {
+    pub fn methods(&self) -> [(&'static str, Option<f64>); 5] {
         [
             ("ladder", self.accuracy_predicted),
             ("ladder-step2", self.accuracy_step2),
             ("loss-intermediate", self.accuracy_loss_intermediate),
+            ("one-step", self.accuracy_one_step),
+            ("one-step-compute", self.accuracy_one_step_compute),
         ]
     }
 }
@@ -97,7 +108,8 @@ impl LadderTarget {
 /// Columns of [`LadderFits::csv`].
 const CSV_HEADER: &str = "target,task,actual,predicted,abs_error,rel_error,\
 loss_actual,loss_predicted,step1_abs_error,step1_rel_error,step2_predicted,step2_abs_error,\
-loss_intermediate_predicted,loss_intermediate_abs_error,loss_std,accuracy_std";
+loss_intermediate_predicted,loss_intermediate_abs_error,one_step_predicted,one_step_abs_error,\
+one_step_compute_predicted,one_step_compute_abs_error,loss_std,accuracy_std";
 
 fn cell(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
@@ -156,6 +168,10 @@ impl LadderFits {
                     cell(abs_error(t.accuracy_step2, t.accuracy_actual)),
                     cell(t.accuracy_loss_intermediate),
                     cell(abs_error(t.accuracy_loss_intermediate, t.accuracy_actual)),
+                    cell(t.accuracy_one_step),
+                    cell(abs_error(t.accuracy_one_step, t.accuracy_actual)),
+                    cell(t.accuracy_one_step_compute),
+                    cell(abs_error(t.accuracy_one_step_compute, t.accuracy_actual)),
                     cell(Some(task.loss_std)),
                     cell(Some(task.accuracy_std)),
                 ];
@@ -169,7 +185,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -228,30 +244,42 @@ impl Artifact for LadderFits {
                 ("step 1", &task.step1),
                 ("step 2", &task.step2),
                 ("L(C)", &task.loss_from_compute),
+                ("one-step", &task.one_step),
+                ("one-step on compute", &task.one_step_compute),
             ] {
                 if let Some(why) = &fit.failure {
                     let _ = writeln!(out, "    {}: {step} fit failed: {why}", task.name);
                 }
             }
         }
-        let mut errors: Vec<(String, f64)> = Vec::new();
-        for task in &self.tasks {
-            for t in &task.targets {
-                if let Some(e) = abs_error(t.accuracy_predicted, t.accuracy_actual) {
-                    errors.push((format!("{}/{}", t.target, task.name), e));
-                }
+        let _ = writeln!(
+            out,
+            "  mean (max) abs error in points over every target and task:"
+        );
+        let methods = self
+            .tasks
+            .first()
+            .and_then(|t| t.targets.first())
+            .map(LadderTarget::methods);
+        for (i, (method, _)) in methods.into_iter().flatten().enumerate() {
+            let errors: Vec<f64> = self
+                .tasks
+                .iter()
+                .flat_map(|task| &task.targets)
+                .filter_map(|t| abs_error(t.methods()[i].1, t.accuracy_actual))
+                .collect();
+            if errors.is_empty() {
+                continue;
             }
-        }
-        if !errors.is_empty() {
-            let n = errors.len() as f64;
-            let mean = errors.iter().map(|(_, e)| e).sum::<f64>() / n;
-            let within = errors.iter().filter(|(_, e)| *e <= 0.02).count();
+            let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+            let max = errors.iter().copied().fold(0.0, f64::max);
+            let within = errors.iter().filter(|e| **e <= 0.02).count();
             let _ = writeln!(
                 out,
-                "  ladder: mean abs error {:.2} points over {} predictions; {} within 2 points",
+                "    {method:<18} {:>6.2} ({:>5.2}) over {}; {within} within 2 points",
                 100.0 * mean,
-                errors.len(),
-                within
+                100.0 * max,
+                errors.len()
             );
         }
         let _ = writeln!(

@@ -45,6 +45,8 @@ pub use predictions::{
 };
 pub use runs::{RUN_WIDE, Series, TaskSource, TrainingRun, TrainingRuns};
 
+use std::fmt::Write;
+
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -169,14 +171,15 @@ pub fn prediction_csv(table: &PredictionTable) -> String {
     let mut out = String::from("benchmark,method,prediction,actual,abs_error\n");
     for (benchmark, methods) in table {
         for (method, row) in methods {
-            out.push_str(&format!(
-                "{},{},{},{},{}\n",
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{}",
                 csv_field(benchmark),
                 csv_field(method),
                 cell(row.prediction),
                 cell(row.actual),
                 cell(row.abs_error)
-            ));
+            );
         }
     }
     out

@@ -159,6 +159,115 @@ impl Law for LossFromCompute {
     }
 }
 
+/// The ladder paper's one-step variant: accuracy straight from (N, D) through the two steps
+/// composed, Acc = a/(1 + exp(−(exp(p − α·ln N) + exp(q − β·ln D) − e))) + b. It is
+/// Acc(L(N, D)) with k·A = e^p, k·B = e^q and k·(L0 − E) = e folded together, since k, A, B, E
+/// and L0 are not separately identifiable from accuracy alone. Parameters (a, b, p, q, α, β, e)
+/// with a ∈ [−1, 0], b ∈ [0, 1] and α, β ≥ 0; the input is (N, D).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OneStepAccuracy;
+
+/// The one-step variant on compute alone: Acc = a/(1 + exp(−(exp(p − α·ln C) − e))) + b,
+/// parameters (a, b, p, α, e), C in 1e18 FLOPs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OneStepCompute;
+
+/// a/(1 + exp(−z)) + b and its derivatives in a, b and z.
+fn sigmoid_parts(a: f64, b: f64, z: f64) -> (f64, [f64; 3]) {
+    let s = 1.0 / (1.0 + (-z).exp());
+    (a * s + b, [s, 1.0, a * s * (1.0 - s)])
+}
+
+impl Law for OneStepAccuracy {
+    type Input = (f64, f64);
+
+    fn names(&self) -> &[&'static str] {
+        &["a", "b", "p", "q", "alpha", "beta", "e"]
+    }
+
+    fn value(&self, (n, d): (f64, f64), p: &[f64]) -> f64 {
+        let z = (p[2] - p[4] * n.ln()).exp() + (p[3] - p[5] * d.ln()).exp() - p[6];
+        sigmoid_parts(p[0], p[1], z).0
+    }
+
+    fn gradient(&self, (n, d): (f64, f64), p: &[f64], grad: &mut [f64]) {
+        let tn = (p[2] - p[4] * n.ln()).exp();
+        let td = (p[3] - p[5] * d.ln()).exp();
+        let (_, [da, db, dz]) = sigmoid_parts(p[0], p[1], tn + td - p[6]);
+        grad[0] = da;
+        grad[1] = db;
+        grad[2] = dz * tn;
+        grad[3] = dz * td;
+        grad[4] = -dz * tn * n.ln();
+        grad[5] = -dz * td * d.ln();
+        grad[6] = -dz;
+    }
+
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        let free = (f64::NEG_INFINITY, f64::INFINITY);
+        vec![
+            (-1.0, 0.0),
+            (0.0, 1.0),
+            free,
+            free,
+            (0.0, f64::INFINITY),
+            (0.0, f64::INFINITY),
+            free,
+        ]
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        let mut starts = Vec::new();
+        for (p, alpha) in [(5.0, 0.3), (10.0, 0.5)] {
+            for (q, beta) in [(6.0, 0.3), (12.0, 0.5)] {
+                for e in [0.0, 3.0] {
+                    starts.push(vec![-0.7, 0.95, p, q, alpha, beta, e]);
+                }
+            }
+        }
+        starts
+    }
+}
+
+impl Law for OneStepCompute {
+    type Input = f64;
+
+    fn names(&self) -> &[&'static str] {
+        &["a", "b", "p", "alpha", "e"]
+    }
+
+    fn value(&self, c: f64, p: &[f64]) -> f64 {
+        sigmoid_parts(p[0], p[1], (p[2] - p[3] * c.ln()).exp() - p[4]).0
+    }
+
+    fn gradient(&self, c: f64, p: &[f64], grad: &mut [f64]) {
+        let t = (p[2] - p[3] * c.ln()).exp();
+        let (_, [da, db, dz]) = sigmoid_parts(p[0], p[1], t - p[4]);
+        grad[0] = da;
+        grad[1] = db;
+        grad[2] = dz * t;
+        grad[3] = -dz * t * c.ln();
+        grad[4] = -dz;
+    }
+
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        let free = (f64::NEG_INFINITY, f64::INFINITY);
+        vec![(-1.0, 0.0), (0.0, 1.0), free, (0.0, f64::INFINITY), free]
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        let mut starts = Vec::new();
+        for p in [0.0, 1.5, 3.0] {
+            for alpha in [0.1, 0.3, 0.6] {
+                for e in [0.0, 2.0] {
+                    starts.push(vec![-0.7, 0.95, p, alpha, e]);
+                }
+            }
+        }
+        starts
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,5 +307,15 @@ mod tests {
             &[-0.7, 0.9, 4.0, 0.95],
         );
         check(&LossFromCompute, &[4.0, 40.0, 4e5], &[1.2, 0.25, 0.5]);
+        check(
+            &OneStepAccuracy,
+            &[(1.9e8, 3.8e9), (1.3e9, 2.6e11)],
+            &[-0.7, 0.95, 6.0, 7.0, 0.3, 0.3, 1.0],
+        );
+        check(
+            &OneStepCompute,
+            &[4.0, 40.0, 4e3],
+            &[-0.7, 0.95, 1.5, 0.3, 0.5],
+        );
     }
 }

@@ -21,7 +21,7 @@ mod laws;
 mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
-pub use ladder_laws::{LossFromCompute, LossToAccuracy, TaskLoss};
+pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss};
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic};
 pub use stage::{COMPUTE_UNIT, FitParams, FitStage, LossName, fit_clusters};
 

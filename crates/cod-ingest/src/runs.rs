@@ -298,7 +298,7 @@ impl RunFile<'_> {
         let text: StringChunked = text_column(&self.df, column)?;
         (0..self.df.height())
             .map(|row| {
-                let cell = text.get(row).map(str::trim).unwrap_or("");
+                let cell = text.get(row).map_or("", str::trim);
                 if cell.is_empty() {
                     bail!(
                         "{}: column `{column}` is empty; expected a number",
@@ -405,6 +405,31 @@ fn read_run<'c>(
         None => (last_tokens, tokens_from),
     };
 
+    let (series, missing) = read_series(&file, columns, tasks, &reorder)?;
+    Ok(TrainingRun {
+        name: entry.name.clone(),
+        role: entry.role,
+        source: path.display().to_string(),
+        params: entry.params,
+        tokens,
+        tokens_from,
+        steps: steps.map(|s| order.iter().map(|&row| s[row]).collect()),
+        checkpoint_tokens,
+        series,
+        missing,
+    })
+}
+
+/// Every configured metric of every task (and the run-wide ones), in checkpoint order, and the
+/// `(task, metric, column)` the file lacks.
+#[allow(clippy::type_complexity)]
+fn read_series(
+    file: &RunFile,
+    columns: &ColumnNames,
+    tasks: &[TaskSource],
+    reorder: &dyn Fn(Vec<f64>) -> Vec<f64>,
+) -> anyhow::Result<(Vec<Series>, Vec<(String, String, String)>)> {
+    let height = file.df.height();
     let mut series = Vec::new();
     let mut missing = Vec::new();
     for (metric, spec) in &columns.metrics {
@@ -449,18 +474,7 @@ fn read_run<'c>(
             }
         }
     }
-    Ok(TrainingRun {
-        name: entry.name.clone(),
-        role: entry.role,
-        source: path.display().to_string(),
-        params: entry.params,
-        tokens,
-        tokens_from,
-        steps: steps.map(|s| order.iter().map(|&row| s[row]).collect()),
-        checkpoint_tokens,
-        series,
-        missing,
-    })
+    Ok((series, missing))
 }
 
 fn name_or_unset(name: Option<&String>) -> String {

@@ -50,6 +50,8 @@ pub struct Prepared {
     pub step2: Vec<(f64, f64)>,
     /// The loss-intermediate baseline: (C in 1e18 FLOPs, task loss), one point per run.
     pub compute: Vec<(f64, f64)>,
+    /// The one-step variants: ((N, D), mean accuracy of the run's last checkpoints), one per run.
+    pub one_step: Vec<((f64, f64), f64)>,
 }
 
 /// How the data is prepared; the `ladder` stage's parameters of the same names.
@@ -99,6 +101,7 @@ pub fn prepare_task(
         step1: Vec::new(),
         step2: Vec::new(),
         compute: Vec::new(),
+        one_step: Vec::new(),
     };
     for run in runs {
         let loss = series(run, task, options.intermediate)?;
@@ -108,6 +111,10 @@ pub fn prepare_task(
         prepared
             .compute
             .push((run.flops() / cod_fit::COMPUTE_UNIT, final_loss));
+        prepared.one_step.push((
+            (run.params, run.tokens),
+            mean_last(accuracy, options.step1_last),
+        ));
         let skip = skip_count(loss.len(), options.step2_skip);
         let xs = moving_average(&loss[skip..], options.step2_smooth);
         let ys = moving_average(&accuracy[skip..], options.step2_smooth);
@@ -156,7 +163,7 @@ mod tests {
     #[test]
     fn std_dev_is_the_population_one() {
         assert!((std_dev(&[1.0, 3.0]) - 1.0).abs() < 1e-15);
-        assert_eq!(mean_last(&[1.0, 2.0, 3.0, 4.0], 2), 3.5);
-        assert_eq!(mean_last(&[1.0], 5), 1.0);
+        assert!((mean_last(&[1.0, 2.0, 3.0, 4.0], 2) - 3.5).abs() < 1e-15);
+        assert!((mean_last(&[1.0], 5) - 1.0).abs() < 1e-15);
     }
 }

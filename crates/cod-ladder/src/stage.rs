@@ -8,7 +8,8 @@ use cod_artifact::{
     ArtifactKind, LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns,
 };
 use cod_fit::{
-    COMPUTE_UNIT, Fit, FitOptions, Law, Loss, LossFromCompute, LossToAccuracy, TaskLoss, fit,
+    COMPUTE_UNIT, Fit, FitOptions, Law, Loss, LossFromCompute, LossToAccuracy, OneStepAccuracy,
+    OneStepCompute, TaskLoss, fit,
 };
 use cod_pipeline::{Progress, Stage};
 use rayon::prelude::*;
@@ -230,6 +231,13 @@ fn fit_task(
     let step2 = fit(&sigmoid, &x2, &y2, squared);
     let (xc, yc): (Vec<f64>, Vec<f64>) = prepared.compute.iter().map(|&(c, l)| (c, l.ln())).unzip();
     let from_compute = fit(&LossFromCompute, &xc, &yc, huber);
+    let (xo, yo): (Vec<(f64, f64)>, Vec<f64>) = prepared.one_step.iter().copied().unzip();
+    let one_step = fit(&OneStepAccuracy, &xo, &yo, squared);
+    let xoc: Vec<f64> = xo
+        .iter()
+        .map(|&(n, d)| 6.0 * n * d / COMPUTE_UNIT)
+        .collect();
+    let one_step_compute = fit(&OneStepCompute, &xoc, &yo, squared);
 
     let accuracy_at = |loss: Option<f64>| -> Option<f64> {
         let p = &step2.as_ref().ok()?.params;
@@ -260,6 +268,14 @@ fn fit_task(
             accuracy_predicted: accuracy_at(loss_predicted),
             accuracy_step2: accuracy_at(loss_actual),
             accuracy_loss_intermediate: accuracy_at(loss_intermediate),
+            accuracy_one_step: one_step
+                .as_ref()
+                .ok()
+                .map(|f| OneStepAccuracy.value((target.params, target.tokens), &f.params)),
+            accuracy_one_step_compute: one_step_compute
+                .as_ref()
+                .ok()
+                .map(|f| OneStepCompute.value(target.flops() / COMPUTE_UNIT, &f.params)),
             accuracy_actual: observed(&params.accuracy),
         });
     }
@@ -280,6 +296,8 @@ fn fit_task(
         step2: law_fit(&sigmoid, &step2),
         step2_points: prepared.step2.iter().map(|&(x, y)| [x, y]).collect(),
         loss_from_compute: law_fit(&LossFromCompute, &from_compute),
+        one_step: law_fit(&OneStepAccuracy, &one_step),
+        one_step_compute: law_fit(&OneStepCompute, &one_step_compute),
         loss_std,
         accuracy_std,
         targets: predictions,
@@ -292,7 +310,7 @@ pub struct LadderStage;
 impl Stage for LadderStage {
     type Params = LadderParams;
     const KIND: &'static str = "ladder";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::LadderFits;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
 
