@@ -52,6 +52,23 @@ impl BenchmarkEvals {
         }
         ((count > 0).then(|| sum / count as f64), count)
     }
+
+    /// Majority accuracy of model column `model`: the share of the items it was evaluated on that
+    /// most of its attempts solve (n_correct > n_samples / 2). With one attempt per item this is
+    /// the mean pass rate.
+    #[must_use]
+    pub fn majority_accuracy(&self, model: usize, n_models: usize) -> Option<f64> {
+        let mut solved = 0usize;
+        let mut count = 0usize;
+        for item in 0..self.items.len() {
+            let cell = item * n_models + model;
+            if self.n_samples[cell] > 0 {
+                count += 1;
+                solved += usize::from(2 * self.n_correct[cell] > self.n_samples[cell]);
+            }
+        }
+        (count > 0).then(|| solved as f64 / count as f64)
+    }
 }
 
 impl Artifact for EvalTable {

@@ -24,14 +24,18 @@ pub struct BenchmarkFits {
     /// The whole benchmark's mean pass rate on each ladder model (all items, never-solved ones
     /// included): what the baselines fit.
     pub accuracy: Vec<f64>,
-    /// End-to-end baselines (METHODS §3), fitted to `accuracy`.
+    /// Each ladder model's accuracy as the end-to-end (exp) baseline measures it (see the fit
+    /// stage's `exp_accuracy`).
+    pub exp_accuracy: Vec<f64>,
+    /// End-to-end baselines (METHODS §3), fitted to `accuracy` or `exp_accuracy`.
     pub baselines: Vec<BaselineFit>,
 }
 
 /// An end-to-end baseline: one law fitted to the whole benchmark.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BaselineFit {
-    /// `end-to-end-passrate` (the COD law) or `end-to-end-bnsl` (a broken power law on 1 − accuracy).
+    /// `end-to-end-exp` (the COD law on `exp_accuracy`), `end-to-end-passrate` (the COD law on the
+    /// mean pass rate) or `end-to-end-bnsl` (a broken power law on 1 − mean pass rate).
     pub method: String,
     pub params: Vec<f64>,
     pub rmse: f64,

@@ -84,6 +84,9 @@ pub struct MethodPrediction {
     /// `cod`, `cod-without-mapping`, `end-to-end-passrate`, …
     pub method: String,
     pub prediction: Option<f64>,
+    /// The target's value of what this method predicts, when it is not the benchmark's `actual`
+    /// (the end-to-end (exp) baseline predicts majority accuracy).
+    pub actual: Option<f64>,
     /// |prediction − actual| when both are known.
     pub abs_error: Option<f64>,
     /// Why there is no prediction, or what was unusual.
@@ -113,7 +116,7 @@ impl Predictions {
                             m.method.clone(),
                             PredictionRow {
                                 prediction: m.prediction,
-                                actual: b.actual,
+                                actual: m.actual.or(b.actual),
                                 abs_error: m.abs_error,
                             },
                         )
@@ -131,7 +134,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();

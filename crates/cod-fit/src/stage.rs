@@ -71,6 +71,23 @@ pub struct FitParams {
     #[arg(long, default_value_t = default_max_c())]
     #[serde(default = "default_max_c")]
     pub max_c: f64,
+    /// What the end-to-end (exp) baseline fits as a model's full-benchmark accuracy: `majority`,
+    /// the share of items most of its attempts solve (with one attempt per item, the pass rate);
+    /// or `pass-rate`, which makes it the passrate baseline.
+    #[arg(long, value_enum, default_value_t = ExpAccuracy::Majority)]
+    #[serde(default)]
+    pub exp_accuracy: ExpAccuracy,
+}
+
+/// How the end-to-end (exp) baseline measures a model's accuracy on the whole benchmark. METHODS
+/// §3 distinguishes it from the passrate baseline only by fitting "full-benchmark accuracy"
+/// rather than "mean pass rate"; from per-item counts the accuracy is taken as majority accuracy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpAccuracy {
+    #[default]
+    Majority,
+    PassRate,
 }
 
 impl FitParams {
@@ -155,11 +172,12 @@ fn fit_curve(
     }
 }
 
-/// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the mean pass
-/// rate, and BNSL on the error rate 1 − accuracy.
+/// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the accuracy
+/// (exp) and on the mean pass rate, and BNSL on the error rate 1 − pass rate.
 fn baselines(
     law: &CodLaw,
     x: &[f64],
+    exp_accuracy: &[f64],
     accuracy: &[f64],
     target: Option<&cod_artifact::Model>,
     options: FitOptions,
@@ -171,6 +189,16 @@ fn baselines(
         rmse: f64::NAN,
         prediction: None,
         failure: Some(format!("{err:#}")),
+    };
+    let exp = match fit(law, x, exp_accuracy, options) {
+        Ok(f) => BaselineFit {
+            method: "end-to-end-exp".to_owned(),
+            prediction: at_target(&|t| law.value(t, &f.params)),
+            params: f.params,
+            rmse: f.rmse,
+            failure: None,
+        },
+        Err(err) => failed("end-to-end-exp", err),
     };
     let passrate = match fit(law, x, accuracy, options) {
         Ok(f) => BaselineFit {
@@ -196,14 +224,16 @@ fn baselines(
         },
         Err(err) => failed("end-to-end-bnsl", err),
     };
-    vec![passrate, broken]
+    vec![exp, passrate, broken]
 }
 
-/// Each ladder model's mean pass rate over all of a benchmark's items, in ladder order.
+/// Each ladder model's mean pass rate (or majority accuracy) over all of a benchmark's items, in
+/// ladder order.
 fn ladder_accuracy(
     table: &EvalTable,
     features: &Features,
     evals: &cod_artifact::BenchmarkEvals,
+    measure: ExpAccuracy,
 ) -> anyhow::Result<Vec<f64>> {
     features
         .ladder
@@ -216,10 +246,12 @@ fn ladder_accuracy(
                 .with_context(|| {
                     format!("ladder model `{}` is not in the eval table", model.name)
                 })?;
-            evals
-                .mean_pass_rate(m, table.models.len())
-                .0
-                .with_context(|| {
+            let n_models = table.models.len();
+            match measure {
+                ExpAccuracy::PassRate => evals.mean_pass_rate(m, n_models).0,
+                ExpAccuracy::Majority => evals.majority_accuracy(m, n_models),
+            }
+            .with_context(|| {
                     format!("model `{}` has no results on `{}`", model.name, evals.name)
                 })
         })
@@ -304,12 +336,21 @@ pub fn fit_clusters(
             .iter()
             .find(|b| b.name == bench.name)
             .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
-        let full_accuracy = ladder_accuracy(table, features, evals)?;
-        let baselines = baselines(&law, &x, &full_accuracy, target.as_ref(), options);
+        let full_accuracy = ladder_accuracy(table, features, evals, ExpAccuracy::PassRate)?;
+        let exp_accuracy = ladder_accuracy(table, features, evals, params.exp_accuracy)?;
+        let baselines = baselines(
+            &law,
+            &x,
+            &exp_accuracy,
+            &full_accuracy,
+            target.as_ref(),
+            options,
+        );
         benchmarks.push(BenchmarkFits {
             name: bench.name.clone(),
             clusters: fits,
             accuracy: full_accuracy,
+            exp_accuracy,
             baselines,
         });
     }
@@ -327,7 +368,7 @@ pub struct FitStage;
 impl Stage for FitStage {
     type Params = FitParams;
     const KIND: &'static str = "fit";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Fits;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

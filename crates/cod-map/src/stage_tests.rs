@@ -85,13 +85,23 @@ fn fits(subset_prediction: f64) -> Fits {
                 fit(1, Verdict::NonEmergent, 0.5),
             ],
             accuracy: vec![],
-            baselines: vec![BaselineFit {
-                method: "end-to-end-passrate".to_owned(),
-                params: vec![],
-                rmse: 0.0,
-                prediction: Some(0.6),
-                failure: None,
-            }],
+            exp_accuracy: vec![],
+            baselines: vec![
+                BaselineFit {
+                    method: "end-to-end-exp".to_owned(),
+                    params: vec![],
+                    rmse: 0.0,
+                    prediction: Some(0.55),
+                    failure: None,
+                },
+                BaselineFit {
+                    method: "end-to-end-passrate".to_owned(),
+                    params: vec![],
+                    rmse: 0.0,
+                    prediction: Some(0.6),
+                    failure: None,
+                },
+            ],
         }],
     }
 }
@@ -145,6 +155,13 @@ fn subset_mapping_and_anchors() {
     assert!(cod > 0.425 && cod < 1.0, "{cod}");
     assert!((method("cod").abs_error.unwrap() - (cod - 0.525).abs()).abs() < 1e-12);
     assert_eq!(method("end-to-end-passrate").prediction, Some(0.6));
+    assert_eq!(method("end-to-end-passrate").actual, None);
+    // The exp baseline is scored against the target's majority accuracy: items 0 and 1 (9 and 7
+    // of 10) are solved by most attempts, item 2 (5 of 10) and the never-solved one are not.
+    let exp = method("end-to-end-exp");
+    assert_eq!(exp.actual, Some(0.5));
+    assert!((exp.abs_error.unwrap() - 0.05).abs() < 1e-12);
+    assert_eq!(exp.note.as_deref(), Some("majority accuracy, actual 50.00"));
 }
 
 #[test]
