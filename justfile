@@ -46,6 +46,7 @@ evaluate-seeds n="10":
 # Regenerate the simulated fixtures from their scenario files (bit for bit).
 fixtures:
     cargo run --quiet --bin cod-sim -- --scenario fixtures/mmlu/scenario.toml --out fixtures/mmlu
+    cargo run --quiet --bin cod-sim -- --scenario fixtures/lm-eval-mini/scenario.toml --out fixtures/lm-eval-mini --format lm-eval
 
 # Review changed insta snapshots (needs `cargo install cargo-insta`).
 snapshots:

@@ -101,6 +101,7 @@ pub fn registry() -> Registry {
         .with::<cod_fit::FitStage>()
         .with::<cod_map::MapStage>()
         .with::<cod_ingest::IngestRunsStage>()
+        .with::<cod_ingest::IngestLmEvalStage>()
         .with::<cod_ladder::LadderStage>()
 }
 

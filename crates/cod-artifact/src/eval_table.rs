@@ -11,6 +11,9 @@ pub struct EvalTable {
     pub models: Vec<Model>,
     /// Benchmarks in order of first appearance in the input.
     pub benchmarks: Vec<BenchmarkEvals>,
+    /// What ingest noticed but did not reject (e.g. a parameter count that disagrees with the
+    /// evaluation logs'), one sentence each.
+    pub warnings: Vec<String>,
 }
 
 /// One benchmark's items × models matrices, row-major (item `i`, model `m` at `i * n_models + m`).
@@ -73,7 +76,7 @@ impl BenchmarkEvals {
 
 impl Artifact for EvalTable {
     const KIND: ArtifactKind = ArtifactKind::EvalTable;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -114,6 +117,9 @@ impl Artifact for EvalTable {
         }
         if self.models.iter().all(|m| m.role != Role::Target) {
             out.push_str("no target model\n");
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
         }
         out
     }

@@ -227,6 +227,7 @@ mod tests {
         EvalTable {
             models: vec![Model::new("m1", 1e6, 2e7, None, Role::Ladder)],
             benchmarks: vec![],
+            warnings: vec![],
         }
     }
 

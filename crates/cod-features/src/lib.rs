@@ -122,6 +122,7 @@ mod tests {
                 loss: None,
                 dropped_items: vec![],
             }],
+            warnings: vec![],
         }
     }
 

@@ -1,17 +1,23 @@
 //! Reads users' evaluation results and model manifests into cod artifacts: per-item tidy tables
-//! (`ingest`) and per-checkpoint training-run exports (`ingest-runs`).
+//! (`ingest`), lm-evaluation-harness sample logs (`ingest-lm-eval`) and per-checkpoint
+//! training-run exports (`ingest-runs`).
 //!
 //! This is the only crate that knows input formats and the only one that depends on polars. Every
 //! rejection names the file and, for tables, the line (CSV) or row (Parquet) at fault.
 
+mod lm_eval;
 mod manifest;
 mod runs;
 mod stage;
 mod tidy;
 
+pub use lm_eval::{LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files};
 pub use manifest::{ManifestError, read_manifest, write_manifest};
 pub use runs::{
     ColumnNames, MetricColumn, Preset, RunEntry, TaskSpec, read_runs, read_runs_manifest,
 };
-pub use stage::{IngestParams, IngestRunsParams, IngestRunsStage, IngestStage, MissingPolicy};
+pub use stage::{
+    IngestLmEvalParams, IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage,
+    IngestStage, MissingPolicy,
+};
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use cod_artifact::ArtifactKind;
@@ -172,6 +173,129 @@ impl Stage for IngestRunsStage {
         let runs = crate::read_runs(&params.dir, &entries, &columns, &params.tasks)?;
         spinner.finish_and_clear();
         cod_artifact::write(output, &runs)?;
+        Ok(())
+    }
+}
+
+/// Parameters of the `ingest-lm-eval` stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestLmEvalParams {
+    /// Models manifest (TOML), as for `ingest`.
+    pub manifest: PathBuf,
+    /// Model name → its harness output directory (`<output_path>/<model_name_sanitized>`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, PathBuf>,
+    /// Or a pattern such as `logs/*`: every matching directory is a model named after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirs: Option<PathBuf>,
+    /// The per-sample metric read as correctness [default: `acc`, else `exact_match`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    /// The filter whose records are read when a task has several (e.g. `strict-match`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// Benchmark → task-name prefixes gathered into it, e.g. `{ mmlu = ["mmlu_"] }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub missing: MissingPolicy,
+    /// Also make one benchmark of this name holding every item of every benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub union: Option<String>,
+}
+
+impl IngestLmEvalParams {
+    /// Model name → directory, from `models` and the `dirs` pattern.
+    fn directories(&self) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+        let mut dirs = self.models.clone();
+        if let Some(pattern) = &self.dirs {
+            let text = pattern.to_string_lossy();
+            let paths = glob::glob(&text)
+                .map_err(|err| anyhow::anyhow!("`dirs = \"{text}\"`: invalid pattern: {err}"))?;
+            for path in paths {
+                let path = path?;
+                if !path.is_dir() {
+                    continue;
+                }
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if dirs.insert(name.clone(), path).is_some() {
+                    anyhow::bail!("model `{name}` is given by both `models` and `dirs`");
+                }
+            }
+        }
+        if dirs.is_empty() {
+            anyhow::bail!(
+                "no model directories: give `models = {{ NAME = \"DIR\" }}` or `dirs = \"PATTERN\"`"
+            );
+        }
+        Ok(dirs)
+    }
+}
+
+/// Reads lm-evaluation-harness sample logs into an `eval-table` artifact.
+pub struct IngestLmEvalStage;
+
+impl Stage for IngestLmEvalStage {
+    type Params = IngestLmEvalParams;
+    const KIND: &'static str = "ingest-lm-eval";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::EvalTable;
+    const INPUTS: &'static [ArtifactKind] = &[];
+
+    fn resolve_paths(params: &mut IngestLmEvalParams, resolve: &PathResolver) {
+        params.manifest = resolve.resolve("manifest", &params.manifest);
+        for (name, dir) in &mut params.models {
+            *dir = resolve.resolve(&format!("models.{name}"), dir);
+        }
+        if let Some(dirs) = params.dirs.as_mut() {
+            *dirs = resolve.resolve("dirs", dirs);
+        }
+    }
+
+    fn files_read(params: &IngestLmEvalParams) -> Vec<PathBuf> {
+        // Every samples and results file is part of the cache key; errors surface in `run`.
+        let mut files = vec![params.manifest.clone()];
+        for dir in params.directories().unwrap_or_default().values() {
+            if let Ok(entries) = std::fs::read_dir(dir) {
+                let mut found: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| {
+                        p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with("samples_") || n.starts_with("results_"))
+                    })
+                    .collect();
+                found.sort();
+                files.extend(found);
+            }
+        }
+        files
+    }
+
+    fn run(
+        params: &IngestLmEvalParams,
+        _inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let spinner = progress.spinner("reading lm-eval sample logs");
+        let models = crate::read_manifest(&params.manifest)?;
+        let options = crate::LmEvalOptions {
+            metric: params.metric.clone(),
+            filter: params.filter.clone(),
+            groups: params.groups.clone(),
+            missing: params.missing,
+        };
+        let mut table = crate::read_lm_eval(&models, &params.directories()?, &options)?;
+        if let Some(name) = &params.union {
+            add_union(&mut table, name)?;
+        }
+        spinner.finish_and_clear();
+        cod_artifact::write(output, &table)?;
         Ok(())
     }
 }

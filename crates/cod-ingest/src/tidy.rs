@@ -302,26 +302,28 @@ pub fn read_tidy(
 
     let benchmarks = builders
         .into_iter()
-        .map(|b| b.finish(models, missing, path))
+        .map(|b| b.finish(models, missing, &format!("`{}`", path.display())))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(EvalTable {
         models: models.to_vec(),
         benchmarks,
+        warnings: Vec::new(),
     })
 }
 
-struct Builder {
-    name: String,
-    items: Vec<String>,
+pub(crate) struct Builder {
+    pub(crate) name: String,
+    pub(crate) items: Vec<String>,
     index: HashMap<String, usize>,
-    n_samples: Vec<u32>,
-    n_correct: Vec<u32>,
-    loss: Option<Vec<f64>>,
-    first_row: Vec<u32>,
+    pub(crate) n_samples: Vec<u32>,
+    pub(crate) n_correct: Vec<u32>,
+    pub(crate) loss: Option<Vec<f64>>,
+    /// Where each cell was first given (a row, or a reader's own origin id); `u32::MAX` if not.
+    pub(crate) first_row: Vec<u32>,
 }
 
 impl Builder {
-    fn new(name: String, with_loss: bool) -> Builder {
+    pub(crate) fn new(name: String, with_loss: bool) -> Builder {
         Builder {
             name,
             items: Vec::new(),
@@ -333,7 +335,7 @@ impl Builder {
         }
     }
 
-    fn item(&mut self, id: String, n_models: usize) -> usize {
+    pub(crate) fn item(&mut self, id: String, n_models: usize) -> usize {
         if let Some(&i) = self.index.get(&id) {
             return i;
         }
@@ -350,11 +352,11 @@ impl Builder {
         i
     }
 
-    fn finish(
+    pub(crate) fn finish(
         self,
         models: &[Model],
         missing: MissingPolicy,
-        path: &Path,
+        source: &str,
     ) -> anyhow::Result<BenchmarkEvals> {
         let n_models = models.len();
         let incomplete: Vec<(usize, Vec<&str>)> = (0..self.items.len())
@@ -372,9 +374,9 @@ impl Builder {
             .collect();
         if let (MissingPolicy::Error, Some((i, absent))) = (missing, incomplete.first()) {
             bail!(
-                "`{}`: benchmark `{}`, item `{}`: no result for ladder model(s) `{}`; {} of {} items \
+                "{}: benchmark `{}`, item `{}`: no result for ladder model(s) `{}`; {} of {} items \
                  are incomplete (set `missing = \"drop\"` to drop them, with a count)",
-                path.display(),
+                source,
                 self.name,
                 self.items[*i],
                 absent.join("`, `"),
@@ -387,8 +389,8 @@ impl Builder {
         let kept: Vec<usize> = (0..self.items.len()).filter(keep).collect();
         if kept.is_empty() {
             bail!(
-                "`{}`: benchmark `{}`: every item lacks a result for some ladder model",
-                path.display(),
+                "{}: benchmark `{}`: every item lacks a result for some ladder model",
+                source,
                 self.name
             );
         }

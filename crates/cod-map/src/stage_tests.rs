@@ -40,6 +40,7 @@ fn table() -> EvalTable {
             loss: None,
             dropped_items: vec![],
         }],
+        warnings: vec![],
     }
 }
 

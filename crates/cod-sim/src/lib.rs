@@ -35,6 +35,8 @@ use rand_distr::{Binomial, Distribution, LogNormal, Normal, Uniform};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::{Deserialize, Serialize};
 
+mod lm_eval;
+
 /// A simulation scenario, as read from TOML.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -66,6 +68,11 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 pub struct BenchmarkSpec {
     pub name: String,
+    /// How the benchmark is evaluated: `sampled` (the default: `samples` attempts per item),
+    /// `multiple-choice` (one loglikelihood-ranked attempt; correct with probability p) or
+    /// `generation` (`samples` generated attempts). It decides the lm-eval records written.
+    #[serde(default)]
+    pub kind: BenchmarkKind,
     pub items: usize,
     /// Items are split as evenly as possible into this many subjects.
     pub subjects: usize,
@@ -108,6 +115,16 @@ pub struct MinMax {
     pub max: f64,
 }
 
+/// How a simulated benchmark is evaluated.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BenchmarkKind {
+    #[default]
+    Sampled,
+    MultipleChoice,
+    Generation,
+}
+
 /// The type of a simulated item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -123,6 +140,10 @@ pub enum ItemType {
 pub struct Simulation {
     pub models: Vec<Model>,
     pub rows: TidyRows,
+    /// The true pass probability behind each row.
+    pub probability: Vec<f64>,
+    /// How each benchmark is evaluated.
+    pub kinds: BTreeMap<String, BenchmarkKind>,
     pub truth: Truth,
 }
 
@@ -253,6 +274,7 @@ pub fn simulate(scenario: &Scenario) -> anyhow::Result<Simulation> {
     let log_c: Vec<f64> = models.iter().map(|m| m.flops.log10()).collect();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(scenario.seed);
     let mut rows = TidyRows::default();
+    let mut probability = Vec::new();
     let mut truth = Truth {
         accuracy: BTreeMap::new(),
         item_types: BTreeMap::new(),
@@ -310,16 +332,21 @@ pub fn simulate(scenario: &Scenario) -> anyhow::Result<Simulation> {
                 }
             }
             let id = format!("subject_{subject:0width$}/{item:05}");
+            let attempts = match bench.kind {
+                BenchmarkKind::MultipleChoice => 1,
+                BenchmarkKind::Sampled | BenchmarkKind::Generation => scenario.samples,
+            };
             for (m, model) in models.iter().enumerate() {
-                let correct = Binomial::new(u64::from(scenario.samples), p[m])
+                let correct = Binomial::new(u64::from(attempts), p[m])
                     .context("pass probability out of range")?
                     .sample(&mut rng);
                 sums[m] += p[m];
                 rows.benchmark.push(bench.name.clone());
                 rows.item.push(id.clone());
                 rows.model.push(model.name.clone());
-                rows.n_samples.push(scenario.samples);
+                rows.n_samples.push(attempts);
                 rows.n_correct.push(correct as u32);
+                probability.push(p[m]);
             }
         }
         truth.accuracy.insert(
@@ -335,15 +362,24 @@ pub fn simulate(scenario: &Scenario) -> anyhow::Result<Simulation> {
     Ok(Simulation {
         models,
         rows,
+        probability,
+        kinds: scenario
+            .benchmarks
+            .iter()
+            .map(|b| (b.name.clone(), b.kind))
+            .collect(),
         truth,
     })
 }
 
-/// Table format of the written results.
+/// Format of the written results.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum TableFormat {
     Parquet,
     Csv,
+    /// lm-evaluation-harness `--log_samples` output: `lm-eval/<model>/samples_<task>_<ts>.jsonl`
+    /// and `results_<ts>.json` per model (see the `lm_eval` module).
+    LmEval,
 }
 
 /// Writes `items.parquet` (or `items.csv`), `models.toml` and `truth.json` into `dir`.
@@ -354,6 +390,7 @@ pub fn write(sim: &Simulation, dir: &Path, format: TableFormat) -> anyhow::Resul
             cod_ingest::write_tidy_parquet(&dir.join("items.parquet"), &sim.rows)?;
         }
         TableFormat::Csv => write_csv(&dir.join("items.csv"), &sim.rows)?,
+        TableFormat::LmEval => lm_eval::write(sim, &dir.join("lm-eval"))?,
     }
     cod_ingest::write_manifest(&dir.join("models.toml"), &sim.models)
         .with_context(|| format!("cannot write `{}`", dir.join("models.toml").display()))?;
