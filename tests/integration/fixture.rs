@@ -20,6 +20,31 @@ fn mmlu_fixture_regenerates_bit_for_bit() {
 }
 
 #[test]
+fn lm_eval_mini_fixture_regenerates_bit_for_bit() {
+    let dir = root().join("fixtures/lm-eval-mini");
+    let scenario = cod_sim::Scenario::read(&dir.join("scenario.toml")).unwrap();
+    let sim = cod_sim::simulate(&scenario).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    cod_sim::write(&sim, out.path(), cod_sim::TableFormat::LmEval).unwrap();
+    let mut files = vec!["models.toml".to_owned(), "truth.json".to_owned()];
+    for model in &sim.models {
+        for entry in std::fs::read_dir(out.path().join("lm-eval").join(&model.name)).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            files.push(format!("lm-eval/{}/{name}", model.name));
+        }
+    }
+    assert_eq!(files.len(), 2 + 5 * 6, "{files:?}");
+    for file in files {
+        let fresh = std::fs::read(out.path().join(&file)).unwrap();
+        let committed = std::fs::read(dir.join(&file)).unwrap_or_default();
+        assert!(
+            fresh == committed,
+            "fixtures/lm-eval-mini/{file} differs from what its scenario generates; run `just fixtures`"
+        );
+    }
+}
+
+#[test]
 fn mmlu_fixture_matches_its_specification() {
     let sim = cod_sim::simulate(
         &cod_sim::Scenario::read(&root().join("fixtures/mmlu/scenario.toml")).unwrap(),

@@ -6,6 +6,7 @@ mod bigg;
 mod cluster;
 mod fixture;
 mod ladder;
+mod lm_eval;
 mod pipeline_runs;
 mod snapshots;
 mod stage_binaries;

@@ -1,0 +1,275 @@
+//! lm-evaluation-harness sample logs: the `lm-eval-mini` fixture through its pipeline, and every
+//! bad input the reader must reject with the file and line.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::support::{Project, root};
+
+fn artifact_json(p: &Project, file: &str) -> Value {
+    let out = p.cod(&["artifact", "show", file, "--json"]);
+    assert!(out.ok, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn lm_eval_mini_pipeline_ingests_the_harness_layout() {
+    let p = Project::new();
+    let pipeline = root().join("pipelines/lm-eval-mini.toml");
+    let out = p.cod(&["pipeline", "run", &pipeline.display().to_string()]);
+    assert!(out.ok, "{}", out.stderr);
+    insta::assert_snapshot!("lm_eval_mini_summary", out.stdout);
+    let table = artifact_json(&p, "out/lm-eval-mini/ingest.bin");
+    let benchmarks = table["benchmarks"].as_array().unwrap();
+    let names: Vec<&str> = benchmarks
+        .iter()
+        .map(|b| b["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["gsm8k", "mmlu"]);
+    let (gsm8k, mmlu) = (&benchmarks[0], &benchmarks[1]);
+    // Generation: 10 responses per problem, the strict-match records only.
+    assert_eq!(gsm8k["items"].as_array().unwrap().len(), 120);
+    assert!(
+        gsm8k["n_samples"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n == 10)
+    );
+    assert!(gsm8k["loss"].is_null());
+    // Multiple choice: four subject tasks gathered into one benchmark, one attempt per item, and
+    // the gold answer's loss from `filtered_resps`.
+    assert_eq!(mmlu["items"].as_array().unwrap().len(), 240);
+    assert_eq!(mmlu["items"][0], "subject_0/0");
+    assert!(mmlu["n_samples"].as_array().unwrap().iter().all(|n| n == 1));
+    let losses = mmlu["loss"].as_array().unwrap();
+    assert!(
+        losses
+            .iter()
+            .all(|l| l.as_f64().is_some_and(|l| (0.0..4.0).contains(&l)))
+    );
+
+    // The counts agree with what the simulator drew (the tidy rows of the same scenario).
+    let scenario =
+        cod_sim::Scenario::read(&root().join("fixtures/lm-eval-mini/scenario.toml")).unwrap();
+    let sim = cod_sim::simulate(&scenario).unwrap();
+    let solved_by_sim: u32 = (0..sim.rows.benchmark.len())
+        .filter(|&i| sim.rows.benchmark[i] == "mmlu")
+        .map(|i| sim.rows.n_correct[i])
+        .sum();
+    let solved: u64 = mmlu["n_correct"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .sum();
+    assert_eq!(solved, u64::from(solved_by_sim));
+}
+
+/// A tiny harness output: two ladder models and a target, one multiple-choice task of two docs.
+fn tiny() -> Project {
+    let p = Project::new();
+    p.write(
+        "models.toml",
+        "[[model]]\nname = \"a\"\nparams = 1e6\ntokens = 2e7\n\n\
+         [[model]]\nname = \"b\"\nparams = 4e6\ntokens = 8e7\n\n\
+         [[model]]\nname = \"t\"\nparams = 1e8\ntokens = 2e9\nrole = \"target\"\n",
+    );
+    for (model, accs) in [("a", [0, 1]), ("b", [1, 1]), ("t", [1, 1])] {
+        let lines: Vec<String> = accs
+            .iter()
+            .enumerate()
+            .map(|(doc, acc)| record(doc, *acc, &format!("h{doc}")))
+            .collect();
+        write_samples(&p, model, "arc_easy", &lines.join("\n"));
+    }
+    p.write(
+        "tiny.toml",
+        "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"models.toml\"\ndirs = \"logs/*\"\n",
+    );
+    p
+}
+
+fn record(doc: usize, acc: u32, hash: &str) -> String {
+    format!(
+        r#"{{"doc_id": {doc}, "doc": {{"q": "x"}}, "target": "0", "arguments": {{}}, "resps": [[["-0.5", "True"]], [["-1.5", "False"]]], "filtered_resps": [["-0.5", "True"], ["-1.5", "False"]], "filter": "none", "metrics": ["acc"], "doc_hash": "{hash}", "acc": {acc}}}"#
+    )
+}
+
+fn write_samples(p: &Project, model: &str, task: &str, text: &str) {
+    p.write(
+        &format!("logs/{model}/samples_{task}_2025-01-01T00-00-00.000000.jsonl"),
+        text,
+    );
+}
+
+fn samples_path(model: &str) -> String {
+    format!("[TMP]/logs/{model}/samples_arc_easy_2025-01-01T00-00-00.000000.jsonl")
+}
+
+#[test]
+fn tiny_harness_output_snapshot() {
+    let p = tiny();
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    insta::assert_yaml_snapshot!(
+        "lm_eval_tiny_ingest",
+        artifact_json(&p, "out/tiny/ingest.bin")
+    );
+}
+
+/// Runs the tiny pipeline after `edit`; returns stderr, and checks no artifact was left.
+fn tiny_error(edit: impl FnOnce(&Project)) -> String {
+    let p = tiny();
+    edit(&p);
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(!out.ok, "expected a failure; stdout: {}", out.stdout);
+    assert!(!Path::new(&p.path().join("out/tiny/ingest.bin")).exists());
+    out.stderr
+}
+
+#[test]
+fn bad_harness_output_is_rejected_with_file_and_line() {
+    let b = samples_path("b");
+    let cases: Vec<(String, String)> = vec![
+        // Malformed JSON, a truncated last line, a Python NaN literal.
+        (
+            format!("{}\n{{\"doc_id\": 1,", record(0, 1, "h0")),
+            format!("`{b}`:2: invalid sample record"),
+        ),
+        (
+            format!("{}\n{}", record(0, 1, "h0"), &record(1, 1, "h1")[..40]),
+            format!("`{b}`:2: invalid sample record"),
+        ),
+        (
+            record(0, 1, "h0").replace("\"acc\": 1", "\"acc\": NaN"),
+            format!("`{b}`:1: invalid sample record"),
+        ),
+        // Wrong types and values.
+        (
+            record(0, 1, "h0").replace("\"acc\": 1", "\"acc\": \"abc\""),
+            format!("`{b}`:1: metric `acc`: expected a number, found `\"abc\"`"),
+        ),
+        (
+            record(0, 1, "h0").replace("\"acc\": 1", "\"acc\": 1.5"),
+            format!("`{b}`:1: metric `acc`: expected a value in [0, 1], found 1.5"),
+        ),
+        (
+            record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": [0]"),
+            format!("`{b}`:1: invalid sample record"),
+        ),
+        ("[1, 2]".to_owned(), format!("`{b}`: record 1:")),
+        // Missing fields.
+        (
+            record(0, 1, "h0").replace("\"doc_id\": 0, ", ""),
+            format!("`{b}`:1: the record has no `doc_id`"),
+        ),
+        (
+            record(0, 1, "h0").replace(", \"acc\": 1", ""),
+            format!("`{b}`:1: no metric `acc` or `exact_match` in the record (`metrics` lists acc); set `metric` to one it has"),
+        ),
+        // Empty files, duplicated docs, documents that differ between models.
+        (
+            String::new(),
+            format!("`{b}`: no records; expected one JSON object per line"),
+        ),
+        (
+            format!("{}\n{}", record(0, 1, "h0"), record(0, 1, "h0")),
+            format!(
+                "`{b}`:2: task `arc_easy` doc 0 appears twice for filter `none`; first at `{b}`:1"
+            ),
+        ),
+        (
+            record(0, 1, "other"),
+            format!(
+                "`{b}`:1: task `arc_easy` doc 0 has doc_hash `other`, but `{}` gives `h0` for it",
+                samples_path("a")
+            ),
+        ),
+    ];
+    for (text, expected) in cases {
+        let stderr = tiny_error(|p| write_samples(p, "b", "arc_easy", &text));
+        assert!(
+            stderr.contains(&expected),
+            "for {text:?}\nexpected: {expected}\nfound: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_harness_layouts_are_rejected() {
+    let unknown = tiny_error(|p| write_samples(p, "zz", "arc_easy", &record(0, 1, "h0")));
+    assert!(
+        unknown.contains("`models.zz`: unknown model; the manifest lists `a`, `b`, `t`"),
+        "{unknown}"
+    );
+
+    let no_dir = tiny_error(|p| std::fs::remove_dir_all(p.path().join("logs/a")).unwrap());
+    assert!(
+        no_dir.contains("ladder model `a` has no directory"),
+        "{no_dir}"
+    );
+
+    let two_filters = tiny_error(|p| {
+        let strict =
+            record(0, 1, "h0").replace("\"filter\": \"none\"", "\"filter\": \"strict-match\"");
+        let flexible =
+            record(0, 1, "h0").replace("\"filter\": \"none\"", "\"filter\": \"flexible-extract\"");
+        write_samples(p, "b", "arc_easy", &format!("{strict}\n{flexible}"));
+    });
+    assert!(two_filters.contains("records for several filters (`flexible-extract`, `strict-match`); choose one with `filter`"), "{two_filters}");
+
+    let missing_doc = tiny_error(|p| write_samples(p, "b", "arc_easy", &record(0, 1, "h0")));
+    assert!(
+        missing_doc.contains("benchmark `arc_easy`, item `1`: no result for ladder model(s) `b`"),
+        "{missing_doc}"
+    );
+}
+
+#[test]
+fn repeats_filters_and_a_parameter_mismatch() {
+    let p = tiny();
+    // Generation with 4 responses, two filters; the pipeline picks one.
+    let generated = |doc: usize, filter: &str, em: f64| {
+        format!(
+            r#"{{"doc_id": {doc}, "target": "7", "resps": [["7", "7", "3", "1"]], "filtered_resps": ["7", "7", "3", "1"], "filter": "{filter}", "exact_match": {em}}}"#
+        )
+    };
+    for model in ["a", "b", "t"] {
+        let text = [
+            generated(0, "strict-match", 0.5),
+            generated(0, "flexible-extract", 0.75),
+        ]
+        .join("\n");
+        write_samples(&p, model, "gsm8k", &text);
+    }
+    p.write(
+        "logs/a/results_2025-01-01T00-00-00.000000.json",
+        r#"{"results": {}, "config": {"model_num_parameters": 1500000}}"#,
+    );
+    p.write(
+        "tiny.toml",
+        "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"models.toml\"\ndirs = \"logs/*\"\nfilter = \"flexible-extract\"\n",
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let table = artifact_json(&p, "out/tiny/ingest.bin");
+    let gsm8k = table["benchmarks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "gsm8k")
+        .unwrap();
+    assert_eq!(gsm8k["n_samples"][0], 4);
+    assert_eq!(gsm8k["n_correct"][0], 3);
+    let warnings = table["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .as_str()
+            .unwrap()
+            .contains("model `a`: the manifest says params = 1.0000e6"),
+        "{warnings:?}"
+    );
+}
