@@ -167,7 +167,9 @@ fn bad_harness_output_is_rejected_with_file_and_line() {
         ),
         (
             record(0, 1, "h0").replace(", \"acc\": 1", ""),
-            format!("`{b}`:1: no metric `acc` or `exact_match` in the record (`metrics` lists acc); set `metric` to one it has"),
+            format!(
+                "`{b}`:1: no metric `acc` or `exact_match` in the record (`metrics` lists acc); set `metric` to one it has"
+            ),
         ),
         // Empty files, duplicated docs, documents that differ between models.
         (

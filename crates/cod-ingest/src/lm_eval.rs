@@ -196,14 +196,20 @@ fn number(v: &Value) -> Option<f64> {
     }
 }
 
+/// `Some(true)` for exactly 1, `Some(false)` for exactly 0: the values of a 0/1 metric.
+#[allow(clippy::float_cmp)] // 0 and 1 are exact in every format the harness writes.
+fn binary(x: f64) -> Option<bool> {
+    (x == 0.0 || x == 1.0).then_some(x == 1.0)
+}
+
 /// (n_samples, n_correct) from a metric value and the number of responses.
 fn counts(value: &Value, responses: Option<usize>) -> Result<(u32, u32), String> {
     if let Value::Array(values) = value {
         let mut correct = 0u32;
         for v in values {
-            match number(v) {
-                Some(x) if x == 0.0 || x == 1.0 => correct += u32::from(x == 1.0),
-                _ => return Err(format!("a list of 0/1 values, found `{v}` in it")),
+            match number(v).and_then(binary) {
+                Some(solved) => correct += u32::from(solved),
+                None => return Err(format!("a list of 0/1 values, found `{v}` in it")),
             }
         }
         return Ok((values.len() as u32, correct));
@@ -214,10 +220,10 @@ fn counts(value: &Value, responses: Option<usize>) -> Result<(u32, u32), String>
     if !x.is_finite() || !(0.0..=1.0).contains(&x) {
         return Err(format!("a value in [0, 1], found {x}"));
     }
-    if x == 0.0 || x == 1.0 {
-        return Ok((1, u32::from(x == 1.0)));
-    }
     let k = responses.unwrap_or(1).max(1);
+    if let (1, Some(solved)) = (k, binary(x)) {
+        return Ok((1, u32::from(solved)));
+    }
     let correct = x * k as f64;
     if (correct - correct.round()).abs() < 1e-6 {
         Ok((k as u32, correct.round() as u32))
@@ -237,9 +243,10 @@ fn gold_loss(r: &Record) -> Option<f64> {
     };
     let choices = r.filtered_resps.as_ref()?.as_array()?;
     let choice = choices.get(gold)?;
+    // Multiple choice writes `[logprob, is_greedy]` per choice; generation writes text.
     let logprob = match choice {
-        Value::Array(pair) => number(pair.first()?)?,
-        other => number(other)?,
+        Value::Array(pair) if pair.len() == 2 => number(&pair[0])?,
+        _ => return None,
     };
     (choices.len() > 1 && logprob.is_finite()).then_some(-logprob)
 }
@@ -316,7 +323,9 @@ fn reported_params(dir: &Path) -> Option<(PathBuf, f64)> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("results_") && n.ends_with(".json"))
+                .is_some_and(|n| n.starts_with("results_"))
+                && p.extension()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
         })
         .collect();
     results.sort();
@@ -334,6 +343,18 @@ struct Origin {
 
 /// Per (benchmark, item): the doc hash and the file it was first seen in.
 type SeenHashes = HashMap<(String, String), (String, usize)>;
+
+/// What the reader has gathered so far.
+struct Reader<'o> {
+    models: &'o [Model],
+    options: &'o LmEvalOptions,
+    files: Vec<PathBuf>,
+    origins: Vec<Origin>,
+    builders: Vec<Builder>,
+    bench_index: HashMap<String, usize>,
+    hashes: SeenHashes,
+    warnings: Vec<String>,
+}
 
 /// Reads every model's harness outputs into an eval table. `dirs` maps manifest model names to
 /// their output directories.
@@ -363,17 +384,45 @@ pub fn read_lm_eval(
             m.name
         );
     }
-    let n_models = models.len();
-    let mut files: Vec<PathBuf> = Vec::new();
-    let mut origins: Vec<Origin> = Vec::new();
-    let mut builders: Vec<Builder> = Vec::new();
-    let mut bench_index: HashMap<String, usize> = HashMap::new();
-    let mut hashes: SeenHashes = HashMap::new();
-    let mut warnings = Vec::new();
+    let mut reader = Reader {
+        models,
+        options,
+        files: Vec::new(),
+        origins: Vec::new(),
+        builders: Vec::new(),
+        bench_index: HashMap::new(),
+        hashes: HashMap::new(),
+        warnings: Vec::new(),
+    };
     for (m, model) in models.iter().enumerate() {
-        let Some(dir) = dirs.get(&model.name) else {
-            continue;
-        };
+        if let Some(dir) = dirs.get(&model.name) {
+            reader.read_model(m, dir)?;
+        }
+    }
+    let benchmarks = reader
+        .builders
+        .into_iter()
+        .map(|mut b| {
+            if b.loss
+                .as_ref()
+                .is_some_and(|l| l.iter().all(|v| v.is_nan()))
+            {
+                b.loss = None;
+            }
+            b.finish(models, options.missing, "the lm-eval logs")
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(EvalTable {
+        models: models.to_vec(),
+        benchmarks,
+        warnings: reader.warnings,
+    })
+}
+
+impl Reader<'_> {
+    /// Every task of model column `m`, from its directory.
+    fn read_model(&mut self, m: usize, dir: &Path) -> anyhow::Result<()> {
+        let model = &self.models[m];
         if !dir.is_dir() {
             bail!(
                 "`{}` (model `{}`): not a directory",
@@ -391,7 +440,7 @@ pub fn read_lm_eval(
             );
         }
         for path in older {
-            warnings.push(format!(
+            self.warnings.push(format!(
                 "`{}`: skipped, a newer samples file of the same task is read",
                 path.display()
             ));
@@ -399,7 +448,7 @@ pub fn read_lm_eval(
         if let Some((path, n)) = reported_params(dir)
             && (n - model.params).abs() > 0.01 * model.params
         {
-            warnings.push(format!(
+            self.warnings.push(format!(
                 "model `{}`: the manifest says params = {:.4e}, `{}` says model_num_parameters = \
                  {n:.4e} (the harness counts embeddings too)",
                 model.name,
@@ -408,96 +457,91 @@ pub fn read_lm_eval(
             ));
         }
         for sample in samples {
-            let file = files.len();
-            files.push(sample.path.clone());
-            let mut metric = options.metric.as_deref().unwrap_or("acc");
-            let mut records = read_records(&sample.path, metric)?;
-            if options.metric.is_none() && records.iter().all(|(_, r)| r.value.is_none()) {
-                metric = "exact_match";
-                records = read_records(&sample.path, metric)?;
+            self.read_file(m, &sample)?;
+        }
+        Ok(())
+    }
+
+    /// One samples file of model column `m`.
+    fn read_file(&mut self, m: usize, sample: &SamplesFile) -> anyhow::Result<()> {
+        let file = self.files.len();
+        self.files.push(sample.path.clone());
+        let mut metric = self.options.metric.as_deref().unwrap_or("acc");
+        let mut records = read_records(&sample.path, metric)?;
+        if self.options.metric.is_none() && records.iter().all(|(_, r)| r.value.is_none()) {
+            metric = "exact_match";
+            records = read_records(&sample.path, metric)?;
+        }
+        let filter = choose_filter(&records, self.options.filter.as_deref(), &sample.path)?;
+        for (line, record) in records {
+            if record.filter.is_some() && record.filter.as_deref() != Some(filter.as_str()) {
+                continue;
             }
-            let filter = choose_filter(&records, options.filter.as_deref(), &sample.path)?;
-            for (line, record) in records {
-                if record.filter.is_some() && record.filter.as_deref() != Some(filter.as_str()) {
-                    continue;
-                }
-                let here = at(&sample.path, line);
-                let Some(doc_id) = record.doc_id.as_deref() else {
-                    bail!("{here}: the record has no `doc_id`");
-                };
-                let Some(value) = record.value.as_ref() else {
-                    let have = record.metrics.as_ref().map_or_else(
-                        || "none listed".to_owned(),
-                        |m| format!("`metrics` lists {}", m.join(", ")),
-                    );
-                    bail!(
-                        "{here}: no metric `{}` in the record ({have}); set `metric` to one it has",
-                        options.metric.as_deref().unwrap_or("acc` or `exact_match")
-                    );
-                };
-                let (n_samples, n_correct) =
-                    counts(value, record.responses).map_err(|expected| {
-                        anyhow::anyhow!("{here}: metric `{metric}`: expected {expected}")
-                    })?;
-                let (benchmark, item) = place(&sample.task, doc_id, &options.groups);
-                if let Some(hash) = &record.doc_hash {
-                    let key = (benchmark.clone(), item.clone());
-                    match hashes.get(&key) {
-                        Some((seen, first)) if seen != hash => bail!(
-                            "{here}: task `{}` doc {doc_id} has doc_hash `{hash}`, but `{}` gives \
-                             `{seen}` for it: the two models were evaluated on different documents",
-                            sample.task,
-                            files[*first].display()
-                        ),
-                        Some(_) => {}
-                        None => {
-                            hashes.insert(key, (hash.clone(), file));
-                        }
+            let here = at(&sample.path, line);
+            let Some(doc_id) = record.doc_id.as_deref() else {
+                bail!("{here}: the record has no `doc_id`");
+            };
+            let Some(value) = record.value.as_ref() else {
+                let have = record.metrics.as_ref().map_or_else(
+                    || "none listed".to_owned(),
+                    |m| format!("`metrics` lists {}", m.join(", ")),
+                );
+                bail!(
+                    "{here}: no metric `{}` in the record ({have}); set `metric` to one it has",
+                    self.options
+                        .metric
+                        .as_deref()
+                        .unwrap_or("acc` or `exact_match")
+                );
+            };
+            let (n_samples, n_correct) = counts(value, record.responses).map_err(|expected| {
+                anyhow::anyhow!("{here}: metric `{metric}`: expected {expected}")
+            })?;
+            let (benchmark, item) = place(&sample.task, doc_id, &self.options.groups);
+            if let Some(hash) = &record.doc_hash {
+                let key = (benchmark.clone(), item.clone());
+                match self.hashes.get(&key) {
+                    Some((seen, first)) if seen != hash => bail!(
+                        "{here}: task `{}` doc {doc_id} has doc_hash `{hash}`, but `{}` gives \
+                         `{seen}` for it: the two models were evaluated on different documents",
+                        sample.task,
+                        self.files[*first].display()
+                    ),
+                    Some(_) => {}
+                    None => {
+                        self.hashes.insert(key, (hash.clone(), file));
                     }
                 }
-                let b = *bench_index.entry(benchmark.clone()).or_insert_with(|| {
-                    builders.push(Builder::new(benchmark.clone(), true));
-                    builders.len() - 1
+            }
+            let n_models = self.models.len();
+            let b = *self
+                .bench_index
+                .entry(benchmark.clone())
+                .or_insert_with(|| {
+                    self.builders.push(Builder::new(benchmark.clone(), true));
+                    self.builders.len() - 1
                 });
-                let builder = &mut builders[b];
-                let i = builder.item(item, n_models);
-                let cell = i * n_models + m;
-                if builder.first_row[cell] != u32::MAX {
-                    let first = &origins[builder.first_row[cell] as usize];
-                    bail!(
-                        "{here}: task `{}` doc {doc_id} appears twice for filter `{filter}`; first \
-                         at {}",
-                        sample.task,
-                        at(&files[first.file], first.line)
-                    );
-                }
-                builder.first_row[cell] = origins.len() as u32;
-                origins.push(Origin { file, line });
-                builder.n_samples[cell] = n_samples;
-                builder.n_correct[cell] = n_correct;
-                if let (Some(l), Some(v)) = (builder.loss.as_mut(), gold_loss(&record)) {
-                    l[cell] = v;
-                }
+            let builder = &mut self.builders[b];
+            let i = builder.item(item, n_models);
+            let cell = i * n_models + m;
+            if builder.first_row[cell] != u32::MAX {
+                let first = &self.origins[builder.first_row[cell] as usize];
+                bail!(
+                    "{here}: task `{}` doc {doc_id} appears twice for filter `{filter}`; first at {}",
+                    sample.task,
+                    at(&self.files[first.file], first.line)
+                );
+            }
+            builder.first_row[cell] = self.origins.len() as u32;
+            self.origins.push(Origin { file, line });
+            builder.n_samples[cell] = n_samples;
+            builder.n_correct[cell] = n_correct;
+            if let (Some(l), Some(v)) = (builder.loss.as_mut(), gold_loss(&record)) {
+                l[cell] = v;
             }
         }
+        Ok(())
     }
-    let benchmarks = builders
-        .into_iter()
-        .map(|mut b| {
-            if b.loss
-                .as_ref()
-                .is_some_and(|l| l.iter().all(|v| v.is_nan()))
-            {
-                b.loss = None;
-            }
-            b.finish(models, options.missing, "the lm-eval logs")
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(EvalTable {
-        models: models.to_vec(),
-        benchmarks,
-        warnings,
-    })
 }
 
 /// The filter to read: the configured one, or the only one the records use.
@@ -560,6 +604,8 @@ mod tests {
         assert_eq!(counts(&serde_json::json!(0), Some(1)), Ok((1, 0)));
         assert_eq!(counts(&serde_json::json!("1.0"), None), Ok((1, 1)));
         assert_eq!(counts(&serde_json::json!(0.3), Some(10)), Ok((10, 3)));
+        assert_eq!(counts(&serde_json::json!(0.0), Some(10)), Ok((10, 0)));
+        assert_eq!(counts(&serde_json::json!(1), Some(4)), Ok((4, 4)));
         assert_eq!(counts(&serde_json::json!([1, 0, 1]), None), Ok((3, 2)));
         assert!(counts(&serde_json::json!(0.3), Some(4)).is_err());
         assert!(counts(&serde_json::json!(1.5), None).is_err());

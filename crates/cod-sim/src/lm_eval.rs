@@ -39,21 +39,19 @@ fn multiple_choice(doc_id: usize, item: &str, p: f64, correct: bool) -> Value {
     let gold = doc_id % 4;
     let doc = json!({ "question": format!("Simulated question {item}"), "choices": ["A", "B", "C", "D"], "answer": gold });
     let gold_lp = p.clamp(0.02, 0.98).ln();
-    let logprobs: Vec<f64> = (0..4)
+    // Choice `gold + rank` (mod 4); the first distractor beats the gold answer when the attempt
+    // failed, else the gold answer is the most likely.
+    let greedy = if correct { gold } else { (gold + 1) % 4 };
+    let pairs: Vec<Value> = (0..4)
         .map(|c| {
-            let rank = ((c + 4 - gold) % 4) as f64;
-            match (c == gold, correct) {
-                (true, _) => gold_lp,
-                // The first distractor beats the gold answer when the attempt failed.
-                (false, false) if rank == 1.0 => gold_lp + 0.2,
-                (false, _) => gold_lp - 0.1 * rank,
-            }
+            let rank = (c + 4 - gold) % 4;
+            let lp = match (rank, correct) {
+                (0, _) => gold_lp,
+                (1, false) => gold_lp + 0.2,
+                _ => gold_lp - 0.1 * rank as f64,
+            };
+            json!([format!("{lp}"), if c == greedy { "True" } else { "False" }])
         })
-        .collect();
-    let best = logprobs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let pairs: Vec<Value> = logprobs
-        .iter()
-        .map(|&lp| json!([format!("{lp}"), if lp == best { "True" } else { "False" }]))
         .collect();
     let arguments: serde_json::Map<String, Value> = ["A", "B", "C", "D"]
         .iter()
