@@ -102,6 +102,7 @@ pub fn registry() -> Registry {
         .with::<cod_map::MapStage>()
         .with::<cod_ingest::IngestRunsStage>()
         .with::<cod_ingest::IngestLmEvalStage>()
+        .with::<cod_ingest::IngestScoresStage>()
         .with::<cod_ladder::LadderStage>()
 }
 

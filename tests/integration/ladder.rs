@@ -428,7 +428,7 @@ fn bad_runs_manifests_and_tasks_are_rejected() {
 }
 
 #[test]
-fn a_missing_metric_is_reported_and_the_ladder_says_which_column() {
+fn a_missing_metric_is_reported_and_the_ladder_fit_says_which_column() {
     let p = tiny_runs();
     p.write(
         "tiny.toml",
@@ -437,11 +437,11 @@ fn a_missing_metric_is_reported_and_the_ladder_says_which_column() {
          [ladder]\ninputs = [\"ingest\"]\nintermediate = \"task-ce\"\n",
     );
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
-    assert!(!out.ok);
+    assert!(out.ok, "{}", out.stderr);
     assert!(
-        out.stderr.contains("run `a` (`[TMP]/runs/a.csv`) has no `task-ce` for task `t`: the file has no column `eval/downstream_soft_log/t_rc_5shot_soft_log`"),
+        out.stdout.contains("t: step 1 fit failed: run `a` (`[TMP]/runs/a.csv`) has no `task-ce` for task `t`: the file has no column `eval/downstream_soft_log/t_rc_5shot_soft_log`"),
         "{}",
-        out.stderr
+        out.stdout
     );
     let summary = p.cod(&["artifact", "show", "out/tiny/ingest.bin"]);
     assert!(
@@ -451,4 +451,126 @@ fn a_missing_metric_is_reported_and_the_ladder_says_which_column() {
         "{}",
         summary.stdout
     );
+}
+
+/// An aggregate score table: two ladder models with three checkpoints each and a target.
+fn scores_project(table: &str) -> Project {
+    let p = Project::new();
+    p.write(
+        "models.toml",
+        "[[model]]\nname = \"a\"\nparams = 1e8\ntokens = 2e9\n\n\
+         [[model]]\nname = \"b\"\nparams = 4e8\ntokens = 8e9\n\n\
+         [[model]]\nname = \"t\"\nparams = 4e9\ntokens = 8e10\nrole = \"target\"\n",
+    );
+    p.write("scores.csv", table);
+    p.write(
+        "scores.toml",
+        "[ingest]\nstage = \"ingest-scores\"\npath = \"scores.csv\"\nmanifest = \"models.toml\"\n\n\
+         [ladder]\ninputs = [\"ingest\"]\nstep2_skip = 0.0\n",
+    );
+    p
+}
+
+const SCORES: &str = "model,benchmark,accuracy,loss,step,tokens
+a,q,0.30,1.60,1,7e8
+a,q,0.34,1.50,2,1.4e9
+a,q,0.36,1.45,3,2e9
+b,q,0.40,1.35,1,2.7e9
+b,q,0.46,1.25,2,5.4e9
+b,q,0.50,1.20,3,8e9
+t,q,0.70,0.95,9,8e10
+";
+
+/// `SCORES` without its `loss` column.
+fn scores_without_loss() -> String {
+    SCORES
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            [&cells[..3], &cells[4..]].concat().join(",")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn aggregate_scores_feed_the_ladder() {
+    let p = scores_project(SCORES);
+    let out = p.cod(&["pipeline", "run", "scores.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let runs = artifact(&p, "out/scores/ingest.bin");
+    insta::assert_yaml_snapshot!("scores_training_runs", crate::snapshots::rounded(runs));
+    let fits = artifact(&p, "out/scores/ladder.bin");
+    let t = &fits["tasks"][0]["targets"][0];
+    assert_eq!(t["target"], "t");
+    assert!((t["accuracy_actual"].as_f64().unwrap() - 0.70).abs() < 1e-12);
+    assert!(t["accuracy_predicted"].is_number() && t["accuracy_one_step"].is_number());
+
+    // Scores alone (no loss column): only the one-step variants predict, and the rest say why.
+    let p = scores_project(&scores_without_loss());
+    let out = p.cod(&["pipeline", "run", "scores.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let fits = artifact(&p, "out/scores/ladder.bin");
+    let task = &fits["tasks"][0];
+    let why = task["step1"]["failure"].as_str().unwrap();
+    assert!(why.contains("has no `loss` for task `q`"), "{why}");
+    assert!(task["targets"][0]["accuracy_one_step_compute"].is_number());
+}
+
+#[test]
+fn bad_score_tables_are_rejected_with_their_place() {
+    let cases: Vec<(&str, &str)> = vec![
+        (
+            "model,benchmark\na,q\n",
+            "`[TMP]/scores.csv`: missing column `accuracy`; expected columns model,benchmark,accuracy (optional: loss,step,tokens), found model,benchmark",
+        ),
+        (
+            "model,benchmark,accuracy,colour\na,q,0.3,red\n",
+            "`[TMP]/scores.csv`: unexpected column `colour`",
+        ),
+        (
+            "model,benchmark,accuracy\nzz,q,0.3\n",
+            "`[TMP]/scores.csv`:2: unknown model `zz`; the manifest lists `a`, `b`, `t`",
+        ),
+        (
+            "model,benchmark,accuracy\na,q,1.3\n",
+            "`[TMP]/scores.csv`:2: `accuracy` must be a fraction in [0, 1], found 1.3",
+        ),
+        (
+            "model,benchmark,accuracy\na,q,NaN\n",
+            "`[TMP]/scores.csv`:2: `accuracy` must be a finite number, found `NaN`",
+        ),
+        (
+            "model,benchmark,accuracy\na,,0.3\n",
+            "`[TMP]/scores.csv`:2: column `benchmark` is empty",
+        ),
+        (
+            "model,benchmark,accuracy\na,q,0.3\na,q,0.4\nb,q,0.5\n",
+            "`[TMP]/scores.csv`:3: duplicate result for model `a`, benchmark `q`; first given at `[TMP]/scores.csv`:2",
+        ),
+        (
+            "model,benchmark,accuracy\na,q,0.3\n",
+            "no rows for ladder model `b`",
+        ),
+        (
+            "model,benchmark,accuracy,step\na,q,0.3,1\na,q,0.4,2\nb,q,0.5,1\n",
+            "model `a` has several checkpoints but no `tokens` column",
+        ),
+        (
+            "model,benchmark,accuracy\na,q,0.3\nb,r,0.5\n",
+            "model `a` has no `r` result at checkpoint 0",
+        ),
+        ("model,benchmark,accuracy\n", "`[TMP]/scores.csv`: no rows"),
+    ];
+    for (table, expected) in cases {
+        let p = scores_project(table);
+        let out = p.cod(&["pipeline", "run", "scores.toml"]);
+        assert!(!out.ok, "{table}");
+        assert!(!p.path().join("out/scores/ingest.bin").exists());
+        assert!(
+            out.stderr.contains(expected),
+            "for {table:?}\nexpected: {expected}\nfound: {}",
+            out.stderr
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! Reads users' evaluation results and model manifests into cod artifacts: per-item tidy tables
-//! (`ingest`), lm-evaluation-harness sample logs (`ingest-lm-eval`) and per-checkpoint
-//! training-run exports (`ingest-runs`).
+//! (`ingest`), lm-evaluation-harness sample logs (`ingest-lm-eval`), per-checkpoint training-run
+//! exports (`ingest-runs`) and aggregate score tables (`ingest-scores`).
 //!
 //! This is the only crate that knows input formats and the only one that depends on polars. Every
 //! rejection names the file and, for tables, the line (CSV) or row (Parquet) at fault.
@@ -8,6 +8,7 @@
 mod lm_eval;
 mod manifest;
 mod runs;
+mod scores;
 mod stage;
 mod tidy;
 
@@ -16,8 +17,9 @@ pub use manifest::{ManifestError, read_manifest, write_manifest};
 pub use runs::{
     ColumnNames, MetricColumn, Preset, RunEntry, TaskSpec, read_runs, read_runs_manifest,
 };
+pub use scores::read_scores;
 pub use stage::{
     IngestLmEvalParams, IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage,
-    IngestStage, MissingPolicy,
+    IngestScoresParams, IngestScoresStage, IngestStage, MissingPolicy,
 };
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};

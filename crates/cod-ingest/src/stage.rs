@@ -299,3 +299,46 @@ impl Stage for IngestLmEvalStage {
         Ok(())
     }
 }
+
+/// Parameters of the `ingest-scores` stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestScoresParams {
+    /// Aggregate score table, `.csv` or `.parquet`: `model,benchmark,accuracy` and optionally
+    /// `loss`, `step`, `tokens`.
+    pub path: PathBuf,
+    /// Models manifest (TOML), as for `ingest`.
+    pub manifest: PathBuf,
+}
+
+/// Reads an aggregate score table into a `training-runs` artifact (one run per model).
+pub struct IngestScoresStage;
+
+impl Stage for IngestScoresStage {
+    type Params = IngestScoresParams;
+    const KIND: &'static str = "ingest-scores";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::TrainingRuns;
+    const INPUTS: &'static [ArtifactKind] = &[];
+
+    fn resolve_paths(params: &mut IngestScoresParams, resolve: &PathResolver) {
+        params.path = resolve.resolve("path", &params.path);
+        params.manifest = resolve.resolve("manifest", &params.manifest);
+    }
+
+    fn files_read(params: &IngestScoresParams) -> Vec<PathBuf> {
+        vec![params.path.clone(), params.manifest.clone()]
+    }
+
+    fn run(
+        params: &IngestScoresParams,
+        _inputs: &[PathBuf],
+        output: &Path,
+        _progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let models = crate::read_manifest(&params.manifest)?;
+        let runs = crate::read_scores(&params.path, &models)?;
+        cod_artifact::write(output, &runs)?;
+        Ok(())
+    }
+}

@@ -149,17 +149,25 @@ fn noisy_ladders_recover_the_target_within_stated_tolerances() {
 }
 
 #[test]
-fn missing_series_and_short_ladders_are_errors_not_panics() {
+fn missing_series_and_short_ladders_give_reasons_not_panics() {
+    // A run without the intermediate metric: the steps fail with the reason, the one-step
+    // variants still predict.
     let mut runs = synthetic(0.0, 0.0, 1);
     runs.runs[3].series.retain(|s| s.metric != "loss");
     runs.runs[3]
         .missing
         .push(("t".into(), "loss".into(), "eval/t_bpb".into()));
-    let err = fit_ladder(&runs, &params()).unwrap_err().to_string();
-    assert!(
-        err.contains("has no `loss` for task `t`: the file has no column `eval/t_bpb`"),
-        "{err}"
-    );
+    let fits = fit_ladder(&runs, &params()).unwrap();
+    let task = &fits.tasks[0];
+    for fit in [&task.step1, &task.step2, &task.loss_from_compute] {
+        let why = fit.failure.as_deref().unwrap();
+        assert!(
+            why.contains("has no `loss` for task `t`: the file has no column `eval/t_bpb`"),
+            "{why}"
+        );
+    }
+    assert!(task.targets[0].accuracy_predicted.is_none());
+    assert!(task.targets[0].accuracy_one_step.is_some());
 
     let mut runs = synthetic(0.0, 0.0, 1);
     runs.runs

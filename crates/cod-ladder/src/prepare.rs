@@ -52,6 +52,9 @@ pub struct Prepared {
     pub compute: Vec<(f64, f64)>,
     /// The one-step variants: ((N, D), mean accuracy of the run's last checkpoints), one per run.
     pub one_step: Vec<((f64, f64), f64)>,
+    /// Why step 1, step 2 and the loss-intermediate baseline have no points: a run lacks the
+    /// intermediate metric (e.g. a score table without losses). The one-step variants still fit.
+    pub no_intermediate: Option<String>,
 }
 
 /// How the data is prepared; the `ladder` stage's parameters of the same names.
@@ -102,25 +105,38 @@ pub fn prepare_task(
         step2: Vec::new(),
         compute: Vec::new(),
         one_step: Vec::new(),
+        no_intermediate: None,
     };
     for run in runs {
-        let loss = series(run, task, options.intermediate)?;
         let accuracy = series(run, task, options.accuracy)?;
+        prepared.one_step.push((
+            (run.params, run.tokens),
+            mean_last(accuracy, options.step1_last),
+        ));
+        let loss = match series(run, task, options.intermediate) {
+            Ok(loss) if prepared.no_intermediate.is_none() => loss,
+            Ok(_) => continue,
+            Err(err) => {
+                prepared
+                    .no_intermediate
+                    .get_or_insert_with(|| format!("{err:#}"));
+                prepared.step1.clear();
+                prepared.step2.clear();
+                prepared.compute.clear();
+                continue;
+            }
+        };
         let final_loss = mean_last(loss, options.step1_last);
         prepared.step1.push(((run.params, run.tokens), final_loss));
         prepared
             .compute
             .push((run.flops() / cod_fit::COMPUTE_UNIT, final_loss));
-        prepared.one_step.push((
-            (run.params, run.tokens),
-            mean_last(accuracy, options.step1_last),
-        ));
         let skip = skip_count(loss.len(), options.step2_skip);
         let xs = moving_average(&loss[skip..], options.step2_smooth);
         let ys = moving_average(&accuracy[skip..], options.step2_smooth);
         prepared.step2.extend(xs.into_iter().zip(ys));
     }
-    if options.step2_anchor {
+    if options.step2_anchor && prepared.no_intermediate.is_none() {
         prepared.step2.push((0.0, 1.0));
     }
     if let Some(bad) = prepared

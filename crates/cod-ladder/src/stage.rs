@@ -223,14 +223,20 @@ fn fit_task(
 
     let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
         prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
-    let step1 = fit(&TaskLoss, &x1, &y1, huber);
+    // Without the intermediate metric only the one-step variants can be fitted; the others fail
+    // with the reason.
+    let fit_or_say_why = |result: anyhow::Result<Fit>| match &prepared.no_intermediate {
+        Some(why) => Err(anyhow::anyhow!("{why}")),
+        None => result,
+    };
+    let step1 = fit_or_say_why(fit(&TaskLoss, &x1, &y1, huber));
     let sigmoid = LossToAccuracy {
         chance: params.chance(task),
     };
     let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
-    let step2 = fit(&sigmoid, &x2, &y2, squared);
+    let step2 = fit_or_say_why(fit(&sigmoid, &x2, &y2, squared));
     let (xc, yc): (Vec<f64>, Vec<f64>) = prepared.compute.iter().map(|&(c, l)| (c, l.ln())).unzip();
-    let from_compute = fit(&LossFromCompute, &xc, &yc, huber);
+    let from_compute = fit_or_say_why(fit(&LossFromCompute, &xc, &yc, huber));
     let (xo, yo): (Vec<(f64, f64)>, Vec<f64>) = prepared.one_step.iter().copied().unzip();
     let one_step = fit(&OneStepAccuracy, &xo, &yo, squared);
     let xoc: Vec<f64> = xo
@@ -239,50 +245,23 @@ fn fit_task(
         .collect();
     let one_step_compute = fit(&OneStepCompute, &xoc, &yo, squared);
 
-    let accuracy_at = |loss: Option<f64>| -> Option<f64> {
-        let p = &step2.as_ref().ok()?.params;
-        Some(sigmoid.value(loss?, p))
+    let fitted = Fitted {
+        step1: &step1,
+        sigmoid,
+        step2: &step2,
+        from_compute: &from_compute,
+        one_step: &one_step,
+        one_step_compute: &one_step_compute,
     };
-    let mut predictions = Vec::new();
-    for target in targets {
-        let observed = |metric: &str| {
-            series(target, task, metric)
-                .ok()
-                .map(|v| mean_last(v, params.target_last))
-        };
-        let loss_predicted = step1
-            .as_ref()
-            .ok()
-            .map(|f| TaskLoss.loss((target.params, target.tokens), &f.params));
-        let loss_actual = observed(&params.intermediate);
-        let loss_intermediate = from_compute
-            .as_ref()
-            .ok()
-            .map(|f| LossFromCompute.loss(target.flops() / COMPUTE_UNIT, &f.params));
-        predictions.push(LadderTarget {
-            target: target.name.clone(),
-            params: target.params,
-            tokens: target.tokens,
-            loss_predicted,
-            loss_actual,
-            accuracy_predicted: accuracy_at(loss_predicted),
-            accuracy_step2: accuracy_at(loss_actual),
-            accuracy_loss_intermediate: accuracy_at(loss_intermediate),
-            accuracy_one_step: one_step
-                .as_ref()
-                .ok()
-                .map(|f| OneStepAccuracy.value((target.params, target.tokens), &f.params)),
-            accuracy_one_step_compute: one_step_compute
-                .as_ref()
-                .ok()
-                .map(|f| OneStepCompute.value(target.flops() / COMPUTE_UNIT, &f.params)),
-            accuracy_actual: observed(&params.accuracy),
-        });
-    }
+    let predictions = targets
+        .iter()
+        .map(|target| fitted.predict(target, task, params))
+        .collect();
 
     let last =
         |v: &[f64]| -> Vec<f64> { v[v.len().saturating_sub(params.variance_last)..].to_vec() };
-    let loss_std = std_dev(&last(series(variance_run, task, &params.intermediate)?));
+    let loss_std =
+        series(variance_run, task, &params.intermediate).map_or(f64::NAN, |v| std_dev(&last(v)));
     let accuracy_std = std_dev(&last(series(variance_run, task, &params.accuracy)?));
     Ok(LadderTask {
         name: task.to_owned(),
@@ -302,6 +281,54 @@ fn fit_task(
         accuracy_std,
         targets: predictions,
     })
+}
+
+/// One task's fits, for predicting targets.
+struct Fitted<'a> {
+    step1: &'a anyhow::Result<Fit>,
+    sigmoid: LossToAccuracy,
+    step2: &'a anyhow::Result<Fit>,
+    from_compute: &'a anyhow::Result<Fit>,
+    one_step: &'a anyhow::Result<Fit>,
+    one_step_compute: &'a anyhow::Result<Fit>,
+}
+
+impl Fitted<'_> {
+    /// Every method's prediction for `target`, and its observed values.
+    fn predict(&self, target: &TrainingRun, task: &str, params: &LadderParams) -> LadderTarget {
+        let observed = |metric: &str| {
+            series(target, task, metric)
+                .ok()
+                .map(|v| mean_last(v, params.target_last))
+        };
+        let at = |fit: &anyhow::Result<Fit>, f: &dyn Fn(&[f64]) -> f64| {
+            fit.as_ref().ok().map(|fit| f(&fit.params))
+        };
+        let accuracy_at = |loss: Option<f64>| {
+            let p = &self.step2.as_ref().ok()?.params;
+            Some(self.sigmoid.value(loss?, p))
+        };
+        let nd = (target.params, target.tokens);
+        let compute = target.flops() / COMPUTE_UNIT;
+        let loss_predicted = at(self.step1, &|p| TaskLoss.loss(nd, p));
+        let loss_actual = observed(&params.intermediate);
+        let loss_intermediate = at(self.from_compute, &|p| LossFromCompute.loss(compute, p));
+        LadderTarget {
+            target: target.name.clone(),
+            params: target.params,
+            tokens: target.tokens,
+            loss_predicted,
+            loss_actual,
+            accuracy_predicted: accuracy_at(loss_predicted),
+            accuracy_step2: accuracy_at(loss_actual),
+            accuracy_loss_intermediate: accuracy_at(loss_intermediate),
+            accuracy_one_step: at(self.one_step, &|p| OneStepAccuracy.value(nd, p)),
+            accuracy_one_step_compute: at(self.one_step_compute, &|p| {
+                OneStepCompute.value(compute, p)
+            }),
+            accuracy_actual: observed(&params.accuracy),
+        }
+    }
 }
 
 /// Fits the two-step ladder law per task: a `training-runs` artifact in, `ladder-fits` out.
