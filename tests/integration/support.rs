@@ -78,7 +78,8 @@ impl Project {
             .replace(&root().display().to_string(), "[ROOT]");
         text.lines()
             .map(|line| {
-                line.split(' ')
+                let line = line
+                    .split(' ')
                     .map(|word| {
                         let is_time = word.ends_with('s')
                             && word.len() > 1
@@ -86,7 +87,12 @@ impl Project {
                         if is_time { "[TIME]" } else { word }
                     })
                     .collect::<Vec<_>>()
-                    .join(" ")
+                    .join(" ");
+                // Timings are right-aligned: their padding depends on their width, so it goes too.
+                match line.find("[TIME]") {
+                    Some(at) => format!("{} {}", line[..at].trim_end(), &line[at..]),
+                    None => line,
+                }
             })
             .collect::<Vec<_>>()
             .join("\n")
