@@ -29,6 +29,13 @@ bench-pipeline name="olmo-ladder" runs="7":
     cargo build --quiet --bin cod
     python3 scripts/time_runs.py {{runs}} ./target/debug/cod pipeline run {{name}} --force
 
+# Ingest throughput on lm-eval logs (20 models × 14,042 items × 10 responses, generated under
+# target/bench-ingest): cod beside `cat`, python json and jq; medians of RUNS runs, peak memory.
+bench-ingest runs="3":
+    cargo build --quiet --workspace --bins
+    test -d target/bench-ingest/lm-eval || ./target/debug/cod-sim --scenario crates/cod-ingest/benches/lm_eval_20_models.toml --out target/bench-ingest --format lm-eval
+    python3 scripts/bench_ingest.py target/bench-ingest {{runs}}
+
 # COD and the baselines on the mmlu scenario simulated with seeds 1..N: one predictions.json each
 # under out/seeds/, and a table of absolute errors (accuracy points) per seed with mean and max.
 evaluate-seeds n="10":

@@ -157,9 +157,14 @@ fn bad_harness_output_is_rejected_with_file_and_line() {
         ),
         (
             record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": [0]"),
-            format!("`{b}`:1: invalid sample record"),
+            format!("`{b}`:1: `doc_id` must be a number or a string, found [0]"),
         ),
-        ("[1, 2]".to_owned(), format!("`{b}`: record 1:")),
+        (
+            "[1, 2]".to_owned(),
+            format!(
+                "`{b}`:1: invalid JSON array: invalid type: integer `1`, expected a JSON object"
+            ),
+        ),
         // Missing fields.
         (
             record(0, 1, "h0").replace("\"doc_id\": 0, ", ""),

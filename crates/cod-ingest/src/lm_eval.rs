@@ -9,14 +9,17 @@
 //! `target`. Newer harness versions write these numbers as strings; both forms are read. Items are
 //! matched across models by (task, `doc_id`), and their `doc_hash`es, when present, must agree.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{EvalTable, Model, Role};
+use rayon::prelude::*;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::MissingPolicy;
 use crate::tidy::Builder;
@@ -89,61 +92,103 @@ pub fn samples_files(dir: &Path) -> anyhow::Result<(Vec<SamplesFile>, Vec<PathBu
     Ok((newest.into_values().collect(), older))
 }
 
-/// The fields of a record that ingest uses; everything else (`doc`, `arguments`, `resps`, …) is
-/// skipped without being built.
+/// Text that borrows from the input when it has no escapes.
 #[derive(Debug, Default)]
-struct Record {
-    doc_id: Option<String>,
-    doc_hash: Option<String>,
-    target: Option<Value>,
-    filtered_resps: Option<Value>,
-    filter: Option<String>,
-    metrics: Option<Vec<String>>,
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// The fields of a record that ingest uses, borrowed from the file's text; everything else
+/// (`doc`, `arguments`, the responses) is skipped without being built, and the fields kept are
+/// parsed only when used.
+#[derive(Debug, Default)]
+struct Record<'a> {
+    doc_id: Option<&'a RawValue>,
+    doc_hash: Option<Text<'a>>,
+    target: Option<&'a RawValue>,
+    filtered_resps: Option<&'a RawValue>,
+    filter: Option<Text<'a>>,
+    metrics: Option<&'a RawValue>,
     /// The configured metric's value, when the record has it.
-    value: Option<Value>,
+    value: Option<&'a RawValue>,
     /// The number of responses (the length of `resps[0]`), for fractional metrics.
     responses: Option<usize>,
 }
 
+impl Record<'_> {
+    /// `doc_id` as text: a number as written, or a string's contents.
+    fn doc_id(&self) -> Result<Option<String>, String> {
+        let Some(raw) = self.doc_id else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<Value>(raw.get()) {
+            Ok(Value::Number(n)) => Ok(Some(n.to_string())),
+            Ok(Value::String(s)) => Ok(Some(s)),
+            _ => Err(format!(
+                "`doc_id` must be a number or a string, found {}",
+                raw.get()
+            )),
+        }
+    }
+
+    fn filter(&self) -> Option<&str> {
+        self.filter.as_ref().map(|t| t.0.as_ref())
+    }
+
+    /// The metric names the record lists, for messages.
+    fn metric_names(&self) -> Option<String> {
+        let names: Vec<String> = serde_json::from_str(self.metrics?.get()).ok()?;
+        Some(names.join(", "))
+    }
+}
+
 /// Deserializes a [`Record`], capturing the field named `metric`.
+#[derive(Clone, Copy)]
 struct RecordSeed<'m> {
     metric: &'m str,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
-    type Value = Record;
-    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Record, D::Error> {
+    type Value = Record<'de>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Record<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for RecordSeed<'_> {
-    type Value = Record;
+    type Value = Record<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON object (one harness sample record)")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record<'de>, A::Error> {
         let mut r = Record::default();
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            match key.as_ref() {
-                "doc_id" => {
-                    r.doc_id = Some(match map.next_value::<Value>()? {
-                        Value::String(s) => s,
-                        Value::Number(n) => n.to_string(),
-                        other => {
-                            return Err(de::Error::custom(format!(
-                                "`doc_id` must be a number or a string, found {other}"
-                            )));
-                        }
-                    });
-                }
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.0.as_ref() {
+                "doc_id" => r.doc_id = Some(map.next_value()?),
                 "doc_hash" => r.doc_hash = map.next_value()?,
                 "target" => r.target = Some(map.next_value()?),
                 "filtered_resps" => r.filtered_resps = Some(map.next_value()?),
                 "filter" => r.filter = map.next_value()?,
-                "metrics" => r.metrics = map.next_value()?,
+                "metrics" => r.metrics = Some(map.next_value()?),
                 "resps" => r.responses = map.next_value::<ResponsesCount>()?.0,
                 k if k == self.metric => r.value = Some(map.next_value()?),
                 _ => {
@@ -152,6 +197,30 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
             }
         }
         Ok(r)
+    }
+}
+
+/// An older harness's samples file: one JSON array of records.
+struct RecordsSeed<'m>(RecordSeed<'m>);
+
+impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
+    type Value = Vec<Record<'de>>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordsSeed<'_> {
+    type Value = Vec<Record<'de>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON array of sample records")
+    }
+    fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut records = Vec::new();
+        while let Some(r) = seq.next_element_seed(self.0)? {
+            records.push(r);
+        }
+        Ok(records)
     }
 }
 
@@ -234,16 +303,30 @@ fn counts(value: &Value, responses: Option<usize>) -> Result<(u32, u32), String>
     }
 }
 
+/// (n_samples, n_correct) from a metric's raw JSON: numbers are read without building a value.
+fn raw_counts(raw: &RawValue, responses: Option<usize>) -> Result<(u32, u32), String> {
+    let text = raw.get().trim();
+    let value = match text.parse::<f64>() {
+        Ok(x) if text.starts_with(|c: char| c.is_ascii_digit() || c == '-') => Value::from(x),
+        _ => serde_json::from_str(text).map_err(|err| format!("valid JSON, found {err}"))?,
+    };
+    counts(&value, responses)
+}
+
 /// −log p of the gold choice of a multiple-choice record, when it has one.
 fn gold_loss(r: &Record) -> Option<f64> {
-    let gold = match r.target.as_ref()? {
+    // Multiple choice writes `[[logprob, is_greedy], …]`; generation writes text.
+    let resps = r.filtered_resps?.get().trim_start();
+    if !resps.starts_with('[') || !resps[1..].trim_start().starts_with('[') {
+        return None;
+    }
+    let gold = match serde_json::from_str::<Value>(r.target?.get()).ok()? {
         Value::Number(n) => n.as_u64()? as usize,
         Value::String(s) => s.trim().parse().ok()?,
         _ => return None,
     };
-    let choices = r.filtered_resps.as_ref()?.as_array()?;
+    let choices: Vec<Value> = serde_json::from_str(resps).ok()?;
     let choice = choices.get(gold)?;
-    // Multiple choice writes `[logprob, is_greedy]` per choice; generation writes text.
     let logprob = match choice {
         Value::Array(pair) if pair.len() == 2 => number(&pair[0])?,
         _ => return None,
@@ -269,24 +352,26 @@ fn at(path: &Path, line: usize) -> String {
     format!("`{}`:{line}", path.display())
 }
 
-/// The records of one samples file: JSON lines, or an older harness's JSON array.
-fn read_records(path: &Path, metric: &str) -> anyhow::Result<Vec<(usize, Record)>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read `{}` as UTF-8 text", path.display()))?;
+/// The records of one samples file (its text): JSON lines, or an older harness's JSON array.
+fn read_records<'t>(
+    path: &Path,
+    text: &'t str,
+    metric: &str,
+) -> anyhow::Result<Vec<(usize, Record<'t>)>> {
+    let seed = RecordSeed { metric };
     if text.trim_start().starts_with('[') {
-        let values: Vec<Value> = serde_json::from_str(&text).map_err(|err| {
-            anyhow::anyhow!("{}: invalid JSON array: {err}", at(path, err.line()))
-        })?;
-        return values
+        let mut de = serde_json::Deserializer::from_str(text);
+        let records = RecordsSeed(seed)
+            .deserialize(&mut de)
+            .and_then(|r| de.end().map(|()| r))
+            .map_err(|err| {
+                anyhow::anyhow!("{}: invalid JSON array: {err}", at(path, err.line()))
+            })?;
+        return Ok(records
             .into_iter()
             .enumerate()
-            .map(|(i, v)| {
-                RecordSeed { metric }
-                    .deserialize(v)
-                    .map(|r| (i + 1, r))
-                    .map_err(|err| anyhow::anyhow!("`{}`: record {}: {err}", path.display(), i + 1))
-            })
-            .collect();
+            .map(|(i, r)| (i + 1, r))
+            .collect());
     }
     let mut records = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -294,7 +379,7 @@ fn read_records(path: &Path, metric: &str) -> anyhow::Result<Vec<(usize, Record)
             continue;
         }
         let mut de = serde_json::Deserializer::from_str(line);
-        let record = RecordSeed { metric }
+        let record = seed
             .deserialize(&mut de)
             .and_then(|r| de.end().map(|()| r))
             .map_err(|err| {
@@ -394,10 +479,19 @@ pub fn read_lm_eval(
         hashes: HashMap::new(),
         warnings: Vec::new(),
     };
+    let mut files = Vec::new();
     for (m, model) in models.iter().enumerate() {
         if let Some(dir) = dirs.get(&model.name) {
-            reader.read_model(m, dir)?;
+            files.extend(reader.model_files(m, dir)?.into_iter().map(|f| (m, f)));
         }
+    }
+    // Files parse in parallel; they are merged, and their errors reported, in a fixed order.
+    let parsed: Vec<anyhow::Result<ParsedFile>> = files
+        .par_iter()
+        .map(|(_, sample)| parse_file(sample, options))
+        .collect();
+    for ((m, _), file) in files.iter().zip(parsed) {
+        reader.merge(*m, file?)?;
     }
     let benchmarks = reader
         .builders
@@ -420,8 +514,8 @@ pub fn read_lm_eval(
 }
 
 impl Reader<'_> {
-    /// Every task of model column `m`, from its directory.
-    fn read_model(&mut self, m: usize, dir: &Path) -> anyhow::Result<()> {
+    /// The samples files of model column `m`, from its directory, with warnings noted.
+    fn model_files(&mut self, m: usize, dir: &Path) -> anyhow::Result<Vec<SamplesFile>> {
         let model = &self.models[m];
         if !dir.is_dir() {
             bail!(
@@ -456,64 +550,34 @@ impl Reader<'_> {
                 path.display()
             ));
         }
-        for sample in samples {
-            self.read_file(m, &sample)?;
-        }
-        Ok(())
+        Ok(samples)
     }
 
-    /// One samples file of model column `m`.
-    fn read_file(&mut self, m: usize, sample: &SamplesFile) -> anyhow::Result<()> {
+    /// One parsed samples file of model column `m`: its documents' hashes checked against the
+    /// other models', its rows placed in the table.
+    fn merge(&mut self, m: usize, parsed: ParsedFile) -> anyhow::Result<()> {
         let file = self.files.len();
-        self.files.push(sample.path.clone());
-        let mut metric = self.options.metric.as_deref().unwrap_or("acc");
-        let mut records = read_records(&sample.path, metric)?;
-        if self.options.metric.is_none() && records.iter().all(|(_, r)| r.value.is_none()) {
-            metric = "exact_match";
-            records = read_records(&sample.path, metric)?;
-        }
-        let filter = choose_filter(&records, self.options.filter.as_deref(), &sample.path)?;
-        for (line, record) in records {
-            if record.filter.is_some() && record.filter.as_deref() != Some(filter.as_str()) {
-                continue;
-            }
-            let here = at(&sample.path, line);
-            let Some(doc_id) = record.doc_id.as_deref() else {
-                bail!("{here}: the record has no `doc_id`");
-            };
-            let Some(value) = record.value.as_ref() else {
-                let have = record.metrics.as_ref().map_or_else(
-                    || "none listed".to_owned(),
-                    |m| format!("`metrics` lists {}", m.join(", ")),
-                );
-                bail!(
-                    "{here}: no metric `{}` in the record ({have}); set `metric` to one it has",
-                    self.options
-                        .metric
-                        .as_deref()
-                        .unwrap_or("acc` or `exact_match")
-                );
-            };
-            let (n_samples, n_correct) = counts(value, record.responses).map_err(|expected| {
-                anyhow::anyhow!("{here}: metric `{metric}`: expected {expected}")
-            })?;
-            let (benchmark, item) = place(&sample.task, doc_id, &self.options.groups);
-            if let Some(hash) = &record.doc_hash {
+        self.files.push(parsed.path.clone());
+        let n_models = self.models.len();
+        for row in parsed.rows {
+            let here = at(&parsed.path, row.line);
+            let doc_id = &row.doc_id;
+            let (benchmark, item) = place(&parsed.task, doc_id, &self.options.groups);
+            if let Some(hash) = row.doc_hash {
                 let key = (benchmark.clone(), item.clone());
                 match self.hashes.get(&key) {
-                    Some((seen, first)) if seen != hash => bail!(
+                    Some((seen, first)) if *seen != hash => bail!(
                         "{here}: task `{}` doc {doc_id} has doc_hash `{hash}`, but `{}` gives \
                          `{seen}` for it: the two models were evaluated on different documents",
-                        sample.task,
+                        parsed.task,
                         self.files[*first].display()
                     ),
                     Some(_) => {}
                     None => {
-                        self.hashes.insert(key, (hash.clone(), file));
+                        self.hashes.insert(key, (hash, file));
                     }
                 }
             }
-            let n_models = self.models.len();
             let b = *self
                 .bench_index
                 .entry(benchmark.clone())
@@ -527,21 +591,95 @@ impl Reader<'_> {
             if builder.first_row[cell] != u32::MAX {
                 let first = &self.origins[builder.first_row[cell] as usize];
                 bail!(
-                    "{here}: task `{}` doc {doc_id} appears twice for filter `{filter}`; first at {}",
-                    sample.task,
+                    "{here}: task `{}` doc {doc_id} appears twice for filter `{}`; first at {}",
+                    parsed.task,
+                    parsed.filter,
                     at(&self.files[first.file], first.line)
                 );
             }
             builder.first_row[cell] = self.origins.len() as u32;
-            self.origins.push(Origin { file, line });
-            builder.n_samples[cell] = n_samples;
-            builder.n_correct[cell] = n_correct;
-            if let (Some(l), Some(v)) = (builder.loss.as_mut(), gold_loss(&record)) {
+            self.origins.push(Origin {
+                file,
+                line: row.line,
+            });
+            builder.n_samples[cell] = row.n_samples;
+            builder.n_correct[cell] = row.n_correct;
+            if let (Some(l), Some(v)) = (builder.loss.as_mut(), row.loss) {
                 l[cell] = v;
             }
         }
         Ok(())
     }
+}
+
+/// One samples file, parsed and checked on its own.
+struct ParsedFile {
+    path: PathBuf,
+    task: String,
+    filter: String,
+    rows: Vec<ParsedRow>,
+}
+
+/// One document of a samples file, for the chosen filter.
+struct ParsedRow {
+    line: usize,
+    doc_id: String,
+    doc_hash: Option<String>,
+    n_samples: u32,
+    n_correct: u32,
+    loss: Option<f64>,
+}
+
+/// Reads and checks one samples file: every record of the chosen filter becomes a row.
+fn parse_file(sample: &SamplesFile, options: &LmEvalOptions) -> anyhow::Result<ParsedFile> {
+    let text = std::fs::read_to_string(&sample.path)
+        .with_context(|| format!("cannot read `{}` as UTF-8 text", sample.path.display()))?;
+    let mut metric = options.metric.as_deref().unwrap_or("acc");
+    let mut records = read_records(&sample.path, &text, metric)?;
+    if options.metric.is_none() && records.iter().all(|(_, r)| r.value.is_none()) {
+        metric = "exact_match";
+        records = read_records(&sample.path, &text, metric)?;
+    }
+    let filter = choose_filter(&records, options.filter.as_deref(), &sample.path)?;
+    let mut rows = Vec::with_capacity(records.len());
+    for (line, record) in records {
+        if record.filter().is_some_and(|f| f != filter) {
+            continue;
+        }
+        let here = at(&sample.path, line);
+        let doc_id = match record.doc_id() {
+            Ok(Some(id)) => id,
+            Ok(None) => bail!("{here}: the record has no `doc_id`"),
+            Err(why) => bail!("{here}: {why}"),
+        };
+        let Some(value) = record.value else {
+            let have = record.metric_names().map_or_else(
+                || "none listed".to_owned(),
+                |m| format!("`metrics` lists {m}"),
+            );
+            bail!(
+                "{here}: no metric `{}` in the record ({have}); set `metric` to one it has",
+                options.metric.as_deref().unwrap_or("acc` or `exact_match")
+            );
+        };
+        let (n_samples, n_correct) = raw_counts(value, record.responses).map_err(|expected| {
+            anyhow::anyhow!("{here}: metric `{metric}`: expected {expected}")
+        })?;
+        rows.push(ParsedRow {
+            line,
+            doc_hash: record.doc_hash.as_ref().map(|h| h.0.clone().into_owned()),
+            loss: gold_loss(&record),
+            doc_id,
+            n_samples,
+            n_correct,
+        });
+    }
+    Ok(ParsedFile {
+        path: sample.path.clone(),
+        task: sample.task.clone(),
+        filter,
+        rows,
+    })
 }
 
 /// The filter to read: the configured one, or the only one the records use.
@@ -550,10 +688,7 @@ fn choose_filter(
     wanted: Option<&str>,
     path: &Path,
 ) -> anyhow::Result<String> {
-    let mut filters: Vec<&str> = records
-        .iter()
-        .filter_map(|(_, r)| r.filter.as_deref())
-        .collect();
+    let mut filters: Vec<&str> = records.iter().filter_map(|(_, r)| r.filter()).collect();
     filters.sort_unstable();
     filters.dedup();
     match (wanted, filters.as_slice()) {
@@ -614,22 +749,31 @@ mod tests {
 
     #[test]
     fn gold_loss_from_string_or_number_logprobs() {
-        let record = |target: Value, resps: Value| Record {
-            target: Some(target),
-            filtered_resps: Some(resps),
-            ..Record::default()
+        let loss = |target: &str, resps: &str| {
+            let record = Record {
+                target: Some(serde_json::from_str(target).unwrap()),
+                filtered_resps: Some(serde_json::from_str(resps).unwrap()),
+                ..Record::default()
+            };
+            gold_loss(&record)
         };
-        let strings = serde_json::json!([["-1.5", "False"], ["-0.25", "True"]]);
         assert_eq!(
-            gold_loss(&record(serde_json::json!("1"), strings)),
+            loss(r#""1""#, r#"[["-1.5", "False"], ["-0.25", "True"]]"#),
             Some(0.25)
         );
-        let numbers = serde_json::json!([[-1.5, false], [-0.25, true]]);
-        assert_eq!(gold_loss(&record(serde_json::json!(0), numbers)), Some(1.5));
-        // Generation: one filtered response, no choices.
-        assert_eq!(
-            gold_loss(&record(serde_json::json!("72"), serde_json::json!(["72"]))),
-            None
-        );
+        assert_eq!(loss("0", "[[-1.5, false], [-0.25, true]]"), Some(1.5));
+        // Generation: filtered responses are text, even when the target looks like an index.
+        assert_eq!(loss(r#""72""#, r#"["72"]"#), None);
+        assert_eq!(loss(r#""1""#, r#"["7", "3", "1"]"#), None);
+    }
+
+    #[test]
+    fn raw_metric_values() {
+        let raw = |s: &str| -> Box<RawValue> { serde_json::from_str(s).unwrap() };
+        assert_eq!(raw_counts(&raw("1"), None), Ok((1, 1)));
+        assert_eq!(raw_counts(&raw("0.3"), Some(10)), Ok((10, 3)));
+        assert_eq!(raw_counts(&raw(r#""1.0""#), None), Ok((1, 1)));
+        assert_eq!(raw_counts(&raw("[true, false]"), None), Ok((2, 1)));
+        assert!(raw_counts(&raw("-0.5"), None).is_err());
     }
 }
