@@ -12,6 +12,9 @@ mod scores;
 mod stage;
 mod tidy;
 
+#[cfg(test)]
+mod fuzz;
+
 pub use lm_eval::{LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files};
 pub use manifest::{ManifestError, read_manifest, write_manifest};
 pub use runs::{

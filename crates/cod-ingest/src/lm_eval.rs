@@ -613,7 +613,7 @@ impl Reader<'_> {
 }
 
 /// One samples file, parsed and checked on its own.
-struct ParsedFile {
+pub(crate) struct ParsedFile {
     path: PathBuf,
     task: String,
     filter: String,
@@ -631,7 +631,10 @@ struct ParsedRow {
 }
 
 /// Reads and checks one samples file: every record of the chosen filter becomes a row.
-fn parse_file(sample: &SamplesFile, options: &LmEvalOptions) -> anyhow::Result<ParsedFile> {
+pub(crate) fn parse_file(
+    sample: &SamplesFile,
+    options: &LmEvalOptions,
+) -> anyhow::Result<ParsedFile> {
     let text = std::fs::read_to_string(&sample.path)
         .with_context(|| format!("cannot read `{}` as UTF-8 text", sample.path.display()))?;
     let mut metric = options.metric.as_deref().unwrap_or("acc");
