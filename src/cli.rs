@@ -28,6 +28,41 @@ enum Command {
     /// Inspect artifacts written by stages.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+    /// Look at evaluation results before writing a pipeline file.
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// Write a starter pipeline file (and its manifest) for a source of results.
+    ///
+    /// Looks at PATH as `cod ingest inspect` does and writes `pipelines/NAME.toml` and
+    /// `pipelines/manifests/NAME.toml`. The manifest lists the models it found with `0.0` where
+    /// the source does not say (parameters, tokens): fill those in, mark the target with
+    /// `role = "target"`, then `cod pipeline run NAME`.
+    #[command(after_help = "Examples:\n  \
+        cod init logs/ --name my-evals\n  \
+        cod init results.csv --name scores")]
+    Init {
+        /// lm-eval output directory, tidy or score table, or a directory of run CSVs.
+        path: PathBuf,
+        /// The pipeline's name [default: PATH's file name].
+        #[arg(long)]
+        name: Option<String>,
+        /// Overwrite existing files.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum IngestCommand {
+    /// Say what a source holds: models, tasks, items, samples, filters and metrics.
+    ///
+    /// PATH is an lm-evaluation-harness output directory (one directory per model with
+    /// `samples_<task>_<timestamp>.jsonl`), a tidy per-item table, an aggregate score table, or a
+    /// directory of training-run CSVs.
+    #[command(after_help = "Examples:\n  \
+        cod ingest inspect fixtures/lm-eval-mini/lm-eval\n  \
+        cod ingest inspect fixtures/mmlu/items.parquet")]
+    Inspect { path: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +145,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pipeline(PipelineCommand::Run(args)) => run_pipeline(&args),
         Command::Pipeline(PipelineCommand::List) => list_pipelines(),
+        Command::Ingest(IngestCommand::Inspect { path }) => {
+            report::text(&cod_ingest::inspect(&path)?.summary());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { path, name, force } => init(&path, name, force),
         Command::Artifact(ArtifactCommand::Show { file, json }) => {
             let artifact = AnyArtifact::read(&file)?;
             if json {
@@ -129,6 +169,51 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 const PIPELINE_DIR: &str = "pipelines";
+
+fn init(path: &Path, name: Option<String>, force: bool) -> anyhow::Result<ExitCode> {
+    let inspection = cod_ingest::inspect(path)?;
+    let name = match name {
+        Some(n) => n,
+        None => path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .context("give the pipeline a name with `--name`")?,
+    };
+    if name.is_empty() || name.contains(['/', '\\']) {
+        bail!("`--name {name}`: expected a plain file name");
+    }
+    // Paths in a pipeline file resolve against its directory, `pipelines/`.
+    let source = if path.is_absolute() {
+        path.display().to_string()
+    } else {
+        Path::new("..").join(path).display().to_string()
+    };
+    let (pipeline, manifest) = inspection.starter(&name, source.trim_end_matches('/'));
+    let pipeline_path = Path::new(PIPELINE_DIR).join(format!("{name}.toml"));
+    let manifest_path = Path::new(PIPELINE_DIR)
+        .join("manifests")
+        .join(format!("{name}.toml"));
+    for p in [&pipeline_path, &manifest_path] {
+        if p.exists() && !force {
+            bail!(
+                "`{}` exists; choose another `--name` or pass `--force`",
+                p.display()
+            );
+        }
+    }
+    std::fs::create_dir_all(manifest_path.parent().expect("has a parent"))?;
+    for (p, text) in [(&pipeline_path, pipeline), (&manifest_path, manifest)] {
+        cod_artifact::write_atomically(p, |f| std::io::Write::write_all(f, text.as_bytes()))
+            .with_context(|| format!("cannot write `{}`", p.display()))?;
+    }
+    report::text(&format!(
+        "{}wrote `{}` and `{}`; fill in the manifest's 0.0 values and the target, then run `cod pipeline run {name}`",
+        inspection.summary(),
+        pipeline_path.display(),
+        manifest_path.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}
 
 fn find_pipeline(name: &str) -> anyhow::Result<PathBuf> {
     let as_path = Path::new(name);

@@ -280,3 +280,42 @@ fn repeats_filters_and_a_parameter_mismatch() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn inspect_then_init_writes_a_pipeline_that_runs_once_filled_in() {
+    let p = tiny();
+    let out = p.cod(&["ingest", "inspect", "logs"]);
+    assert!(out.ok, "{}", out.stderr);
+    insta::assert_snapshot!("lm_eval_inspect", out.stdout);
+
+    let out = p.cod(&["init", "logs", "--name", "mine"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(p.path().join("pipelines/mine.toml").is_file());
+    // The manifest leaves what the logs do not say as 0.0, which is rejected by name.
+    let out = p.cod(&["pipeline", "run", "mine", "--until", "ingest"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("`params` must be a positive number, found 0"),
+        "{}",
+        out.stderr
+    );
+    let manifest = std::fs::read_to_string(p.path().join("pipelines/manifests/mine.toml")).unwrap();
+    let mut filled = manifest
+        .replace("params = 0.0", "params = 1e6")
+        .replace("tokens = 0.0", "tokens = 2e7");
+    // The last model, `t`, is the target.
+    let last = filled.rfind("role = \"ladder\"").unwrap();
+    filled.replace_range(last.., "role = \"target\"\n");
+    p.write("pipelines/manifests/mine.toml", &filled);
+    let out = p.cod(&["pipeline", "run", "mine", "--until", "ingest"]);
+    assert!(out.ok, "{}\n{filled}", out.stderr);
+    // Refuses to overwrite.
+    let again = p.cod(&["init", "logs", "--name", "mine"]);
+    assert!(
+        !again.ok
+            && again
+                .stderr
+                .contains("exists; choose another `--name` or pass `--force`")
+    );
+}

@@ -5,6 +5,7 @@
 //! This is the only crate that knows input formats and the only one that depends on polars. Every
 //! rejection names the file and, for tables, the line (CSV) or row (Parquet) at fault.
 
+mod inspect;
 mod lm_eval;
 mod manifest;
 mod runs;
@@ -15,6 +16,7 @@ mod tidy;
 #[cfg(test)]
 mod fuzz;
 
+pub use inspect::{Inspection, inspect};
 pub use lm_eval::{LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files};
 pub use manifest::{ManifestError, read_manifest, write_manifest};
 pub use runs::{

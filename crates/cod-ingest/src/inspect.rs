@@ -1,0 +1,441 @@
+//! `cod ingest inspect` and `cod init`: what a source holds, before a pipeline file exists, and a
+//! starter pipeline for it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+use crate::lm_eval::samples_files;
+use crate::tidy::{read_frame, text_column};
+
+/// What a source is and holds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Inspection {
+    /// lm-evaluation-harness output: one directory per model.
+    LmEval {
+        root: PathBuf,
+        /// Model directory name → (tasks, records, parameter count reported by the harness).
+        models: BTreeMap<String, (usize, usize, Option<f64>)>,
+        tasks: BTreeSet<String>,
+        filters: BTreeSet<String>,
+        metrics: BTreeSet<String>,
+    },
+    /// A tidy per-item table.
+    Tidy {
+        path: PathBuf,
+        benchmarks: BTreeMap<String, usize>,
+        models: BTreeSet<String>,
+        rows: usize,
+        samples: (u64, u64),
+    },
+    /// An aggregate score table.
+    Scores {
+        path: PathBuf,
+        benchmarks: BTreeSet<String>,
+        models: BTreeSet<String>,
+        rows: usize,
+        columns: Vec<String>,
+    },
+    /// Training-run exports (wandb CSVs): one file per run.
+    Runs {
+        dir: PathBuf,
+        files: Vec<(String, usize)>,
+        /// Task names found in the OLMo preset's loss columns.
+        tasks: BTreeSet<String>,
+    },
+}
+
+/// Looks at `path` and says what it holds.
+pub fn inspect(path: &Path) -> anyhow::Result<Inspection> {
+    if path.is_dir() {
+        return inspect_dir(path);
+    }
+    if !path.is_file() {
+        bail!("`{}`: no such file or directory", path.display());
+    }
+    let (df, _) = read_frame(path)?;
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    let has = |c: &str| names.iter().any(|n| n == c);
+    let distinct = |c: &str| -> anyhow::Result<Vec<String>> {
+        let col = text_column(&df, c)?;
+        Ok((0..col.len())
+            .filter_map(|i| col.get(i))
+            .map(str::to_owned)
+            .collect())
+    };
+    if has("n_correct") && has("benchmark") && has("item") && has("model") {
+        let bench = distinct("benchmark")?;
+        let items = distinct("item")?;
+        let mut per_bench: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (b, i) in bench.iter().zip(&items) {
+            per_bench.entry(b.clone()).or_default().insert(i.clone());
+        }
+        let samples: Vec<u64> = distinct("n_samples")?
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        return Ok(Inspection::Tidy {
+            path: path.to_owned(),
+            benchmarks: per_bench.into_iter().map(|(b, i)| (b, i.len())).collect(),
+            models: distinct("model")?.into_iter().collect(),
+            rows: df.height(),
+            samples: (
+                samples.iter().copied().min().unwrap_or(0),
+                samples.iter().copied().max().unwrap_or(0),
+            ),
+        });
+    }
+    if has("accuracy") && has("benchmark") && has("model") {
+        return Ok(Inspection::Scores {
+            path: path.to_owned(),
+            benchmarks: distinct("benchmark")?.into_iter().collect(),
+            models: distinct("model")?.into_iter().collect(),
+            rows: df.height(),
+            columns: names,
+        });
+    }
+    bail!(
+        "`{}`: not a table cod reads; expected a tidy table (benchmark,item,model,n_samples,\
+         n_correct) or a score table (model,benchmark,accuracy), found columns {}",
+        path.display(),
+        names.join(",")
+    )
+}
+
+fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot list `{}`", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    let mut models = BTreeMap::new();
+    let (mut tasks, mut filters, mut metrics) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut model_dirs = vec![dir.to_path_buf()];
+    model_dirs.extend(entries.iter().filter(|p| p.is_dir()).cloned());
+    for model_dir in &model_dirs {
+        let (samples, _) = samples_files(model_dir)?;
+        if samples.is_empty() {
+            continue;
+        }
+        let mut records = 0;
+        for s in &samples {
+            tasks.insert(s.task.clone());
+            let text = std::fs::read_to_string(&s.path).unwrap_or_default();
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                records += 1;
+                if (records <= 100 || records % 50 == 1)
+                    && let Ok(Value::Object(r)) = serde_json::from_str::<Value>(line)
+                {
+                    if let Some(Value::String(f)) = r.get("filter") {
+                        filters.insert(f.clone());
+                    }
+                    if let Some(Value::Array(ms)) = r.get("metrics") {
+                        metrics.extend(ms.iter().filter_map(Value::as_str).map(str::to_owned));
+                    }
+                }
+            }
+        }
+        let name = model_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        models.insert(name, (samples.len(), records, reported_params(model_dir)));
+    }
+    if !models.is_empty() {
+        return Ok(Inspection::LmEval {
+            root: dir.to_owned(),
+            models,
+            tasks,
+            filters,
+            metrics,
+        });
+    }
+    let mut files = Vec::new();
+    let mut run_tasks = BTreeSet::new();
+    for path in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")))
+    {
+        let Ok((df, _)) = read_frame(path) else {
+            continue;
+        };
+        let names: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        if !names
+            .iter()
+            .any(|n| n == "_step" || n == "throughput/total_tokens")
+        {
+            continue;
+        }
+        for n in &names {
+            if let Some(task) = n
+                .strip_prefix("eval/downstream_bpb/")
+                .and_then(|t| t.strip_suffix("_rc_5shot_bpb"))
+            {
+                run_tasks.insert(task.to_owned());
+            }
+        }
+        let name = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        files.push((name, df.height()));
+    }
+    if !files.is_empty() {
+        return Ok(Inspection::Runs {
+            dir: dir.to_owned(),
+            files,
+            tasks: run_tasks,
+        });
+    }
+    bail!(
+        "`{}`: found no lm-eval samples files (`samples_<task>_<timestamp>.jsonl`, here or one \
+         directory down) and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
+        dir.display()
+    )
+}
+
+fn reported_params(dir: &Path) -> Option<f64> {
+    let mut results: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("results_"))
+        })
+        .collect();
+    results.sort();
+    let value: Value = serde_json::from_str(&std::fs::read_to_string(results.pop()?).ok()?).ok()?;
+    value
+        .get("config")?
+        .get("model_num_parameters")?
+        .as_f64()
+        .filter(|n| *n > 0.0)
+}
+
+/// Task-name prefixes shared by several tasks (`mmlu_` for `mmlu_anatomy`, `mmlu_virology`):
+/// candidate groups.
+fn groups(tasks: &BTreeSet<String>) -> BTreeMap<String, usize> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for t in tasks {
+        if let Some((prefix, _)) = t.split_once('_') {
+            *counts.entry(prefix.to_owned()).or_default() += 1;
+        }
+    }
+    counts.retain(|_, n| *n > 1);
+    counts
+}
+
+fn list<'a>(items: impl IntoIterator<Item = &'a String>, max: usize) -> String {
+    let items: Vec<&String> = items.into_iter().collect();
+    let shown: Vec<&str> = items.iter().take(max).map(|s| s.as_str()).collect();
+    let more = items.len().saturating_sub(max);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+impl Inspection {
+    /// A readable summary.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        match self {
+            Inspection::LmEval {
+                root,
+                models,
+                tasks,
+                filters,
+                metrics,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "`{}`: lm-evaluation-harness sample logs, {} models, {} tasks",
+                    root.display(),
+                    models.len(),
+                    tasks.len()
+                );
+                for (name, (files, records, params)) in models {
+                    let params =
+                        params.map_or_else(|| "not reported".to_owned(), |p| format!("{p:.4e}"));
+                    let _ = writeln!(
+                        out,
+                        "  model {name}: {files} samples files, {records} records, parameters {params}"
+                    );
+                }
+                let _ = writeln!(out, "  tasks: {}", list(tasks, 12));
+                for (prefix, n) in groups(tasks) {
+                    let _ = writeln!(out, "  group candidate: `{prefix}_*` ({n} tasks)");
+                }
+                let _ = writeln!(out, "  filters: {}", list(filters, 8));
+                let _ = writeln!(out, "  metrics: {}", list(metrics, 8));
+            }
+            Inspection::Tidy {
+                path,
+                benchmarks,
+                models,
+                rows,
+                samples,
+            } => {
+                let items: usize = benchmarks.values().sum();
+                let _ = writeln!(
+                    out,
+                    "`{}`: tidy per-item table, {rows} rows, {} benchmarks, {items} items, {} models, {}..{} samples per cell",
+                    path.display(),
+                    benchmarks.len(),
+                    models.len(),
+                    samples.0,
+                    samples.1
+                );
+                for (b, n) in benchmarks.iter().take(12) {
+                    let _ = writeln!(out, "  benchmark {b}: {n} items");
+                }
+                let _ = writeln!(out, "  models: {}", list(models, 20));
+            }
+            Inspection::Scores {
+                path,
+                benchmarks,
+                models,
+                rows,
+                columns,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "`{}`: aggregate score table, {rows} rows, {} benchmarks, {} models; columns {}",
+                    path.display(),
+                    benchmarks.len(),
+                    models.len(),
+                    columns.join(",")
+                );
+                let _ = writeln!(out, "  benchmarks: {}", list(benchmarks, 12));
+                let _ = writeln!(out, "  models: {}", list(models, 20));
+            }
+            Inspection::Runs { dir, files, tasks } => {
+                let _ = writeln!(
+                    out,
+                    "`{}`: training-run exports, {} runs",
+                    dir.display(),
+                    files.len()
+                );
+                for (f, rows) in files {
+                    let _ = writeln!(out, "  {f}: {rows} checkpoints");
+                }
+                let _ = writeln!(
+                    out,
+                    "  tasks with a task loss (OLMo column names): {}",
+                    list(tasks, 40)
+                );
+            }
+        }
+        out
+    }
+
+    /// A starter pipeline file (and the manifest it names) for this source. Values the source
+    /// does not give (tokens, most parameter counts) are left as `0.0`, which the manifest reader
+    /// rejects with the field's name until they are filled in.
+    #[must_use]
+    pub fn starter(&self, name: &str, source: &str) -> (String, String) {
+        let manifest_path = format!("manifests/{name}.toml");
+        let mut manifest = String::from(
+            "# Models of this pipeline. Fill in every 0.0: parameters N, training tokens D\n# (or flops), and mark the model to predict with role = \"target\".\n",
+        );
+        let model_entry = |out: &mut String, m: &str, params: Option<f64>, file: Option<&str>| {
+            let _ = write!(
+                out,
+                "\n[[{}]]\nname = \"{m}\"\n",
+                if file.is_some() { "run" } else { "model" }
+            );
+            if let Some(f) = file {
+                let _ = writeln!(out, "file = \"{f}\"");
+            }
+            let _ = writeln!(
+                out,
+                "params = {}",
+                params.map_or_else(|| "0.0".to_owned(), |p| format!("{p:e}"))
+            );
+            if file.is_none() {
+                let _ = writeln!(out, "tokens = 0.0");
+            }
+            let _ = writeln!(out, "role = \"ladder\"");
+        };
+        let pipeline = match self {
+            Inspection::LmEval {
+                models,
+                tasks,
+                filters,
+                ..
+            } => {
+                for (m, (_, _, params)) in models {
+                    model_entry(&mut manifest, m, *params, None);
+                }
+                let groups: Vec<String> = groups(tasks)
+                    .keys()
+                    .map(|p| format!("{p} = [\"{p}_\"]"))
+                    .collect();
+                let filter = if filters.len() > 1 {
+                    format!(
+                        "filter = \"{}\"  # one of: {}\n",
+                        filters.iter().next().unwrap(),
+                        list(filters, 8)
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"{manifest_path}\"\ndirs = \"{source}/*\"\n{filter}groups = {{ {} }}\n\n{}",
+                    groups.join(", "),
+                    COD_STAGES
+                )
+            }
+            Inspection::Tidy { models, .. } => {
+                for m in models {
+                    model_entry(&mut manifest, m, None, None);
+                }
+                format!(
+                    "[ingest]\npath = \"{source}\"\nmanifest = \"{manifest_path}\"\n\n{COD_STAGES}"
+                )
+            }
+            Inspection::Scores { models, .. } => {
+                for m in models {
+                    model_entry(&mut manifest, m, None, None);
+                }
+                format!(
+                    "[ingest]\nstage = \"ingest-scores\"\npath = \"{source}\"\nmanifest = \"{manifest_path}\"\n\n[ladder]\ninputs = [\"ingest\"]\n"
+                )
+            }
+            Inspection::Runs { files, tasks, .. } => {
+                for (f, _) in files {
+                    let run = f.trim_end_matches(".csv");
+                    model_entry(&mut manifest, run, None, Some(f));
+                }
+                let mut task_tables = String::new();
+                for t in tasks {
+                    let _ = write!(task_tables, "\n[[ingest.tasks]]\nname = \"{t}\"\n");
+                }
+                let tasks = task_tables;
+                format!(
+                    "[ingest]\nstage = \"ingest-runs\"\ndir = \"{source}\"\nmanifest = \"{manifest_path}\"\npreset = \"olmo\"\n{tasks}\n[ladder]\ninputs = [\"ingest\"]\n"
+                )
+            }
+        };
+        (
+            format!(
+                "# Written by `cod init`; see the README's pipeline file reference.\n\n[pipeline]\ndescription = \"{name}\"\n\n{pipeline}"
+            ),
+            manifest,
+        )
+    }
+}
+
+const COD_STAGES: &str = "[features]\ninputs = [\"ingest\"]\n\n[cluster]\ninputs = [\"features\"]\n\n[fit]\ninputs = [\"ingest\", \"features\", \"cluster\"]\n\n[map]\ninputs = [\"ingest\", \"cluster\", \"fit\"]\n";
