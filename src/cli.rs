@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cod_artifact::{AnyArtifact, ArtifactKind};
+use cod_artifact::AnyArtifact;
 use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner};
 
 use crate::report;
@@ -39,7 +39,8 @@ enum PipelineCommand {
     /// summaries of the stages listed in `pipeline.summary` and writes them to `summary.txt` in the
     /// output directory, beside every stage's artifact (`<stage>.bin`). A pipeline with a `map`
     /// stage also gets `predictions.json` and `predictions.csv`: benchmark → method → prediction,
-    /// actual, abs_error; a `ladder` stage also writes `ladder.csv`, its whole table.
+    /// actual, abs_error; a `ladder` stage also writes `ladder.csv`, its whole table; a `report`
+    /// or `ladder-report` stage writes `report.md`, `report.html` and its plots.
     #[command(after_help = "Examples:\n  \
         cod pipeline run mmlu\n  \
         cod pipeline run pipelines/mmlu.toml --dry-run\n  \
@@ -214,28 +215,16 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    // Only the header is read to find the predictions; a damaged file is an error, not skipped.
+    // Files derived from artifacts (predictions.json, the report, …). Only the header is read to
+    // find the kinds that have any; a damaged file is an error, not skipped.
     for file in written.values() {
-        let kind = cod_artifact::read_header(file)?.kind;
-        if !matches!(kind, ArtifactKind::Predictions | ArtifactKind::LadderFits) {
+        if !cod_artifact::read_header(file)?.kind.has_output_files() {
             continue;
         }
-        let artifact = AnyArtifact::read(file)?;
-        let mut outputs = artifact.csv_tables();
-        if let Some(table) = artifact.prediction_table() {
-            outputs.push((
-                "predictions.json",
-                serde_json::to_string_pretty(&table)? + "\n",
-            ));
-            outputs.push(("predictions.csv", cod_artifact::prediction_csv(&table)));
-        }
-        for (name, text) in outputs {
-            let path = out_dir.join(name);
-            cod_artifact::write_atomically(&path, |f| {
-                std::io::Write::write_all(f, text.as_bytes())
-            })
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        }
+        let files = AnyArtifact::read(file)?
+            .output_files()
+            .with_context(|| format!("cannot render the files of `{}`", file.display()))?;
+        cod_artifact::write_output_files(&out_dir, &files)?;
     }
 
     let mut summary = String::new();
