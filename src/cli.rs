@@ -103,6 +103,8 @@ pub fn registry() -> Registry {
         .with::<cod_map::MapStage>()
         .with::<cod_ingest::IngestRunsStage>()
         .with::<cod_ladder::LadderStage>()
+        .with::<cod_report::ReportStage>()
+        .with::<cod_report::LadderReportStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {

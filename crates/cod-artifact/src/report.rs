@@ -57,10 +57,7 @@ impl Artifact for Report {
 /// artifact names is always written inside the output directory.
 fn checked_relative(name: &str) -> Result<PathBuf, String> {
     let path = Path::new(name);
-    let plain = !name.is_empty()
-        && path
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)));
+    let plain = !name.is_empty() && path.components().all(|c| matches!(c, Component::Normal(_)));
     if plain {
         Ok(path.to_owned())
     } else {
@@ -119,7 +116,10 @@ mod tests {
         };
         let written = write_output_files(dir.path(), &report.output_files()).unwrap();
         assert_eq!(written.len(), 3);
-        assert_eq!(std::fs::read(dir.path().join("plots/p.png")).unwrap(), [1, 2, 3]);
+        assert_eq!(
+            std::fs::read(dir.path().join("plots/p.png")).unwrap(),
+            [1, 2, 3]
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("report.md")).unwrap(),
             "# t\n"

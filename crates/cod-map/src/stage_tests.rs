@@ -214,7 +214,11 @@ fn the_stored_curve_samples_f_at_the_prediction() {
     let curve = &b.mapping.as_ref().unwrap().curve;
     assert_eq!(curve.len(), 101);
     assert!(curve[0][1].abs() < 1e-4 && (curve[100][1] - 1.0).abs() < 1e-4);
-    assert!(curve.windows(2).all(|w| w[1][0] > w[0][0] && w[1][1] >= w[0][1]));
+    assert!(
+        curve
+            .windows(2)
+            .all(|w| w[1][0] > w[0][0] && w[1][1] >= w[0][1])
+    );
     // P′ predicts 0.8, a sample point: f there is COD's prediction.
     let cod = b.methods.iter().find(|m| m.method == "cod").unwrap();
     assert!((curve[80][1] - cod.prediction.unwrap()).abs() < 1e-12);
