@@ -251,9 +251,7 @@ fn ladder_accuracy(
                 ExpAccuracy::PassRate => evals.mean_pass_rate(m, n_models).0,
                 ExpAccuracy::Majority => evals.majority_accuracy(m, n_models),
             }
-            .with_context(|| {
-                    format!("model `{}` has no results on `{}`", model.name, evals.name)
-                })
+            .with_context(|| format!("model `{}` has no results on `{}`", model.name, evals.name))
         })
         .collect()
 }
