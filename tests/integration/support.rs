@@ -78,15 +78,25 @@ impl Project {
             .replace(&root().display().to_string(), "[ROOT]");
         text.lines()
             .map(|line| {
-                line.split(' ')
-                    .map(|word| {
-                        let is_time = word.ends_with('s')
-                            && word.len() > 1
-                            && word[..word.len() - 1].parse::<f64>().is_ok();
-                        if is_time { "[TIME]" } else { word }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ")
+                let mut words: Vec<&str> = Vec::new();
+                for word in line.split(' ') {
+                    let is_time = word.ends_with('s')
+                        && word.len() > 1
+                        && word[..word.len() - 1].parse::<f64>().is_ok();
+                    if !is_time {
+                        words.push(word);
+                        continue;
+                    }
+                    // A right-aligned time (`{:>8}` of `0.12s`) is padded by fewer spaces when it
+                    // is longer (`12.34s`): pad every time as if it had 5 characters.
+                    if words.last() == Some(&"") {
+                        for _ in 5..word.len() {
+                            words.push("");
+                        }
+                    }
+                    words.push("[TIME]");
+                }
+                words.join(" ")
             })
             .collect::<Vec<_>>()
             .join("\n")
