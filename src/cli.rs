@@ -211,7 +211,12 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         until: args.until.clone(),
         out_dir: out_dir.clone(),
     };
-    let runner = Runner::new(&registry, Cache::new(cache_root), cwd, Progress::stderr());
+    let runner = Runner::new(
+        &registry,
+        Cache::new(cache_root),
+        cwd.clone(),
+        Progress::stderr(),
+    );
     let written = runner.run(&pipeline, &options, &mut |event| report::stage_event(event))?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
@@ -235,7 +240,9 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         summary.push('\n');
-        summary.push_str(&AnyArtifact::read(file)?.summary());
+        // Paths in the summary are relative to the current directory when they can be.
+        let shown = file.strip_prefix(&cwd).unwrap_or(file);
+        summary.push_str(&AnyArtifact::read(file)?.summary_at(shown));
     }
     if !summary.is_empty() {
         report::text(&summary);

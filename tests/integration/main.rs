@@ -7,6 +7,7 @@ mod cluster;
 mod fixture;
 mod ladder;
 mod pipeline_runs;
+mod report;
 mod snapshots;
 mod stage_binaries;
 mod support;

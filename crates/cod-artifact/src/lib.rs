@@ -182,6 +182,18 @@ impl AnyArtifact {
     }
 }
 
+impl AnyArtifact {
+    /// The summary of the artifact stored as `file`, whose output files were written beside it: a
+    /// report says where its files are.
+    #[must_use]
+    pub fn summary_at(&self, file: &std::path::Path) -> String {
+        match (self, file.parent()) {
+            (AnyArtifact::Report(r), Some(dir)) => r.summary_in(dir),
+            _ => self.summary(),
+        }
+    }
+}
+
 impl ArtifactKind {
     /// Whether artifacts of this kind have [`AnyArtifact::output_files`], so a runner can skip
     /// reading the others after looking at their header.

@@ -35,20 +35,39 @@ impl Report {
     }
 }
 
+impl Report {
+    /// The files besides `report.md` and `report.html`, as a phrase: ` and 3 other files`.
+    fn others(&self) -> String {
+        match self.files.len() {
+            0 => String::new(),
+            1 => " and 1 other file".to_owned(),
+            n => format!(" and {n} other files"),
+        }
+    }
+
+    /// The one-line summary of a report whose files were written into `dir`: where to find them.
+    #[must_use]
+    pub fn summary_in(&self, dir: &Path) -> String {
+        format!(
+            "report “{}”: {}, {}{}\n",
+            self.title,
+            dir.join(REPORT_HTML).display(),
+            dir.join(REPORT_MD).display(),
+            self.others()
+        )
+    }
+}
+
 impl Artifact for Report {
     const KIND: ArtifactKind = ArtifactKind::Report;
     const SCHEMA_VERSION: u32 = 1;
 
     fn summary(&self) -> String {
-        let extra = match self.files.len() {
-            0 => String::new(),
-            1 => " and 1 other file".to_owned(),
-            n => format!(" and {n} other files"),
-        };
         format!(
-            "report “{}”: {REPORT_HTML}, {REPORT_MD}{extra} beside this artifact \
-             (`cod pipeline run` writes them to its output directory, out/<pipeline>/)\n",
-            self.title
+            "report “{}”: {REPORT_HTML}, {REPORT_MD}{}, which `cod pipeline run` writes beside \
+             this artifact\n",
+            self.title,
+            self.others()
         )
     }
 }

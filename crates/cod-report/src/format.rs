@@ -21,13 +21,17 @@ pub fn sci(v: f64) -> String {
     format!("{v:.2e}")
 }
 
-/// A law parameter: 4 significant digits, scientific when very large or small.
+/// A law parameter: 4 decimals, scientific when very large or small, and `≈0` below 1e-6 in
+/// magnitude (a parameter the fit pushed to its bound of 0; its digits are solver noise).
 #[must_use]
 pub fn param(v: f64) -> String {
     if !v.is_finite() {
         return "-".to_owned();
     }
     let a = v.abs();
+    if a != 0.0 && a < 1e-6 {
+        return "≈0".to_owned();
+    }
     if a != 0.0 && !(1e-3..1e5).contains(&a) {
         format!("{v:.3e}")
     } else {
@@ -67,7 +71,8 @@ mod tests {
         assert_eq!(param(1_850_098_658.153), "1.850e9");
         assert_eq!(param(0.25), "0.25");
         assert_eq!(param(0.0), "0");
-        assert_eq!(param(1e-9), "1.000e-9");
+        assert_eq!(param(1e-9), "≈0");
+        assert_eq!(param(2e-4), "2.000e-4");
         assert_eq!(count(1, "item", "items"), "1 item");
         assert_eq!(count(3, "item", "items"), "3 items");
         assert_eq!(percent(0.867), "86.7%");
