@@ -7,9 +7,11 @@
 //! artifacts and render it twice, so the Markdown and the HTML always agree. Plots are drawn with
 //! plotters ([`plot`]) from plain chart descriptions.
 //!
-//! **Invariant**: renders artifacts and computes no predictions. Every number shown comes from an
-//! input artifact; the fitted laws are evaluated (through `cod-fit`'s `Law`) only to draw their
-//! curves. Reads no files but its input artifacts: the font is compiled in.
+//! **Invariant**: renders artifacts and computes no predictions. Every number shown is read from
+//! an input artifact or is a plain summary of such numbers (mean errors, the target's observed
+//! accuracy on a cluster); the fitted laws are evaluated (through `cod-fit`'s `Law`) only to draw
+//! their curves, and the mapping f is drawn from the sampling the map stage stores. Reads no files
+//! but its input artifacts: the font is compiled in.
 
 mod base64;
 mod benchmarks;
