@@ -90,9 +90,7 @@ impl Project {
                     // A right-aligned time (`{:>8}` of `0.12s`) is padded by fewer spaces when it
                     // is longer (`12.34s`): pad every time as if it had 5 characters.
                     if words.last() == Some(&"") {
-                        for _ in 5..word.len() {
-                            words.push("");
-                        }
+                        words.extend(std::iter::repeat_n("", word.len().saturating_sub(5)));
                     }
                     words.push("[TIME]");
                 }

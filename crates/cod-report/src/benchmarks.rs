@@ -204,7 +204,13 @@ fn intro(
             anchors.join(", ")
         ));
     }
-    if plotted.len() < benches.len() {
+    if plotted.is_empty() && !benches.is_empty() {
+        intro.push(
+            "No benchmark is plotted (the `plotted` parameter is 0); the summary tables cover \
+             every benchmark."
+                .to_owned(),
+        );
+    } else if plotted.len() < benches.len() {
         let largest = &benches[plotted[0]].predictions;
         intro.push(format!(
             "Plots are drawn for {} of the {} benchmarks: the largest ({}, {} items) and the \
@@ -411,6 +417,9 @@ fn section(
         )?));
     }
     blocks.push(Block::Table(methods_table(p)));
+    if let Some(m) = &p.mapping {
+        blocks.push(Block::Table(mapping_table(&p.name, m)));
+    }
     blocks.push(Block::Table(clusters_table(b, &observed, target_name)));
     Ok(Section {
         id,
@@ -811,6 +820,53 @@ fn methods_table(p: &BenchmarkPredictions) -> Table {
             points(m.actual.or(p.actual)),
             points(m.abs_error),
             m.note.clone().unwrap_or_default(),
+        ]);
+    }
+    t
+}
+
+/// f's fit points by source, and the anchors it was offered.
+fn mapping_table(name: &str, m: &Mapping) -> Table {
+    let mut t = Table::new(
+        &format!("{name}: the mapping's fit points (accuracy in points)"),
+        &[
+            "source",
+            "P′ accuracy",
+            "full accuracy",
+            "weight",
+            "anchor check",
+        ],
+        1,
+    );
+    t.numeric[4] = false;
+    let check = |source: &str| {
+        m.anchors
+            .iter()
+            .find(|a| a.model == source)
+            .map_or_else(String::new, |a| {
+                format!(
+                    "{} ({} from f without anchors)",
+                    if a.accepted { "used" } else { "rejected" },
+                    fixed(Some(a.distance), 4)
+                )
+            })
+    };
+    for q in &m.points {
+        t.row(vec![
+            q.source.clone(),
+            points(Some(q.subset)),
+            points(Some(q.full)),
+            param(q.weight),
+            check(&q.source),
+        ]);
+    }
+    for a in m.anchors.iter().filter(|a| !a.accepted) {
+        t.row(vec![
+            a.model.clone(),
+            points(Some(a.subset)),
+            points(Some(a.full)),
+            "-".to_owned(),
+            check(&a.model),
         ]);
     }
     t

@@ -21,6 +21,9 @@ mod ladder;
 mod plot;
 mod stage;
 
+#[cfg(test)]
+mod tests;
+
 pub use stage::{
     LadderReportParams, LadderReportStage, ReportParams, ReportStage, ladder_report, report,
 };
