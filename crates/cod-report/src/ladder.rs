@@ -230,11 +230,22 @@ fn summary(ids: &mut Ids, runs: &TrainingRuns, fits: &LadderFits) -> Section {
     }
 }
 
-fn law_text(names: &[String], params: &[f64]) -> String {
+/// `name = value, …` of a fitted law, with the artifact's parameter names written as in the
+/// formulas (`alpha` as α; step 1's `a` and `b` are ln A and ln B).
+fn law_text(names: &[String], params: &[f64], step1: bool) -> String {
     names
         .iter()
         .zip(params)
-        .map(|(n, v)| format!("{n} = {}", param(*v)))
+        .map(|(n, v)| {
+            let name = match (n.as_str(), step1) {
+                ("a", true) => "ln A",
+                ("b", true) => "ln B",
+                ("alpha", _) => "α",
+                ("beta", _) => "β",
+                (other, _) => other,
+            };
+            format!("{name} = {}", param(*v))
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -249,9 +260,9 @@ fn section(
     let mut text = format!(
         "Chance accuracy {}. Step 1: {} (RMSE {} on ln L). Step 2: {} (RMSE {}).",
         points(Some(task.chance)),
-        law_text(&task.step1.names, &task.step1.params),
+        law_text(&task.step1.names, &task.step1.params, true),
         fixed(Some(task.step1.rmse), 4),
-        law_text(&task.step2.names, &task.step2.params),
+        law_text(&task.step2.names, &task.step2.params, false),
         fixed(Some(task.step2.rmse), 4),
     );
     for (step, fit) in [
