@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cod_artifact::{AnyArtifact, ArtifactKind};
+use cod_artifact::AnyArtifact;
 use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner};
 
 use crate::report;
@@ -74,7 +74,8 @@ enum PipelineCommand {
     /// summaries of the stages listed in `pipeline.summary` and writes them to `summary.txt` in the
     /// output directory, beside every stage's artifact (`<stage>.bin`). A pipeline with a `map`
     /// stage also gets `predictions.json` and `predictions.csv`: benchmark → method → prediction,
-    /// actual, abs_error; a `ladder` stage also writes `ladder.csv`, its whole table.
+    /// actual, abs_error; a `ladder` stage also writes `ladder.csv`, its whole table; a `report`
+    /// or `ladder-report` stage writes `report.md`, `report.html` and its plots.
     #[command(after_help = "Examples:\n  \
         cod pipeline run mmlu\n  \
         cod pipeline run pipelines/mmlu.toml --dry-run\n  \
@@ -139,6 +140,8 @@ pub fn registry() -> Registry {
         .with::<cod_ingest::IngestLmEvalStage>()
         .with::<cod_ingest::IngestScoresStage>()
         .with::<cod_ladder::LadderStage>()
+        .with::<cod_report::ReportStage>()
+        .with::<cod_report::LadderReportStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -295,34 +298,27 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         until: args.until.clone(),
         out_dir: out_dir.clone(),
     };
-    let runner = Runner::new(&registry, Cache::new(cache_root), cwd, Progress::stderr());
+    let runner = Runner::new(
+        &registry,
+        Cache::new(cache_root),
+        cwd.clone(),
+        Progress::stderr(),
+    );
     let written = runner.run(&pipeline, &options, &mut |event| report::stage_event(event))?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
 
-    // Only the header is read to find the predictions; a damaged file is an error, not skipped.
+    // Files derived from artifacts (predictions.json, the report, …). Only the header is read to
+    // find the kinds that have any; a damaged file is an error, not skipped.
     for file in written.values() {
-        let kind = cod_artifact::read_header(file)?.kind;
-        if !matches!(kind, ArtifactKind::Predictions | ArtifactKind::LadderFits) {
+        if !cod_artifact::read_header(file)?.kind.has_output_files() {
             continue;
         }
-        let artifact = AnyArtifact::read(file)?;
-        let mut outputs = artifact.csv_tables();
-        if let Some(table) = artifact.prediction_table() {
-            outputs.push((
-                "predictions.json",
-                serde_json::to_string_pretty(&table)? + "\n",
-            ));
-            outputs.push(("predictions.csv", cod_artifact::prediction_csv(&table)));
-        }
-        for (name, text) in outputs {
-            let path = out_dir.join(name);
-            cod_artifact::write_atomically(&path, |f| {
-                std::io::Write::write_all(f, text.as_bytes())
-            })
-            .with_context(|| format!("cannot write `{}`", path.display()))?;
-        }
+        let files = AnyArtifact::read(file)?
+            .output_files()
+            .with_context(|| format!("cannot render the files of `{}`", file.display()))?;
+        cod_artifact::write_output_files(&out_dir, &files)?;
     }
 
     let mut summary = String::new();
@@ -331,7 +327,9 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
             continue;
         };
         summary.push('\n');
-        summary.push_str(&AnyArtifact::read(file)?.summary());
+        // Paths in the summary are relative to the current directory when they can be.
+        let shown = file.strip_prefix(&cwd).unwrap_or(file);
+        summary.push_str(&AnyArtifact::read(file)?.summary_at(shown));
     }
     if !summary.is_empty() {
         report::text(&summary);

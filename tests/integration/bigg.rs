@@ -27,6 +27,22 @@ fn bigg_pipeline_runs_on_the_real_data() {
     // The data README: accuracy over all items is 0.338 for the 8b target.
     let actual = table["all-tasks"]["cod"]["actual"].as_f64().unwrap();
     assert!((actual - 0.338).abs() < 0.0005, "{actual}");
+    // The report plots the union and the first 4 tasks, and lists every benchmark.
+    let html = std::fs::read_to_string(p.path().join("out/bigg/report.html")).unwrap();
+    assert_eq!(html.matches("<section id=").count(), 1 + 5);
+    assert!(html.contains("<section id=\"b-all-tasks\">"));
+    let md = std::fs::read_to_string(p.path().join("out/bigg/report.md")).unwrap();
+    assert!(
+        md.contains("Plots are drawn for 5 of the 83 benchmarks"),
+        "{md}"
+    );
+    for name in benchmarks.keys() {
+        let name = name.replace('_', "\\_");
+        assert!(
+            md.contains(&format!("\n| {name} |")),
+            "{name} not in report.md"
+        );
+    }
     // Every task gets an end-to-end prediction; COD predicts only where a cluster extrapolates.
     for (name, methods) in benchmarks {
         assert!(

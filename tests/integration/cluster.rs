@@ -8,7 +8,7 @@ use crate::support::{Project, sibling_binary};
 /// 36 items in three difficulty groups (easy, rising, hard-but-emerging) over a 3-model ladder
 /// and a target, 10 samples each, plus one never-solved item.
 /// Groups: easy (9, 9, 10 of 10), rising (2, 5, 8), hard-but-emerging (0, 1, 3) on s, m, l.
-fn groups_csv() -> String {
+pub fn groups_csv() -> String {
     let mut csv = String::from("benchmark,item,model,n_samples,n_correct\n");
     let shapes: [[u32; 4]; 3] = [[9, 9, 10, 10], [2, 5, 8, 9], [0, 1, 3, 7]];
     for (g, shape) in shapes.iter().enumerate() {

@@ -181,6 +181,7 @@ fn check_outputs(p: &Project, stdout: &str) {
     assert_eq!(table.as_object().unwrap().len(), 16);
     assert!(table["7B/mmlu"]["ladder"]["abs_error"].is_number());
     assert!(out.join("predictions.csv").is_file());
+    assert!(out.join("report.html").is_file() && out.join("report.md").is_file());
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod fixture;
 mod ladder;
 mod lm_eval;
 mod pipeline_runs;
+mod report;
 mod snapshots;
 mod stage_binaries;
 mod support;

@@ -1,7 +1,7 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 5] = ["ingest", "features", "cluster", "fit", "map"];
+const MMLU_STAGES: [&str; 6] = ["ingest", "features", "cluster", "fit", "map", "report"];
 
 fn mmlu_pipeline() -> String {
     root().join("pipelines/mmlu.toml").display().to_string()
@@ -28,7 +28,9 @@ fn mmlu_second_run_is_all_cached() {
         let file = p.path().join("out/mmlu").join(format!("{stage}.bin"));
         assert!(file.is_file(), "{}", file.display());
     }
-    assert!(p.path().join("out/mmlu/summary.txt").is_file());
+    for file in ["summary.txt", "report.html", "report.md"] {
+        assert!(p.path().join("out/mmlu").join(file).is_file(), "{file}");
+    }
     let json = std::fs::read_to_string(p.path().join("out/mmlu/predictions.json")).unwrap();
     let table: serde_json::Value = serde_json::from_str(&json).unwrap();
     for method in ["cod", "cod-without-mapping", "end-to-end-passrate"] {

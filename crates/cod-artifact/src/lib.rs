@@ -26,6 +26,7 @@ mod fits;
 mod ladder;
 mod ladder_fits;
 mod predictions;
+mod report;
 mod runs;
 
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
@@ -43,6 +44,7 @@ pub use predictions::{
     AnchorCheck, BenchmarkPredictions, Mapping, MappingPoint, MethodPrediction, PredictionRow,
     Predictions,
 };
+pub use report::{REPORT_HTML, REPORT_MD, Report, write_output_files};
 pub use runs::{RUN_WIDE, Series, TaskSource, TrainingRun, TrainingRuns};
 
 use std::fmt::Write;
@@ -137,6 +139,7 @@ artifact_kinds! {
     Predictions = 5, "predictions";
     TrainingRuns = 6, "training-runs";
     LadderFits = 7, "ladder-fits";
+    Report = 8, "report";
 }
 
 /// benchmark → method → prediction, actual, absolute error: the shape of `predictions.json`.
@@ -154,13 +157,52 @@ impl AnyArtifact {
         }
     }
 
-    /// Extra tables the kind writes beside the artifact, as (file name, CSV text).
-    #[must_use]
-    pub fn csv_tables(&self) -> Vec<(&'static str, String)> {
-        match self {
-            AnyArtifact::LadderFits(l) => vec![("ladder.csv", l.csv())],
-            _ => Vec::new(),
+    /// Files the artifact's kind writes beside it in a pipeline's output directory, as (path
+    /// relative to that directory, bytes): `predictions.json` and `predictions.csv` for the kinds
+    /// that hold predictions, `ladder.csv` for the ladder's whole table, and a report's files.
+    pub fn output_files(&self) -> serde_json::Result<Vec<(String, Vec<u8>)>> {
+        let mut files = Vec::new();
+        if let AnyArtifact::LadderFits(l) = self {
+            files.push(("ladder.csv".to_owned(), l.csv().into_bytes()));
         }
+        if let Some(table) = self.prediction_table() {
+            files.push((
+                "predictions.json".to_owned(),
+                (serde_json::to_string_pretty(&table)? + "\n").into_bytes(),
+            ));
+            files.push((
+                "predictions.csv".to_owned(),
+                prediction_csv(&table).into_bytes(),
+            ));
+        }
+        if let AnyArtifact::Report(r) = self {
+            files.extend(r.output_files());
+        }
+        Ok(files)
+    }
+}
+
+impl AnyArtifact {
+    /// The summary of the artifact stored as `file`, whose output files were written beside it: a
+    /// report says where its files are.
+    #[must_use]
+    pub fn summary_at(&self, file: &std::path::Path) -> String {
+        match (self, file.parent()) {
+            (AnyArtifact::Report(r), Some(dir)) => r.summary_in(dir),
+            _ => self.summary(),
+        }
+    }
+}
+
+impl ArtifactKind {
+    /// Whether artifacts of this kind have [`AnyArtifact::output_files`], so a runner can skip
+    /// reading the others after looking at their header.
+    #[must_use]
+    pub fn has_output_files(self) -> bool {
+        matches!(
+            self,
+            ArtifactKind::Predictions | ArtifactKind::LadderFits | ArtifactKind::Report
+        )
     }
 }
 

@@ -56,6 +56,9 @@ pub struct Mapping {
     pub points: Vec<MappingPoint>,
     /// Anchors offered and whether they were compatible.
     pub anchors: Vec<AnchorCheck>,
+    /// f sampled at evenly spaced P′ accuracies from 0 to 1, as (P′ accuracy, full accuracy):
+    /// enough to draw f without refitting it.
+    pub curve: Vec<[f64; 2]>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -134,7 +137,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 2;
+    const SCHEMA_VERSION: u32 = 3;
 
     fn summary(&self) -> String {
         let mut out = String::new();

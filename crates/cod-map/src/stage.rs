@@ -113,6 +113,7 @@ fn fit_quartic(points: &[MappingPoint]) -> anyhow::Result<(MapFn, Mapping)> {
         rmse,
         points: points.to_vec(),
         anchors: Vec::new(),
+        curve: sample_curve(&f),
     };
     Ok((f, mapping))
 }
@@ -122,6 +123,19 @@ const END_POINT: &str = "end point";
 
 /// Grid on which the mapping's monotonicity is checked.
 const MONOTONE_GRID: usize = 1000;
+
+/// Intervals of the sampling of f stored in the artifact (`Mapping::curve`), for plots.
+const CURVE_INTERVALS: usize = 100;
+
+/// f at `CURVE_INTERVALS + 1` evenly spaced points of [0, 1].
+fn sample_curve(f: &MapFn) -> Vec<[f64; 2]> {
+    (0..=CURVE_INTERVALS)
+        .map(|i| {
+            let x = i as f64 / CURVE_INTERVALS as f64;
+            [x, f.eval(x)]
+        })
+        .collect()
+}
 
 /// Fits the mapping through `points`: the smoothest spline (λ halved from 10 down to 0) whose
 /// RMSE on the points is at most `rmse_target`; if it is not monotone on [0, 1], isotonic
@@ -175,6 +189,7 @@ fn fit_mapping(points: &[MappingPoint], params: &MapParams) -> anyhow::Result<(M
         rmse: rmse_of(&|t| f.eval(t)),
         points: points.to_vec(),
         anchors: Vec::new(),
+        curve: sample_curve(&f),
     };
     Ok((f, mapping))
 }
@@ -394,7 +409,7 @@ pub struct MapStage;
 impl Stage for MapStage {
     type Params = MapParams;
     const KIND: &'static str = "map";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

@@ -207,3 +207,20 @@ fn quartic_mapping_is_pinned_and_fits_a_line() {
     // (0, 0) and (1, 1) can follow exactly; the quartic must still come within 5 points.
     assert!(mapping.rmse < 0.05, "{}", mapping.rmse);
 }
+
+#[test]
+fn the_stored_curve_samples_f_at_the_prediction() {
+    let p = predict(&table(), &clusters(), &fits(0.8), &params()).unwrap();
+    let b = &p.benchmarks[0];
+    let curve = &b.mapping.as_ref().unwrap().curve;
+    assert_eq!(curve.len(), 101);
+    assert!(curve[0][1].abs() < 1e-4 && (curve[100][1] - 1.0).abs() < 1e-4);
+    assert!(
+        curve
+            .windows(2)
+            .all(|w| w[1][0] > w[0][0] && w[1][1] >= w[0][1])
+    );
+    // P′ predicts 0.8, a sample point: f there is COD's prediction.
+    let cod = b.methods.iter().find(|m| m.method == "cod").unwrap();
+    assert!((curve[80][1] - cod.prediction.unwrap()).abs() < 1e-12);
+}
