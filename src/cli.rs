@@ -136,6 +136,7 @@ pub fn registry() -> Registry {
         .with::<cod_cluster::ClusterStage>()
         .with::<cod_fit::FitStage>()
         .with::<cod_map::MapStage>()
+        .with::<cod_map::BootstrapStage>()
         .with::<cod_ingest::IngestRunsStage>()
         .with::<cod_ingest::IngestLmEvalStage>()
         .with::<cod_ingest::IngestScoresStage>()
@@ -309,9 +310,11 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    // Files derived from artifacts (predictions.json, the report, …). Only the header is read to
+    // Files derived from artifacts (predictions.json, the report, …), in pipeline order, so a later
+    // stage's predictions (with intervals) replace an earlier stage's. Only the header is read to
     // find the kinds that have any; a damaged file is an error, not skipped.
-    for file in written.values() {
+    let in_order = pipeline.stages.iter().filter_map(|s| written.get(&s.name));
+    for file in in_order {
         if !cod_artifact::read_header(file)?.kind.has_output_files() {
             continue;
         }

@@ -136,6 +136,7 @@ impl LadderFits {
                                 prediction,
                                 actual: t.accuracy_actual,
                                 abs_error: abs_error(prediction, t.accuracy_actual),
+                                interval: None,
                             },
                         )
                     })

@@ -41,8 +41,8 @@ pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
 pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit};
 pub use predictions::{
-    AnchorCheck, BenchmarkPredictions, Mapping, MappingPoint, MethodPrediction, PredictionRow,
-    Predictions,
+    AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,
+    PredictionRow, Predictions,
 };
 pub use report::{REPORT_HTML, REPORT_MD, Report, write_output_files};
 pub use runs::{RUN_WIDE, Series, TaskSource, TrainingRun, TrainingRuns};
@@ -210,17 +210,19 @@ impl ArtifactKind {
 #[must_use]
 pub fn prediction_csv(table: &PredictionTable) -> String {
     let cell = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
-    let mut out = String::from("benchmark,method,prediction,actual,abs_error\n");
+    let mut out = String::from("benchmark,method,prediction,actual,abs_error,lower,upper\n");
     for (benchmark, methods) in table {
         for (method, row) in methods {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{}",
+                "{},{},{},{},{},{},{}",
                 csv_field(benchmark),
                 csv_field(method),
                 cell(row.prediction),
                 cell(row.actual),
-                cell(row.abs_error)
+                cell(row.abs_error),
+                cell(row.interval.map(|i| i.0)),
+                cell(row.interval.map(|i| i.1))
             );
         }
     }

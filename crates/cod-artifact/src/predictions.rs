@@ -10,6 +10,22 @@ use crate::{Artifact, ArtifactKind, Model};
 pub struct Predictions {
     pub target: Option<Model>,
     pub benchmarks: Vec<BenchmarkPredictions>,
+    /// How the prediction intervals were made, when a bootstrap stage added them.
+    pub bootstrap: Option<BootstrapInfo>,
+}
+
+/// What a bootstrap varied and held fixed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BootstrapInfo {
+    /// Resamples drawn, and how many of them gave no prediction for some method (skipped for it).
+    pub resamples: usize,
+    pub seed: u64,
+    /// The interval's lower and upper quantiles, e.g. (0.05, 0.95).
+    pub quantiles: (f64, f64),
+    /// The sources of variation included, one phrase each.
+    pub varied: Vec<String>,
+    /// What every resample keeps as it is.
+    pub fixed: Vec<String>,
 }
 
 /// One benchmark's predictions.
@@ -92,6 +108,8 @@ pub struct MethodPrediction {
     pub actual: Option<f64>,
     /// |prediction − actual| when both are known.
     pub abs_error: Option<f64>,
+    /// The bootstrap prediction interval (lower, upper quantile), when one was computed.
+    pub interval: Option<(f64, f64)>,
     /// Why there is no prediction, or what was unusual.
     pub note: Option<String>,
 }
@@ -102,6 +120,9 @@ pub struct PredictionRow {
     pub prediction: Option<f64>,
     pub actual: Option<f64>,
     pub abs_error: Option<f64>,
+    /// The prediction interval (lower, upper), when a bootstrap computed one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub interval: Option<(f64, f64)>,
 }
 
 impl Predictions {
@@ -121,6 +142,7 @@ impl Predictions {
                                 prediction: m.prediction,
                                 actual: m.actual.or(b.actual),
                                 abs_error: m.abs_error,
+                                interval: m.interval,
                             },
                         )
                     })
@@ -137,7 +159,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 3;
+    const SCHEMA_VERSION: u32 = 4;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -146,6 +168,19 @@ impl Artifact for Predictions {
                 let _ = writeln!(out, "predictions for {} (accuracy in points)", t.name);
             }
             None => out.push_str("no target model: nothing to predict\n"),
+        }
+        if let Some(info) = &self.bootstrap {
+            let _ = writeln!(
+                out,
+                "intervals: {:.0}–{:.0}% bootstrap quantiles over {} resamples (seed {}); varied: {}; \
+                 held fixed: {}",
+                100.0 * info.quantiles.0,
+                100.0 * info.quantiles.1,
+                info.resamples,
+                info.seed,
+                info.varied.join(", "),
+                info.fixed.join(", ")
+            );
         }
         for b in &self.benchmarks {
             let _ = writeln!(
@@ -181,9 +216,12 @@ impl Artifact for Predictions {
                 "method", "predicted", "abs error"
             );
             for m in &b.methods {
+                let interval = m.interval.map_or_else(String::new, |(lo, hi)| {
+                    format!("  [{:.2}, {:.2}]", 100.0 * lo, 100.0 * hi)
+                });
                 let _ = writeln!(
                     out,
-                    "  {:<22} {:>10} {:>10}{}",
+                    "  {:<22} {:>10} {:>10}{interval}{}",
                     m.method,
                     points(m.prediction),
                     points(m.abs_error),

@@ -3,9 +3,11 @@
 //!
 //! **Invariant**: reads no files but artifacts.
 
+mod bootstrap;
 mod spline;
 mod stage;
 
+pub use bootstrap::{BootstrapParams, BootstrapStage, bootstrap, quantile};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
 pub use stage::{MapParams, MapStage, MappingForm, predict};
 

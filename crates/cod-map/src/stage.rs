@@ -232,6 +232,7 @@ pub fn predict(
     Ok(Predictions {
         target: target.map(|t| table.models[t].clone()),
         benchmarks,
+        bootstrap: None,
     })
 }
 
@@ -371,6 +372,7 @@ fn predict_benchmark(
             method: name.to_owned(),
             actual: own_actual,
             abs_error: prediction.zip(scored_against).map(|(p, a)| (p - a).abs()),
+            interval: None,
             note: if prediction.is_none() && target.is_none() {
                 Some("no target".to_owned())
             } else {

@@ -717,10 +717,9 @@ fn mapping_chart(p: &BenchmarkPredictions, m: &Mapping, target: &str) -> (Chart,
     (chart, caption)
 }
 
-/// The (low, high) interval of a method's prediction. The predictions artifact holds none yet
-/// (METHODS §4's bootstrap intervals are future work); the plot draws them when there are.
-fn interval(_m: &MethodPrediction) -> Option<(f64, f64)> {
-    None
+/// The (low, high) interval of a method's prediction, when a bootstrap stage computed one.
+fn interval(m: &MethodPrediction) -> Option<(f64, f64)> {
+    m.interval
 }
 
 fn methods_chart(p: &BenchmarkPredictions, target: &str) -> (Chart, String) {
@@ -790,8 +789,8 @@ fn methods_chart(p: &BenchmarkPredictions, target: &str) -> (Chart, String) {
         references,
     });
     let caption = format!(
-        "Every method's prediction for {target}{}{}. The artifact has no prediction intervals \
-         yet; when it does they are drawn as bars.",
+        "Every method's prediction for {target}{}{}. Bars are bootstrap prediction intervals, \
+         when the pipeline computes them.",
         if p.actual.is_some() {
             ", and the actual accuracy (dashed line)"
         } else {

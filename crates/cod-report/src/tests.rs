@@ -106,6 +106,7 @@ fn predictions(name: &str, n: usize, mapping: Option<Mapping>) -> BenchmarkPredi
         prediction: Some(prediction),
         actual: None,
         abs_error: Some((prediction - 0.75).abs()),
+        interval: None,
         note: None,
     };
     BenchmarkPredictions {
@@ -182,6 +183,7 @@ fn artifacts(benches: &[(&str, usize)]) -> (EvalTable, Clusters, Fits, Predictio
             .enumerate()
             .map(|(i, (b, n))| predictions(b, *n, (i == 0).then(mapping)))
             .collect(),
+        bootstrap: None,
     };
     (table, clusters, fits, predictions)
 }

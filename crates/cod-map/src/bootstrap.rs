@@ -1,0 +1,392 @@
+//! Bootstrap prediction intervals (METHODS §4) for COD and every baseline.
+//!
+//! Each resample redraws, with replacement:
+//! - the ladder models (as many as there are; a draw with fewer than 3 distinct models is drawn
+//!   again, since the laws cannot be fitted on fewer), when `resample_models` is on;
+//! - each benchmark's items within their stratum: every cluster, the outliers, and the items no
+//!   ladder model solved, each keeping its size.
+//!
+//! and then refits every cluster's law, the baselines and the mapping, and predicts again, through
+//! the same functions the fit and map stages use. Held fixed: the cluster assignments (items keep
+//! the cluster they were given on the full data; there is no re-clustering), the clusters' verdict
+//! thresholds, the mapping's form and the target's compute. The interval of a method is the
+//! (lower, upper) quantile of its resampled predictions; resamples in which it gives no
+//! prediction (e.g. no extrapolatable cluster) are left out of its quantiles.
+//!
+//! Resample b uses its own random stream (seed + b), so results do not depend on the number of
+//! threads.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    ArtifactKind, BenchmarkClusters, BenchmarkEvals, BootstrapInfo, Clusters, EvalTable, Model,
+    Predictions, Role,
+};
+use cod_fit::FitParams;
+use cod_pipeline::{Progress, Stage};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{MapParams, predict};
+
+fn default_resamples() -> usize {
+    200
+}
+fn default_quantiles() -> (f64, f64) {
+    (0.05, 0.95)
+}
+fn default_true() -> bool {
+    true
+}
+fn default_fit() -> FitParams {
+    serde_json::from_str("{}").expect("every fit parameter has a default")
+}
+fn default_map() -> MapParams {
+    serde_json::from_str("{}").expect("every map parameter has a default")
+}
+
+/// Parameters of the `bootstrap` stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BootstrapParams {
+    /// Resamples drawn.
+    #[serde(default = "default_resamples")]
+    pub resamples: usize,
+    /// Seed of resample 0; resample b uses seed + b.
+    #[serde(default)]
+    pub seed: u64,
+    /// The interval's lower and upper quantiles.
+    #[serde(default = "default_quantiles")]
+    pub quantiles: (f64, f64),
+    /// Also resample the ladder models.
+    #[serde(default = "default_true")]
+    pub resample_models: bool,
+    /// The fit stage's parameters, as in the pipeline's `[fit]` table.
+    #[serde(default = "default_fit")]
+    pub fit: FitParams,
+    /// The map stage's parameters, as in the pipeline's `[map]` table.
+    #[serde(default = "default_map")]
+    pub map: MapParams,
+}
+
+/// One resample's data: the table with models and items redrawn, and its clusters.
+fn resample(
+    table: &EvalTable,
+    clusters: &Clusters,
+    params: &BootstrapParams,
+    seed: u64,
+) -> anyhow::Result<(EvalTable, Clusters)> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let ladder: Vec<usize> = (0..table.models.len())
+        .filter(|&m| table.models[m].role == Role::Ladder)
+        .collect();
+    let others: Vec<usize> = (0..table.models.len())
+        .filter(|&m| table.models[m].role != Role::Ladder)
+        .collect();
+    let drawn: Vec<usize> = if params.resample_models {
+        let mut tries = 0;
+        loop {
+            let draw: Vec<usize> = (0..ladder.len())
+                .map(|_| ladder[rng.gen_range(0..ladder.len())])
+                .collect();
+            let mut distinct = draw.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            if distinct.len() >= 3.min(ladder.len()) {
+                break draw;
+            }
+            tries += 1;
+            if tries > 1000 {
+                bail!(
+                    "cannot draw 3 distinct ladder models out of {}",
+                    ladder.len()
+                );
+            }
+        }
+    } else {
+        ladder.clone()
+    };
+    // Columns of the resampled table: the drawn ladder models (a repeated one renamed `name#k`),
+    // then the target and anchors.
+    let columns: Vec<usize> = drawn.iter().chain(&others).copied().collect();
+    let mut seen: BTreeMap<usize, usize> = BTreeMap::new();
+    let models: Vec<Model> = columns
+        .iter()
+        .map(|&m| {
+            let copy = seen.entry(m).or_default();
+            *copy += 1;
+            let mut model = table.models[m].clone();
+            if *copy > 1 {
+                model.name = format!("{}#{copy}", model.name);
+            }
+            model
+        })
+        .collect();
+
+    let mut benchmarks = Vec::with_capacity(table.benchmarks.len());
+    let mut bench_clusters = Vec::with_capacity(clusters.benchmarks.len());
+    for bench in &clusters.benchmarks {
+        let evals = table
+            .benchmarks
+            .iter()
+            .find(|b| b.name == bench.name)
+            .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
+        let (b_evals, b_clusters) = resample_items(
+            evals,
+            bench,
+            table.models.len(),
+            &columns,
+            drawn.len(),
+            &mut rng,
+        )?;
+        benchmarks.push(b_evals);
+        bench_clusters.push(b_clusters);
+    }
+    Ok((
+        EvalTable {
+            models,
+            benchmarks,
+            warnings: Vec::new(),
+        },
+        Clusters {
+            method: clusters.method.clone(),
+            ladder: Vec::new(),
+            benchmarks: bench_clusters,
+        },
+    ))
+}
+
+/// One benchmark's items redrawn within their strata (each cluster, the outliers, the never
+/// solved), with the columns `columns` of the original table, the first `n_ladder` of which are
+/// the drawn ladder models.
+fn resample_items(
+    evals: &BenchmarkEvals,
+    bench: &BenchmarkClusters,
+    n_models: usize,
+    columns: &[usize],
+    n_ladder: usize,
+    rng: &mut Xoshiro256PlusPlus,
+) -> anyhow::Result<(BenchmarkEvals, BenchmarkClusters)> {
+    let index: BTreeMap<&str, usize> = evals
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
+    let row = |id: &str| {
+        index
+            .get(id)
+            .copied()
+            .with_context(|| format!("item `{id}` of `{}` is not in the eval table", bench.name))
+    };
+    // Strata: cluster c → its items; `None` → outliers; and the never-solved items.
+    let mut strata: BTreeMap<Option<u32>, Vec<usize>> = BTreeMap::new();
+    for (id, label) in bench.items.iter().zip(&bench.labels) {
+        strata.entry(*label).or_default().push(row(id)?);
+    }
+    let zero: Vec<usize> = bench
+        .all_zero_items
+        .iter()
+        .map(|id| row(id))
+        .collect::<anyhow::Result<_>>()?;
+
+    let n_cols = columns.len();
+    let mut out = BenchmarkEvals {
+        name: evals.name.clone(),
+        items: Vec::new(),
+        n_samples: Vec::new(),
+        n_correct: Vec::new(),
+        loss: None,
+        dropped_items: Vec::new(),
+    };
+    // The label each drawn item carries, to rebuild the clusters after features are recomputed.
+    let mut labels: Vec<Option<u32>> = Vec::new();
+    let mut push = |i: usize, label: Option<u32>, out: &mut BenchmarkEvals| {
+        out.items
+            .push(format!("{}#{}", evals.items[i], out.items.len()));
+        for &m in columns {
+            out.n_samples.push(evals.n_samples[i * n_models + m]);
+            out.n_correct.push(evals.n_correct[i * n_models + m]);
+        }
+        labels.push(label);
+    };
+    for (label, members) in &strata {
+        for _ in 0..members.len() {
+            push(members[rng.gen_range(0..members.len())], *label, &mut out);
+        }
+    }
+    for _ in 0..zero.len() {
+        push(zero[rng.gen_range(0..zero.len())], None, &mut out);
+    }
+    debug_assert_eq!(out.n_samples.len(), out.items.len() * n_cols);
+
+    // An item is clustered when some drawn ladder model solved it (the features' rule); an item
+    // that only models left out of the draw solved joins the never-solved class.
+    let mut items = Vec::new();
+    let mut item_labels = Vec::new();
+    let mut all_zero_items = Vec::new();
+    let mut sizes = vec![0usize; bench.clusters.len()];
+    for (k, id) in out.items.iter().enumerate() {
+        let solved = out.n_correct[k * n_cols..k * n_cols + n_ladder]
+            .iter()
+            .any(|&c| c > 0);
+        if solved {
+            items.push(id.clone());
+            item_labels.push(labels[k]);
+            if let Some(c) = labels[k] {
+                sizes[c as usize] += 1;
+            }
+        } else {
+            all_zero_items.push(id.clone());
+        }
+    }
+    let mut clusters = bench.clusters.clone();
+    for (c, size) in clusters.iter_mut().zip(sizes) {
+        c.size = size;
+    }
+    Ok((
+        out,
+        BenchmarkClusters {
+            name: bench.name.clone(),
+            items,
+            labels: item_labels,
+            all_zero_items,
+            bandwidth: bench.bandwidth,
+            radius: bench.radius,
+            clusters,
+            unseen_items: Vec::new(),
+        },
+    ))
+}
+
+/// The `q` quantile of sorted values, interpolating linearly between order statistics (NumPy's
+/// default).
+#[must_use]
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// Every method's predictions over `params.resamples` resamples, by (benchmark, method).
+pub fn bootstrap(
+    table: &EvalTable,
+    clusters: &Clusters,
+    params: &BootstrapParams,
+    progress: &Progress,
+) -> anyhow::Result<BTreeMap<(String, String), Vec<f64>>> {
+    let bar = progress.bar(params.resamples as u64, "bootstrap");
+    let runs: Vec<anyhow::Result<Predictions>> = (0..params.resamples)
+        .into_par_iter()
+        .map(|b| {
+            let (t, c) = resample(table, clusters, params, params.seed.wrapping_add(b as u64))?;
+            let features = cod_features::compute(&t)?;
+            let fits = cod_fit::fit_clusters(&t, &features, &c, &params.fit)?;
+            let predictions = predict(&t, &c, &fits, &params.map);
+            bar.inc(1);
+            predictions
+        })
+        .collect();
+    bar.finish_and_clear();
+    let mut draws: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    for (b, run) in runs.into_iter().enumerate() {
+        let predictions = run.with_context(|| format!("bootstrap resample {b}"))?;
+        for bench in predictions.benchmarks {
+            for m in bench.methods {
+                let entry = draws.entry((bench.name.clone(), m.method)).or_default();
+                if let Some(p) = m.prediction {
+                    entry.push(p);
+                }
+            }
+        }
+    }
+    Ok(draws)
+}
+
+/// Adds bootstrap intervals to the map stage's predictions.
+pub struct BootstrapStage;
+
+impl Stage for BootstrapStage {
+    type Params = BootstrapParams;
+    const KIND: &'static str = "bootstrap";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
+    const INPUTS: &'static [ArtifactKind] = &[
+        ArtifactKind::EvalTable,
+        ArtifactKind::Clusters,
+        ArtifactKind::Predictions,
+    ];
+
+    fn validate(params: &BootstrapParams) -> anyhow::Result<()> {
+        let (lo, hi) = params.quantiles;
+        if !(0.0 <= lo && lo < hi && hi <= 1.0) {
+            bail!(
+                "`quantiles` must be (lower, upper) with 0 <= lower < upper <= 1, found ({lo}, {hi})"
+            );
+        }
+        if params.resamples < 2 {
+            bail!("`resamples` must be at least 2, found {}", params.resamples);
+        }
+        Ok(())
+    }
+
+    fn run(
+        params: &BootstrapParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let table: EvalTable = cod_artifact::read(&inputs[0])?;
+        let clusters: Clusters = cod_artifact::read(&inputs[1])?;
+        let mut predictions: Predictions = cod_artifact::read(&inputs[2])?;
+        let mut draws = bootstrap(&table, &clusters, params, progress)?;
+        let (lo, hi) = params.quantiles;
+        for bench in &mut predictions.benchmarks {
+            for m in &mut bench.methods {
+                let Some(values) = draws.get_mut(&(bench.name.clone(), m.method.clone())) else {
+                    continue;
+                };
+                if values.len() < 2 {
+                    continue;
+                }
+                values.sort_by(f64::total_cmp);
+                m.interval = Some((quantile(values, lo), quantile(values, hi)));
+                let missing = params.resamples - values.len();
+                if missing > 0 {
+                    let note = format!(
+                        "interval over {} of {} resamples",
+                        values.len(),
+                        params.resamples
+                    );
+                    m.note = Some(
+                        m.note
+                            .take()
+                            .map_or(note.clone(), |n| format!("{n}; {note}")),
+                    );
+                }
+            }
+        }
+        let mut varied = vec!["items within clusters, outliers and never-solved items".to_owned()];
+        if params.resample_models {
+            varied.push("ladder models".to_owned());
+        }
+        predictions.bootstrap = Some(BootstrapInfo {
+            resamples: params.resamples,
+            seed: params.seed,
+            quantiles: params.quantiles,
+            varied,
+            fixed: vec![
+                "cluster assignments".to_owned(),
+                "verdict thresholds and law forms".to_owned(),
+                "the mapping's form".to_owned(),
+                "the target's compute".to_owned(),
+            ],
+        });
+        cod_artifact::write(output, &predictions)?;
+        Ok(())
+    }
+}
