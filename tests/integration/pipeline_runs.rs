@@ -1,7 +1,15 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 6] = ["ingest", "features", "cluster", "fit", "map", "report"];
+const MMLU_STAGES: [&str; 7] = [
+    "ingest",
+    "features",
+    "cluster",
+    "fit",
+    "map",
+    "bootstrap",
+    "report",
+];
 
 fn mmlu_pipeline() -> String {
     root().join("pipelines/mmlu.toml").display().to_string()
@@ -41,6 +49,12 @@ fn mmlu_second_run_is_all_cached() {
         );
         assert!((0.0..=1.0).contains(&pred), "{method}: {pred}");
         assert!((row["abs_error"].as_f64().unwrap() - (pred - actual).abs()).abs() < 1e-12);
+        // The bootstrap's 5-95% interval.
+        let (lo, hi) = (
+            row["interval"][0].as_f64().unwrap(),
+            row["interval"][1].as_f64().unwrap(),
+        );
+        assert!(0.0 <= lo && lo <= hi && hi <= 1.0, "{method}: [{lo}, {hi}]");
     }
 }
 

@@ -390,3 +390,134 @@ impl Stage for BootstrapStage {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cod_artifact::{BenchmarkEvals, Cluster};
+
+    use super::*;
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        // numpy.quantile([1, 2, 3, 4], [0.05, 0.5, 0.95]) = [1.15, 2.5, 3.85].
+        let v = [1.0, 2.0, 3.0, 4.0];
+        for (q, want) in [
+            (0.05, 1.15),
+            (0.5, 2.5),
+            (0.95, 3.85),
+            (0.0, 1.0),
+            (1.0, 4.0),
+        ] {
+            assert!((quantile(&v, q) - want).abs() < 1e-12, "{q}");
+        }
+    }
+
+    /// 4 ladder models and a target; 6 items: 3 in cluster 0, 2 in cluster 1, 1 never solved.
+    fn data() -> (EvalTable, Clusters) {
+        let models: Vec<Model> = (0..5)
+            .map(|i| {
+                let role = if i == 4 { Role::Target } else { Role::Ladder };
+                Model::new(&format!("m{i}"), 1e6 * 4f64.powi(i), 1e9, None, role)
+            })
+            .collect();
+        // Item i solved only by model i % 4 (the never-solved one by none).
+        let items = ["a0", "a1", "a2", "b3", "b0", "z"];
+        let mut n_correct = vec![0; items.len() * 5];
+        for i in 0..5 {
+            n_correct[i * 5 + i % 4] = 7;
+        }
+        let table = EvalTable {
+            models,
+            benchmarks: vec![BenchmarkEvals {
+                name: "b".into(),
+                items: items.iter().map(|s| (*s).to_owned()).collect(),
+                n_samples: vec![10; items.len() * 5],
+                n_correct,
+                loss: None,
+                dropped_items: vec![],
+            }],
+            warnings: vec![],
+        };
+        let cluster = |size| Cluster {
+            centre: vec![0.0; 4],
+            size,
+            iad: 0.0,
+        };
+        let clusters = Clusters {
+            method: "hand".into(),
+            ladder: vec![],
+            benchmarks: vec![BenchmarkClusters {
+                name: "b".into(),
+                items: items[..5].iter().map(|s| (*s).to_owned()).collect(),
+                labels: vec![Some(0), Some(0), Some(0), Some(1), Some(1)],
+                all_zero_items: vec!["z".into()],
+                bandwidth: None,
+                radius: None,
+                clusters: vec![cluster(3), cluster(2)],
+                unseen_items: vec![],
+            }],
+        };
+        (table, clusters)
+    }
+
+    fn params(resample_models: bool) -> BootstrapParams {
+        let mut p: BootstrapParams = serde_json::from_str("{}").unwrap();
+        p.resample_models = resample_models;
+        p
+    }
+
+    #[test]
+    fn items_are_redrawn_within_their_stratum() {
+        let (table, clusters) = data();
+        for seed in 0..50 {
+            let (t, c) = resample(&table, &clusters, &params(false), seed).unwrap();
+            let b = &c.benchmarks[0];
+            // Same stratum sizes; an item keeps its cluster; the never-solved stays unclustered.
+            assert_eq!(t.benchmarks[0].items.len(), 6);
+            assert_eq!(b.clusters[0].size + b.clusters[1].size, b.items.len());
+            for (id, label) in b.items.iter().zip(&b.labels) {
+                let original = id.split('#').next().unwrap();
+                let expected = if original.starts_with('a') {
+                    Some(0)
+                } else {
+                    Some(1)
+                };
+                assert_eq!(*label, expected, "{id}");
+            }
+            assert!(b.all_zero_items.iter().all(|id| id.starts_with("z#")));
+            assert_eq!(t.models.len(), 5);
+        }
+    }
+
+    #[test]
+    fn redrawn_models_keep_three_distinct_and_unsolved_items_leave_the_clusters() {
+        let (table, clusters) = data();
+        for seed in 0..50 {
+            let (t, c) = resample(&table, &clusters, &params(true), seed).unwrap();
+            let ladder: Vec<&str> = t
+                .models
+                .iter()
+                .filter(|m| m.role == Role::Ladder)
+                .map(|m| m.name.split('#').next().unwrap())
+                .collect();
+            let mut distinct = ladder.clone();
+            distinct.sort_unstable();
+            distinct.dedup();
+            assert_eq!(ladder.len(), 4);
+            assert!(distinct.len() >= 3);
+            // Items solved only by models left out of the draw are never-solved now.
+            let b = &c.benchmarks[0];
+            let n = t.models.len();
+            let evals = &t.benchmarks[0];
+            for (k, id) in evals.items.iter().enumerate() {
+                let solved = (0..4).any(|m| evals.n_correct[k * n + m] > 0);
+                assert_eq!(solved, b.items.contains(id), "seed {seed}, {id}");
+            }
+            // The same seed draws the same resample.
+            assert_eq!(
+                resample(&table, &clusters, &params(true), seed).unwrap().0,
+                t
+            );
+        }
+    }
+}
