@@ -518,7 +518,8 @@ fn olmo_ladder_report_renders_in_chromium() {
         &p,
         "olmo-ladder",
         &sections,
-        3 * tasks.len(),
+        // Step 1, step 2, the methods, and the 7B and 13B trajectories, per task.
+        5 * tasks.len(),
         &["accuracy (%)", "task loss (bits per byte)"],
     );
 }

@@ -45,6 +45,33 @@ pub struct LadderTask {
     /// The same for accuracy.
     pub accuracy_std: f64,
     pub targets: Vec<LadderTarget>,
+    /// Target trajectories checked against the predicted curve.
+    pub monitors: Vec<Monitor>,
+}
+
+/// A target's training trajectory against the two-step law's prediction at each checkpoint:
+/// Acc(L(N, D)) with D the tokens seen so far, and its bootstrap band.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Monitor {
+    pub run: String,
+    pub tokens: Vec<f64>,
+    pub observed: Vec<f64>,
+    pub predicted: Vec<f64>,
+    /// The (lower, upper) band per checkpoint, when the ladder stage bootstrapped.
+    pub band: Option<Vec<(f64, f64)>>,
+}
+
+impl Monitor {
+    /// Checkpoints whose observed accuracy lies outside the band.
+    #[must_use]
+    pub fn outside(&self) -> Vec<usize> {
+        let Some(band) = &self.band else {
+            return Vec::new();
+        };
+        (0..self.observed.len())
+            .filter(|&i| self.observed[i] < band[i].0 || self.observed[i] > band[i].1)
+            .collect()
+    }
 }
 
 /// A fitted law, or why it could not be fitted.
@@ -80,6 +107,8 @@ pub struct LadderTarget {
     pub accuracy_one_step_compute: Option<f64>,
     /// The target's observed accuracy (mean over its last checkpoints).
     pub accuracy_actual: Option<f64>,
+    /// The bootstrap interval of `accuracy_predicted` (resampled ladder runs, both steps refitted).
+    pub interval: Option<(f64, f64)>,
 }
 
 fn abs_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
@@ -136,7 +165,7 @@ impl LadderFits {
                                 prediction,
                                 actual: t.accuracy_actual,
                                 abs_error: abs_error(prediction, t.accuracy_actual),
-                                interval: None,
+                                interval: (method == "ladder").then_some(t.interval).flatten(),
                             },
                         )
                     })
@@ -145,6 +174,33 @@ impl LadderFits {
             }
         }
         table
+    }
+
+    /// Every monitored checkpoint as CSV: run, task, tokens, observed, predicted, band, outside.
+    #[must_use]
+    pub fn monitor_csv(&self) -> String {
+        let mut out = String::from("run,task,tokens,observed,predicted,lower,upper,outside\n");
+        for task in &self.tasks {
+            for m in &task.monitors {
+                let outside = m.outside();
+                for i in 0..m.tokens.len() {
+                    let band = m.band.as_ref().map(|b| b[i]);
+                    let _ = writeln!(
+                        out,
+                        "{},{},{},{},{},{},{},{}",
+                        m.run,
+                        task.name,
+                        m.tokens[i],
+                        m.observed[i],
+                        m.predicted[i],
+                        cell(band.map(|b| b.0)),
+                        cell(band.map(|b| b.1)),
+                        outside.contains(&i)
+                    );
+                }
+            }
+        }
+        out
     }
 
     /// The whole table, one row per (target, task), as CSV with a header.
@@ -184,10 +240,76 @@ impl LadderFits {
     }
 }
 
+impl LadderFits {
+    /// The bootstrap intervals and the monitored trajectories, for the summary.
+    fn write_intervals_and_monitors(&self, out: &mut String) {
+        let intervals: Vec<String> = self
+            .tasks
+            .iter()
+            .flat_map(|task| {
+                task.targets.iter().filter_map(move |t| {
+                    let (lo, hi) = t.interval?;
+                    let inside = t.accuracy_actual.map_or("", |a| {
+                        if (lo..=hi).contains(&a) {
+                            " holds the actual"
+                        } else {
+                            " misses the actual"
+                        }
+                    });
+                    Some(format!(
+                        "    {}/{}: [{:.2}, {:.2}]{inside}",
+                        t.target,
+                        task.name,
+                        100.0 * lo,
+                        100.0 * hi
+                    ))
+                })
+            })
+            .collect();
+        if !intervals.is_empty() {
+            let _ = writeln!(
+                out,
+                "  ladder 5-95% bootstrap intervals (ladder runs resampled):"
+            );
+            for line in &intervals {
+                let _ = writeln!(out, "{line}");
+            }
+        }
+        for task in &self.tasks {
+            for m in &task.monitors {
+                let outside = m.outside();
+                let last = m.observed.len().saturating_sub(1);
+                let _ = writeln!(
+                    out,
+                    "  monitor {} on {}: {} checkpoints, {} outside the band; last observed {:.2}, \
+                     predicted {:.2}{}",
+                    m.run,
+                    task.name,
+                    m.observed.len(),
+                    if m.band.is_some() {
+                        outside.len().to_string()
+                    } else {
+                        "- (no band)".to_owned()
+                    },
+                    100.0 * m.observed.get(last).copied().unwrap_or(f64::NAN),
+                    100.0 * m.predicted.get(last).copied().unwrap_or(f64::NAN),
+                    m.band
+                        .as_ref()
+                        .and_then(|b| b.get(last))
+                        .map_or_else(String::new, |(lo, hi)| {
+                            format!(" [{:.2}, {:.2}]", 100.0 * lo, 100.0 * hi)
+                        })
+                );
+            }
+        }
+    }
+}
+
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 2;
+    const SCHEMA_VERSION: u32 = 3;
 
+    #[allow(clippy::too_many_lines)] // one wide table, its columns' formats side by side
     fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(
@@ -288,6 +410,7 @@ impl Artifact for LadderFits {
             "  sd L, sd acc: over the last checkpoints of {} (large values flag tasks likely to miss)",
             self.variance_run
         );
+        self.write_intervals_and_monitors(&mut out);
         out
     }
 }

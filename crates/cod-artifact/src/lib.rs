@@ -39,7 +39,7 @@ pub use file::{
 };
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
-pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit};
+pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,
     PredictionRow, Predictions,
@@ -164,6 +164,9 @@ impl AnyArtifact {
         let mut files = Vec::new();
         if let AnyArtifact::LadderFits(l) = self {
             files.push(("ladder.csv".to_owned(), l.csv().into_bytes()));
+            if l.tasks.iter().any(|t| !t.monitors.is_empty()) {
+                files.push(("monitor.csv".to_owned(), l.monitor_csv().into_bytes()));
+            }
         }
         if let Some(table) = self.prediction_table() {
             files.push((

@@ -27,6 +27,9 @@ pub struct TaskSource {
 pub struct TrainingRun {
     pub name: String,
     pub role: Role,
+    /// A target's training trajectory to monitor checkpoint by checkpoint against the predicted
+    /// curve, rather than a final result to predict.
+    pub monitor: bool,
     /// The file it was read from, as given.
     pub source: String,
     /// Parameter count N.
@@ -80,7 +83,7 @@ impl TrainingRun {
 
 impl Artifact for TrainingRuns {
     const KIND: ArtifactKind = ArtifactKind::TrainingRuns;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -105,7 +108,7 @@ impl Artifact for TrainingRuns {
                 out,
                 "  {:<12} {:<7} {:>14.0} {:>18.0} {:>11}  {}",
                 r.name,
-                r.role.name(),
+                if r.monitor { "monitor" } else { r.role.name() },
                 r.params,
                 r.tokens,
                 r.checkpoint_tokens.len(),

@@ -16,6 +16,42 @@ pub trait Law: Sync {
     fn starts(&self) -> Vec<Vec<f64>>;
 }
 
+/// A law started from given points instead of its own grid: a bootstrap refit starts from the
+/// full data's optimum.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Restarted<L> {
+    pub law: L,
+    pub starts: Vec<Vec<f64>>,
+}
+
+impl<L: Law> Law for Restarted<L> {
+    type Input = L::Input;
+    fn names(&self) -> &[&'static str] {
+        self.law.names()
+    }
+    fn value(&self, x: Self::Input, p: &[f64]) -> f64 {
+        self.law.value(x, p)
+    }
+    fn gradient(&self, x: Self::Input, p: &[f64], grad: &mut [f64]) {
+        self.law.gradient(x, p, grad);
+    }
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        self.law.bounds()
+    }
+    fn starts(&self) -> Vec<Vec<f64>> {
+        self.starts.clone()
+    }
+}
+
+/// The `q` quantile of sorted values, interpolating linearly between order statistics (NumPy's
+/// default).
+#[must_use]
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
 /// The COD law (METHODS §1.3): y(C) = g + (1 − g)·exp(−a·C^(−b) − c), C in units of 1e18 FLOPs,
 /// with a, b > 0, c ≥ 0 and 0 ≤ g ≤ 1. With `guess` set, g is fixed and the parameters are
 /// (a, b, c); else (a, b, c, g).

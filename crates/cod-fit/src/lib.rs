@@ -22,7 +22,7 @@ mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
 pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss};
-pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic};
+pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{COMPUTE_UNIT, ExpAccuracy, FitParams, FitStage, LossName, fit_clusters};
 
 #[cfg(test)]

@@ -78,6 +78,7 @@ fn parse_tables(text: &str) {
         params: 1e6,
         tokens: None,
         role: cod_artifact::Role::Ladder,
+        monitor: false,
     }];
     let tasks = [crate::TaskSpec {
         name: "q".into(),

@@ -21,6 +21,7 @@ use crate::tidy::{Located, read_frame, text_column};
 /// params = 190354176       # N
 /// tokens = 3.8e9           # optional D; else the last checkpoint's tokens
 /// role = "ladder"          # ladder (default) or target
+/// monitor = false          # true: a target's trajectory, checked against the predicted curve
 /// ```
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,9 @@ pub struct RunEntry {
     pub tokens: Option<f64>,
     #[serde(default = "ladder_role")]
     pub role: Role,
+    /// A target's whole training trajectory, monitored against the predicted curve.
+    #[serde(default)]
+    pub monitor: bool,
 }
 
 fn ladder_role() -> Role {
@@ -81,6 +85,11 @@ pub fn read_runs_manifest(path: &Path) -> anyhow::Result<Vec<RunEntry>> {
                     "{which}: `{field}` must be a positive number, found {v}"
                 )));
             }
+        }
+        if run.monitor && run.role != Role::Target {
+            return Err(at(format!(
+                "{which}: `monitor = true` needs `role = \"target\"`"
+            )));
         }
         if run.role == Role::Anchor {
             return Err(at(format!(
@@ -409,6 +418,7 @@ fn read_run<'c>(
     Ok(TrainingRun {
         name: entry.name.clone(),
         role: entry.role,
+        monitor: entry.monitor,
         source: path.display().to_string(),
         params: entry.params,
         tokens,

@@ -214,6 +214,7 @@ fn build_run(
     Ok(TrainingRun {
         name: model.name.clone(),
         role: model.role,
+        monitor: false,
         source: path.display().to_string(),
         params: model.params,
         tokens: model.tokens,

@@ -134,7 +134,7 @@ pub struct IngestRunsStage;
 impl Stage for IngestRunsStage {
     type Params = IngestRunsParams;
     const KIND: &'static str = "ingest-runs";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::TrainingRuns;
     const INPUTS: &'static [ArtifactKind] = &[];
 

@@ -44,6 +44,7 @@ fn synthetic(loss_noise: f64, accuracy_noise: f64, seed: u64) -> TrainingRuns {
         TrainingRun {
             name,
             role,
+            monitor: false,
             source: "synthetic".to_owned(),
             params: n,
             tokens: d,

@@ -5,13 +5,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    ArtifactKind, LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns,
+    ArtifactKind, LadderFits, LadderTarget, LadderTask, LawFit, Monitor, Role, TrainingRun,
+    TrainingRuns,
 };
 use cod_fit::{
     COMPUTE_UNIT, Fit, FitOptions, Law, Loss, LossFromCompute, LossToAccuracy, OneStepAccuracy,
-    OneStepCompute, TaskLoss, fit,
+    OneStepCompute, Restarted, TaskLoss, fit, quantile,
 };
 use cod_pipeline::{Progress, Stage};
+use rand::{Rng, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +46,9 @@ fn default_accuracy() -> String {
 }
 fn default_max_iters() -> u64 {
     2000
+}
+fn default_bootstrap() -> usize {
+    100
 }
 
 /// Parameters of the `ladder` stage. Defaults are the ladder paper's (METHODS §2).
@@ -102,6 +108,17 @@ pub struct LadderParams {
     #[arg(long, default_value_t = default_max_iters())]
     #[serde(default = "default_max_iters")]
     pub max_iters: u64,
+    /// Bootstrap resamples of the ladder runs, for the 5–95% interval of the chained prediction
+    /// and the band of monitored trajectories (0: none). Each resample redraws the runs with
+    /// replacement (at least 5 distinct) and refits both steps; step 2 restarts from the full
+    /// data's fit.
+    #[arg(long, default_value_t = default_bootstrap())]
+    #[serde(default = "default_bootstrap")]
+    pub bootstrap: usize,
+    /// Seed of bootstrap resample 0; resample b uses seed + b.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub seed: u64,
 }
 
 impl LadderParams {
@@ -137,7 +154,12 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
     let targets: Vec<&TrainingRun> = runs
         .runs
         .iter()
-        .filter(|r| r.role == Role::Target)
+        .filter(|r| r.role == Role::Target && !r.monitor)
+        .collect();
+    let monitors: Vec<&TrainingRun> = runs
+        .runs
+        .iter()
+        .filter(|r| r.role == Role::Target && r.monitor)
         .collect();
     if ladder.len() < 2 {
         bail!(
@@ -168,7 +190,7 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
         .expect("at least two ladder runs");
     let tasks = tasks
         .par_iter()
-        .map(|task| fit_task(task, &ladder, &targets, variance_run, params))
+        .map(|task| fit_task(task, &ladder, &targets, &monitors, variance_run, params))
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(LadderFits {
         method: params.describe(),
@@ -200,6 +222,7 @@ fn fit_task(
     task: &str,
     ladder: &[&TrainingRun],
     targets: &[&TrainingRun],
+    monitors: &[&TrainingRun],
     variance_run: &TrainingRun,
     params: &LadderParams,
 ) -> anyhow::Result<LadderTask> {
@@ -253,10 +276,58 @@ fn fit_task(
         one_step: &one_step,
         one_step_compute: &one_step_compute,
     };
+    let draws = match (&step1, &step2) {
+        (Ok(_), Ok(s2)) if params.bootstrap > 0 => {
+            bootstrap_steps(task, ladder, &options, params, sigmoid, &s2.params)
+        }
+        _ => Vec::new(),
+    };
+    let chained =
+        |nd: (f64, f64), (p1, p2): &(Vec<f64>, Vec<f64>)| sigmoid.value(TaskLoss.loss(nd, p1), p2);
+    let band = |nd: (f64, f64)| -> Option<(f64, f64)> {
+        if draws.len() < 2 {
+            return None;
+        }
+        let mut values: Vec<f64> = draws.iter().map(|d| chained(nd, d)).collect();
+        values.sort_by(f64::total_cmp);
+        Some((quantile(&values, 0.05), quantile(&values, 0.95)))
+    };
     let predictions = targets
         .iter()
-        .map(|target| fitted.predict(target, task, params))
+        .map(|target| {
+            let mut t = fitted.predict(target, task, params);
+            t.interval = band((target.params, target.tokens));
+            t
+        })
         .collect();
+    let monitored = match (&step1, &step2) {
+        (Ok(s1), Ok(s2)) => monitors
+            .iter()
+            .filter_map(|run| {
+                let accuracy = series(run, task, &params.accuracy).ok()?;
+                // A checkpoint before any token (step 0) has no defined loss L(N, 0).
+                let kept: Vec<usize> = (0..accuracy.len())
+                    .filter(|&i| run.checkpoint_tokens[i] > 0.0)
+                    .collect();
+                let tokens: Vec<f64> = kept.iter().map(|&i| run.checkpoint_tokens[i]).collect();
+                let nd = |d: f64| (run.params, d);
+                let fitted = (s1.params.clone(), s2.params.clone());
+                Some(Monitor {
+                    run: run.name.clone(),
+                    predicted: tokens.iter().map(|&d| chained(nd(d), &fitted)).collect(),
+                    band: (draws.len() >= 2).then(|| {
+                        tokens
+                            .iter()
+                            .map(|&d| band(nd(d)).expect("enough draws"))
+                            .collect()
+                    }),
+                    observed: kept.iter().map(|&i| accuracy[i]).collect(),
+                    tokens,
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
 
     let last =
         |v: &[f64]| -> Vec<f64> { v[v.len().saturating_sub(params.variance_last)..].to_vec() };
@@ -280,6 +351,7 @@ fn fit_task(
         loss_std,
         accuracy_std,
         targets: predictions,
+        monitors: monitored,
     })
 }
 
@@ -327,8 +399,58 @@ impl Fitted<'_> {
                 OneStepCompute.value(compute, p)
             }),
             accuracy_actual: observed(&params.accuracy),
+            interval: None,
         }
     }
+}
+
+/// Step 1 and step 2 parameters refitted on `params.bootstrap` resamples of the ladder runs (with
+/// replacement, at least 5 distinct runs). Step 2 restarts from the full data's fit `step2`.
+/// Resamples whose fits fail are left out.
+fn bootstrap_steps(
+    task: &str,
+    ladder: &[&TrainingRun],
+    options: &PrepareOptions,
+    params: &LadderParams,
+    sigmoid: LossToAccuracy,
+    step2: &[f64],
+) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let huber = FitOptions {
+        loss: Loss::Huber(params.huber_delta),
+        max_iters: params.max_iters,
+    };
+    let squared = FitOptions {
+        loss: Loss::Squared,
+        max_iters: params.max_iters,
+    };
+    let restarted = Restarted {
+        law: sigmoid,
+        starts: vec![step2.to_vec()],
+    };
+    (0..params.bootstrap)
+        .into_par_iter()
+        .filter_map(|b| {
+            let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed.wrapping_add(b as u64));
+            let drawn: Vec<&TrainingRun> = loop {
+                let draw: Vec<&TrainingRun> = (0..ladder.len())
+                    .map(|_| ladder[rng.gen_range(0..ladder.len())])
+                    .collect();
+                let mut names: Vec<&str> = draw.iter().map(|r| r.name.as_str()).collect();
+                names.sort_unstable();
+                names.dedup();
+                if names.len() >= 5.min(ladder.len()) {
+                    break draw;
+                }
+            };
+            let prepared = prepare_task(&drawn, task, options).ok()?;
+            let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
+                prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
+            let s1 = fit(&TaskLoss, &x1, &y1, huber).ok()?;
+            let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
+            let s2 = fit(&restarted, &x2, &y2, squared).ok()?;
+            Some((s1.params, s2.params))
+        })
+        .collect()
 }
 
 /// Fits the two-step ladder law per task: a `training-runs` artifact in, `ladder-fits` out.
@@ -337,7 +459,7 @@ pub struct LadderStage;
 impl Stage for LadderStage {
     type Params = LadderParams;
     const KIND: &'static str = "ladder";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const OUTPUT: ArtifactKind = ArtifactKind::LadderFits;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
 

@@ -31,6 +31,8 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+pub use cod_fit::quantile;
+
 use crate::{MapParams, predict};
 
 fn default_resamples() -> usize {
@@ -261,15 +263,6 @@ fn resample_items(
             unseen_items: Vec::new(),
         },
     ))
-}
-
-/// The `q` quantile of sorted values, interpolating linearly between order statistics (NumPy's
-/// default).
-#[must_use]
-pub fn quantile(sorted: &[f64], q: f64) -> f64 {
-    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
 /// Every method's predictions over `params.resamples` resamples, by (benchmark, method).

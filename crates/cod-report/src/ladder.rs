@@ -95,7 +95,7 @@ fn intro(runs: &TrainingRuns, fits: &LadderFits, loss: &str) -> Vec<String> {
     let targets: Vec<String> = runs
         .runs
         .iter()
-        .filter(|r| r.role == Role::Target)
+        .filter(|r| r.role == Role::Target && !r.monitor)
         .map(|r| {
             format!(
                 "{} (N = {}, D = {}, 6·N·D = {} FLOPs)",
@@ -106,10 +106,24 @@ fn intro(runs: &TrainingRuns, fits: &LadderFits, loss: &str) -> Vec<String> {
             )
         })
         .collect();
+    let monitored: Vec<&str> = runs
+        .runs
+        .iter()
+        .filter(|r| r.monitor)
+        .map(|r| r.name.as_str())
+        .collect();
+    let monitored = if monitored.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Training trajectories monitored against the predicted curve: {}.",
+            monitored.join(", ")
+        )
+    };
     vec![
         format!(
             "The two-step ladder law fitted on {} ({}) and used to predict {}. Accuracy is in \
-             points (percent); the intermediate is the {loss}.",
+             points (percent); the intermediate is the {loss}.{monitored}",
             count(fits.ladder.len(), "ladder run", "ladder runs"),
             fits.ladder.join(", "),
             if targets.is_empty() {
@@ -299,6 +313,15 @@ fn section(
         let (chart, caption) = methods_chart(task);
         blocks.push(Block::Figure(figure(
             &format!("{id}-methods"),
+            &caption,
+            &chart,
+            params.png,
+        )?));
+    }
+    for (k, m) in task.monitors.iter().enumerate() {
+        let (chart, caption) = monitor_chart(task, m);
+        blocks.push(Block::Figure(figure(
+            &format!("{id}-monitor-{k}"),
             &caption,
             &chart,
             params.png,
@@ -545,6 +568,88 @@ fn step2_chart(task: &LadderTask, loss: &str) -> (Chart, String) {
         } else {
             " Step 2 was not fitted, so no curve."
         }
+    );
+    (chart, caption)
+}
+
+/// A target's trajectory against the predicted curve and its bootstrap band, with the checkpoints
+/// outside the band marked.
+fn monitor_chart(task: &LadderTask, m: &cod_artifact::Monitor) -> (Chart, String) {
+    let outside = m.outside();
+    // Tokens in billions or trillions, so the axis labels stay short.
+    let max = m.tokens.iter().copied().fold(0.0, f64::max);
+    let (unit, unit_name) = if max >= 1e12 {
+        (1e12, "trillions")
+    } else {
+        (1e9, "billions")
+    };
+    let tokens: Vec<f64> = m.tokens.iter().map(|d| d / unit).collect();
+    let mut layers = Vec::new();
+    if let Some(band) = &m.band {
+        for (edge, label) in [(0, Some("5-95% band")), (1, None)] {
+            layers.push(Layer::Line {
+                points: tokens
+                    .iter()
+                    .zip(band)
+                    .map(|(&d, b)| (d, 100.0 * if edge == 0 { b.0 } else { b.1 }))
+                    .collect(),
+                stroke: Stroke::dashed(colour(0), 1),
+                label: label.map(str::to_owned),
+            });
+        }
+    }
+    layers.push(Layer::Line {
+        points: m
+            .tokens
+            .iter()
+            .zip(&m.predicted)
+            .map(|(&d, &p)| (d, 100.0 * p))
+            .collect(),
+        stroke: Stroke::solid(colour(0), 2),
+        label: Some("predicted Acc(L(N, D))".to_owned()),
+    });
+    let inside: Vec<(f64, f64, u32)> = (0..m.tokens.len())
+        .filter(|i| !outside.contains(i))
+        .map(|i| (tokens[i], 100.0 * m.observed[i], 3))
+        .collect();
+    layers.push(Layer::Points {
+        points: inside,
+        style: MarkerStyle::new(Marker::Circle, colour(1), true),
+        label: Some("checkpoint".to_owned()),
+    });
+    if !outside.is_empty() {
+        layers.push(Layer::Points {
+            points: outside
+                .iter()
+                .map(|&i| (tokens[i], 100.0 * m.observed[i], 5))
+                .collect(),
+            style: MarkerStyle::new(Marker::Cross, colour(3), false),
+            label: Some("outside the band".to_owned()),
+        });
+    }
+    let ys = layers.iter().flat_map(|l| match l {
+        Layer::Line { points, .. } => points.iter().map(|p| p.1).collect::<Vec<_>>(),
+        Layer::Points { points, .. } => points.iter().map(|p| p.1).collect(),
+        _ => Vec::new(),
+    });
+    let y = padded_range(ys, 0.05, 5.0, (0.0, 100.0));
+    let x = padded_range(tokens.iter().copied(), 0.02, 0.0, (0.0, f64::INFINITY));
+    let chart = Chart::Xy(XyPlot {
+        title: format!("{}: {} against the prediction", task.name, m.run),
+        x: Axis::linear(&format!("tokens seen ({unit_name})"), x),
+        y: Axis::linear("accuracy (%)", y),
+        layers,
+    });
+    let caption = format!(
+        "Monitoring {} on {}: each evaluated checkpoint's accuracy (dots; × outside the band, {} of \
+         {}) against the two-step law at that checkpoint's tokens D, Acc(L(N, D)), and its 5-95% \
+         bootstrap band over resampled ladder runs. Step 1 is fitted to runs at the end of their \
+         learning-rate schedules, so checkpoints before the final decay are expected to sit below \
+         the curve.",
+        m.run,
+        task.name,
+        outside.len(),
+        m.tokens.len()
     );
     (chart, caption)
 }

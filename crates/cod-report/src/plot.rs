@@ -450,15 +450,23 @@ where
                 stroke,
                 label,
             } => {
-                if stroke.dashed {
-                    chart.draw_series(DashedLineSeries::new(
-                        points.iter().copied(),
-                        6,
-                        4,
-                        stroke.style(),
-                    ))?;
+                // Non-finite points are dropped and far-off ones pulled in: plotters maps
+                // coordinates to pixels in i32 and overflows on huge values.
+                let (sx, sy) = ((x1 - x0).abs(), (y1 - y0).abs());
+                let (xlo, xhi) = if plot.x.log {
+                    (x0 / 100.0, x1 * 100.0)
                 } else {
-                    chart.draw_series(LineSeries::new(points.iter().copied(), stroke.style()))?;
+                    (x0 - sx, x1 + sx)
+                };
+                let points: Vec<(f64, f64)> = points
+                    .iter()
+                    .filter(|p| p.0.is_finite() && p.1.is_finite() && (!plot.x.log || p.0 > 0.0))
+                    .map(|&(x, y)| (x.clamp(xlo, xhi), y.clamp(y0 - sy, y1 + sy)))
+                    .collect();
+                if stroke.dashed {
+                    chart.draw_series(DashedLineSeries::new(points, 6, 4, stroke.style()))?;
+                } else {
+                    chart.draw_series(LineSeries::new(points, stroke.style()))?;
                 }
                 if let Some(label) = label {
                     entries.push(Entry::Line(*stroke, label.clone()));
@@ -476,6 +484,17 @@ where
                         .iter()
                         .copied()
                         .filter(|p| p.0.is_finite() && p.1.is_finite())
+                        // Far off the chart: not drawn (and no i32 overflow in plotters).
+                        .filter(|p| {
+                            let (sx, sy) = ((x1 - x0).abs(), (y1 - y0).abs());
+                            p.1 >= y0 - sy
+                                && p.1 <= y1 + sy
+                                && if plot.x.log {
+                                    p.0 >= x0 / 100.0 && p.0 <= x1 * 100.0
+                                } else {
+                                    p.0 >= x0 - sx && p.0 <= x1 + sx
+                                }
+                        })
                 );
                 if let Some(label) = label {
                     entries.push(Entry::Marker(*style, label.clone()));

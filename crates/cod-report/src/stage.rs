@@ -97,7 +97,7 @@ impl Stage for ReportStage {
     type Params = ReportParams;
     const KIND: &'static str = "report";
     /// Bump on any change to what the report shows or how it is drawn (the font included).
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Report;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,
@@ -133,7 +133,7 @@ impl Stage for LadderReportStage {
     type Params = LadderReportParams;
     const KIND: &'static str = "ladder-report";
     /// Bump on any change to what the report shows or how it is drawn (the font included).
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Report;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns, ArtifactKind::LadderFits];
 

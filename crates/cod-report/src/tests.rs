@@ -313,6 +313,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
     let run = |name: &str, n: f64, d: f64, role| TrainingRun {
         name: name.to_owned(),
         role,
+        monitor: false,
         source: format!("{name}.csv"),
         params: n,
         tokens: d,
@@ -361,7 +362,9 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
                 accuracy_one_step: None,
                 accuracy_one_step_compute: None,
                 accuracy_actual: Some(0.62),
+                interval: None,
             }],
+            monitors: vec![],
         }],
     };
     let params = LadderReportParams {
