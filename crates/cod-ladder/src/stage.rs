@@ -282,49 +282,22 @@ fn fit_task(
         }
         _ => Vec::new(),
     };
-    let chained =
-        |nd: (f64, f64), (p1, p2): &(Vec<f64>, Vec<f64>)| sigmoid.value(TaskLoss.loss(nd, p1), p2);
-    let band = |nd: (f64, f64)| -> Option<(f64, f64)> {
-        if draws.len() < 2 {
-            return None;
-        }
-        let mut values: Vec<f64> = draws.iter().map(|d| chained(nd, d)).collect();
-        values.sort_by(f64::total_cmp);
-        Some((quantile(&values, 0.05), quantile(&values, 0.95)))
+    let chain = Chain {
+        sigmoid,
+        draws: &draws,
     };
     let predictions = targets
         .iter()
         .map(|target| {
             let mut t = fitted.predict(target, task, params);
-            t.interval = band((target.params, target.tokens));
+            t.interval = chain.band((target.params, target.tokens));
             t
         })
         .collect();
     let monitored = match (&step1, &step2) {
         (Ok(s1), Ok(s2)) => monitors
             .iter()
-            .filter_map(|run| {
-                let accuracy = series(run, task, &params.accuracy).ok()?;
-                // A checkpoint before any token (step 0) has no defined loss L(N, 0).
-                let kept: Vec<usize> = (0..accuracy.len())
-                    .filter(|&i| run.checkpoint_tokens[i] > 0.0)
-                    .collect();
-                let tokens: Vec<f64> = kept.iter().map(|&i| run.checkpoint_tokens[i]).collect();
-                let nd = |d: f64| (run.params, d);
-                let fitted = (s1.params.clone(), s2.params.clone());
-                Some(Monitor {
-                    run: run.name.clone(),
-                    predicted: tokens.iter().map(|&d| chained(nd(d), &fitted)).collect(),
-                    band: (draws.len() >= 2).then(|| {
-                        tokens
-                            .iter()
-                            .map(|&d| band(nd(d)).expect("enough draws"))
-                            .collect()
-                    }),
-                    observed: kept.iter().map(|&i| accuracy[i]).collect(),
-                    tokens,
-                })
-            })
+            .filter_map(|run| chain.monitor(run, task, params, (&s1.params, &s2.params)))
             .collect(),
         _ => Vec::new(),
     };
@@ -401,6 +374,59 @@ impl Fitted<'_> {
             accuracy_actual: observed(&params.accuracy),
             interval: None,
         }
+    }
+}
+
+/// Both steps chained, with the bootstrap's refitted parameters for bands.
+struct Chain<'a> {
+    sigmoid: LossToAccuracy,
+    draws: &'a [(Vec<f64>, Vec<f64>)],
+}
+
+impl Chain<'_> {
+    fn value(&self, nd: (f64, f64), step1: &[f64], step2: &[f64]) -> f64 {
+        self.sigmoid.value(TaskLoss.loss(nd, step1), step2)
+    }
+
+    /// The 5-95% band of the chained prediction at (N, D) over the bootstrap draws.
+    fn band(&self, nd: (f64, f64)) -> Option<(f64, f64)> {
+        if self.draws.len() < 2 {
+            return None;
+        }
+        let mut values: Vec<f64> = self
+            .draws
+            .iter()
+            .map(|(p1, p2)| self.value(nd, p1, p2))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        Some((quantile(&values, 0.05), quantile(&values, 0.95)))
+    }
+
+    /// A monitored run's checkpoints against the chained prediction at their tokens.
+    fn monitor(
+        &self,
+        run: &TrainingRun,
+        task: &str,
+        params: &LadderParams,
+        (step1, step2): (&[f64], &[f64]),
+    ) -> Option<Monitor> {
+        let accuracy = series(run, task, &params.accuracy).ok()?;
+        // A checkpoint before any token (step 0) has no defined loss L(N, 0).
+        let kept: Vec<usize> = (0..accuracy.len())
+            .filter(|&i| run.checkpoint_tokens[i] > 0.0)
+            .collect();
+        let tokens: Vec<f64> = kept.iter().map(|&i| run.checkpoint_tokens[i]).collect();
+        let nd = |d: f64| (run.params, d);
+        Some(Monitor {
+            run: run.name.clone(),
+            predicted: tokens
+                .iter()
+                .map(|&d| self.value(nd(d), step1, step2))
+                .collect(),
+            band: tokens.iter().map(|&d| self.band(nd(d))).collect(),
+            observed: kept.iter().map(|&i| accuracy[i]).collect(),
+            tokens,
+        })
     }
 }
 

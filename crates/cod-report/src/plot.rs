@@ -408,6 +408,18 @@ fn tick(log: bool) -> impl Fn(&f64) -> String {
     }
 }
 
+/// `p` moved to within one axis span of the chart (for a log x axis, two decades).
+fn pull_in(plot: &XyPlot, (x, y): (f64, f64)) -> (f64, f64) {
+    let ((x0, x1), (y0, y1)) = (plot.x.range, plot.y.range);
+    let (sx, sy) = ((x1 - x0).abs(), (y1 - y0).abs());
+    let (xlo, xhi) = if plot.x.log {
+        (x0 / 100.0, x1 * 100.0)
+    } else {
+        (x0 - sx, x1 + sx)
+    };
+    (x.clamp(xlo, xhi), y.clamp(y0 - sy, y1 + sy))
+}
+
 fn draw_xy<DB, XS>(
     root: &DrawingArea<DB, Shift>,
     plot: &XyPlot,
@@ -452,16 +464,10 @@ where
             } => {
                 // Non-finite points are dropped and far-off ones pulled in: plotters maps
                 // coordinates to pixels in i32 and overflows on huge values.
-                let (sx, sy) = ((x1 - x0).abs(), (y1 - y0).abs());
-                let (xlo, xhi) = if plot.x.log {
-                    (x0 / 100.0, x1 * 100.0)
-                } else {
-                    (x0 - sx, x1 + sx)
-                };
                 let points: Vec<(f64, f64)> = points
                     .iter()
                     .filter(|p| p.0.is_finite() && p.1.is_finite() && (!plot.x.log || p.0 > 0.0))
-                    .map(|&(x, y)| (x.clamp(xlo, xhi), y.clamp(y0 - sy, y1 + sy)))
+                    .map(|&p| pull_in(plot, p))
                     .collect();
                 if stroke.dashed {
                     chart.draw_series(DashedLineSeries::new(points, 6, 4, stroke.style()))?;
@@ -485,16 +491,7 @@ where
                         .copied()
                         .filter(|p| p.0.is_finite() && p.1.is_finite())
                         // Far off the chart: not drawn (and no i32 overflow in plotters).
-                        .filter(|p| {
-                            let (sx, sy) = ((x1 - x0).abs(), (y1 - y0).abs());
-                            p.1 >= y0 - sy
-                                && p.1 <= y1 + sy
-                                && if plot.x.log {
-                                    p.0 >= x0 / 100.0 && p.0 <= x1 * 100.0
-                                } else {
-                                    p.0 >= x0 - sx && p.0 <= x1 + sx
-                                }
-                        })
+                        .filter(|&(x, y, _)| pull_in(plot, (x, y)) == (x, y))
                 );
                 if let Some(label) = label {
                     entries.push(Entry::Marker(*style, label.clone()));
