@@ -1,7 +1,9 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 6] = ["ingest", "features", "cluster", "fit", "map", "report"];
+const MMLU_STAGES: [&str; 7] = [
+    "ingest", "features", "cluster", "fit", "map", "report", "backtest",
+];
 
 fn mmlu_pipeline() -> String {
     root().join("pipelines/mmlu.toml").display().to_string()

@@ -61,7 +61,8 @@ pub const BACKTEST_CSV: &str = "backtest.csv";
 /// The name of the backtest's Markdown file.
 pub const BACKTEST_MD: &str = "backtest.md";
 
-/// Mean and max absolute error of one method over some rows, and how many rows it scored.
+/// Mean and max absolute error of one method over some rows, and how many of them it scored
+/// (mean and max are NaN when it scored none).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ErrorStats {
     pub mean: f64,
@@ -71,22 +72,26 @@ pub struct ErrorStats {
 }
 
 impl ErrorStats {
-    fn of<'a>(rows: impl Iterator<Item = &'a BacktestRow>) -> Option<ErrorStats> {
-        let (mut sum, mut max, mut scored, mut total) = (0.0, 0.0f64, 0, 0);
+    fn of<'a>(rows: impl Iterator<Item = &'a BacktestRow>) -> ErrorStats {
+        let (mut sum, mut max, mut scored, mut total) = (0.0, f64::NAN, 0, 0);
         for r in rows {
             total += 1;
             if let Some(e) = r.abs_error {
                 sum += e;
-                max = max.max(e);
+                max = e.max(max);
                 scored += 1;
             }
         }
-        (scored > 0).then(|| ErrorStats {
-            mean: sum / scored as f64,
+        ErrorStats {
+            mean: if scored > 0 {
+                sum / scored as f64
+            } else {
+                f64::NAN
+            },
             max,
             scored,
             rows: total,
-        })
+        }
     }
 }
 
@@ -127,9 +132,9 @@ impl Backtest {
     }
 
     /// Each method's error statistics over holdout `k`'s rows (every held-out model and
-    /// benchmark), in method order; `None` for a method that scored none.
+    /// benchmark), in method order.
     #[must_use]
-    pub fn holdout_stats(&self, k: usize) -> Vec<(&str, Option<ErrorStats>)> {
+    pub fn holdout_stats(&self, k: usize) -> Vec<(&str, ErrorStats)> {
         self.methods()
             .into_iter()
             .map(|m| {
@@ -157,10 +162,13 @@ impl Backtest {
                     self.rows.iter().filter(|r| r.benchmark == bench).collect();
                 let stats: Vec<(&str, ErrorStats)> = methods
                     .iter()
-                    .filter_map(|&m| {
-                        ErrorStats::of(rows.iter().copied().filter(|r| r.method == m))
-                            .map(|s| (m, s))
+                    .map(|&m| {
+                        (
+                            m,
+                            ErrorStats::of(rows.iter().copied().filter(|r| r.method == m)),
+                        )
                     })
+                    .filter(|(_, s)| s.scored > 0)
                     .collect();
                 let most = stats.iter().map(|(_, s)| s.scored).max().unwrap_or(0);
                 let mut complete: Vec<(&str, f64)> = stats
@@ -171,7 +179,10 @@ impl Backtest {
                 // A stable sort keeps the listed order among ties.
                 complete.sort_by(|a, b| a.1.total_cmp(&b.1));
                 let best = complete.first().map_or(f64::NAN, |(_, e)| *e);
-                let tied = complete.iter().take_while(|(_, e)| *e == best).count();
+                let tied = complete
+                    .iter()
+                    .take_while(|(_, e)| e.total_cmp(&best).is_eq())
+                    .count();
                 Winner {
                     benchmark: bench.to_owned(),
                     methods: complete[..tied]
@@ -278,6 +289,75 @@ impl Backtest {
         )
     }
 
+    /// `holdout k=1: 12B predicted from 7 models (122M … 7B); never read: 70B`.
+    fn holdout_heading(&self, h: &Holdout) -> String {
+        let unit = if self.kind == "ladder-backtest" {
+            "run"
+        } else {
+            "model"
+        };
+        format!(
+            "holdout k={}: {} predicted from {} ({}); never read: {}",
+            h.k,
+            h.held_out.join(", "),
+            count(h.fitted.len(), unit),
+            span(&h.fitted),
+            if h.dropped.is_empty() {
+                "none".to_owned()
+            } else {
+                h.dropped.join(", ")
+            }
+        )
+    }
+
+    /// Each method's mean and max abs error over holdout `k`, in points.
+    fn holdout_table(&self, k: usize) -> Table {
+        let mut t = Table::new(&[
+            ("method", Left),
+            ("mean", Right),
+            ("max", Right),
+            ("scored", Right),
+        ]);
+        for (method, s) in self.holdout_stats(k) {
+            t.rows.push(vec![
+                method.to_owned(),
+                points(s.mean),
+                points(s.max),
+                format!("{}/{}", s.scored, s.rows),
+            ]);
+        }
+        t
+    }
+
+    /// Per benchmark (or task), the winner and the runner-up.
+    fn winner_table(&self, unit: &str) -> Table {
+        let mut t = Table::new(&[
+            (unit, Left),
+            ("winner", Left),
+            ("mean", Right),
+            ("runner-up", Left),
+            ("mean", Right),
+        ]);
+        for w in self.winners() {
+            let (runner, runner_mean) = w
+                .runner_up
+                .map_or_else(|| ("-".to_owned(), f64::NAN), |(m, e)| (m, e));
+            let winner = if w.methods.is_empty() {
+                "none scored".to_owned()
+            } else {
+                w.methods.join(" = ")
+            };
+            t.rows.push(vec![
+                w.benchmark,
+                winner,
+                points(w.mean),
+                runner,
+                points(runner_mean),
+            ]);
+        }
+        t
+    }
+
     /// The summary's content, rendered as text or Markdown.
     fn blocks(&self) -> Vec<Block> {
         let mut blocks = Vec::new();
@@ -311,55 +391,8 @@ impl Backtest {
             )));
         }
         for h in &self.holdouts {
-            blocks.push(Block::Heading(format!(
-                "holdout k={}: {} predicted from {} ({}); never read: {}",
-                h.k,
-                h.held_out.join(", "),
-                count(
-                    h.fitted.len(),
-                    if self.kind == "ladder-backtest" {
-                        "run"
-                    } else {
-                        "model"
-                    }
-                ),
-                span(&h.fitted),
-                if h.dropped.is_empty() {
-                    "none".to_owned()
-                } else {
-                    h.dropped.join(", ")
-                }
-            )));
-            let mut t = Table::new(&[
-                ("method", Left),
-                ("mean", Right),
-                ("max", Right),
-                ("scored", Right),
-            ]);
-            for (method, stats) in self.holdout_stats(h.k) {
-                t.rows.push(match stats {
-                    Some(s) => vec![
-                        method.to_owned(),
-                        format!("{:.2}", 100.0 * s.mean),
-                        format!("{:.2}", 100.0 * s.max),
-                        format!("{}/{}", s.scored, s.rows),
-                    ],
-                    None => {
-                        let rows = self
-                            .rows
-                            .iter()
-                            .filter(|r| r.holdout == h.k && r.method == method)
-                            .count();
-                        vec![
-                            method.to_owned(),
-                            "-".into(),
-                            "-".into(),
-                            format!("0/{rows}"),
-                        ]
-                    }
-                });
-            }
-            blocks.push(Block::Table(t));
+            blocks.push(Block::Heading(self.holdout_heading(h)));
+            blocks.push(Block::Table(self.holdout_table(h.k)));
         }
         let unit = if self.kind == "ladder-backtest" {
             "task"
@@ -369,37 +402,7 @@ impl Backtest {
         blocks.push(Block::Heading(format!(
             "which method wins where: per {unit}, the lowest mean abs error over every holdout"
         )));
-        let mut t = Table::new(&[
-            (unit, Left),
-            ("winner", Left),
-            ("mean", Right),
-            ("runner-up", Left),
-            ("mean", Right),
-        ]);
-        for w in self.winners() {
-            let (runner, runner_mean) = w.runner_up.map_or_else(
-                || ("-".to_owned(), "-".to_owned()),
-                |(m, e)| (m, format!("{:.2}", 100.0 * e)),
-            );
-            t.rows.push(if w.methods.is_empty() {
-                vec![
-                    w.benchmark,
-                    "none scored".to_owned(),
-                    "-".into(),
-                    runner,
-                    runner_mean,
-                ]
-            } else {
-                vec![
-                    w.benchmark,
-                    w.methods.join(" = "),
-                    format!("{:.2}", 100.0 * w.mean),
-                    runner,
-                    runner_mean,
-                ]
-            });
-        }
-        blocks.push(Block::Table(t));
+        blocks.push(Block::Table(self.winner_table(unit)));
         let wins: Vec<String> = self
             .win_counts()
             .into_iter()
@@ -407,6 +410,15 @@ impl Backtest {
             .collect();
         blocks.push(Block::Line(format!("wins: {}", wins.join(", "))));
         blocks
+    }
+}
+
+/// An error in accuracy points, `-` when there is none (NaN).
+fn points(v: f64) -> String {
+    if v.is_nan() {
+        "-".to_owned()
+    } else {
+        format!("{:.2}", 100.0 * v)
     }
 }
 
@@ -574,12 +586,21 @@ mod tests {
         ]);
         let stats = b.holdout_stats(1);
         assert_eq!(stats[0].0, "cod");
-        let cod = stats[0].1.unwrap();
+        let cod = stats[0].1;
         assert!((cod.mean - 0.02).abs() < 1e-12 && (cod.max - 0.03).abs() < 1e-12);
         assert_eq!((cod.scored, cod.rows), (2, 2));
-        let bnsl = stats[1].1.unwrap();
+        let bnsl = stats[1].1;
         assert_eq!((bnsl.scored, bnsl.rows), (1, 2));
-        assert!(b.holdout_stats(2).iter().all(|(_, s)| s.is_none()));
+        assert!(
+            b.holdout_stats(2)
+                .iter()
+                .all(|(_, s)| s.scored == 0 && s.rows == 1 && s.mean.is_nan())
+        );
+        assert!(
+            b.summary().contains("  cod        -    -     0/1\n"),
+            "{}",
+            b.summary()
+        );
     }
 
     #[test]

@@ -76,6 +76,84 @@ fn failure(task: &LadderTask, method: &str) -> Option<String> {
         .find_map(|(what, fit)| Some(format!("{what} fit failed: {}", fit.failure.as_ref()?)))
 }
 
+/// Every method's prediction of every held-out run on every task, scored.
+fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec<BacktestRow> {
+    let mut rows = Vec::new();
+    for run in held {
+        for task in &fits.tasks {
+            let Some(t) = task.targets.iter().find(|t| t.target == run.name) else {
+                continue;
+            };
+            rows.extend(t.methods().into_iter().map(|(method, prediction)| {
+                scored(BacktestRow {
+                    holdout: k,
+                    held_out: run.name.clone(),
+                    benchmark: task.name.clone(),
+                    method: method.to_owned(),
+                    prediction,
+                    actual: t.accuracy_actual,
+                    abs_error: None,
+                    note: if prediction.is_none() {
+                        failure(task, method)
+                    } else {
+                        None
+                    },
+                })
+            }));
+        }
+    }
+    rows
+}
+
+/// Holdout k: the runs of model size `size` predicted from the smaller sizes' runs. Returns the
+/// holdout, its rows and the ladder fit's description.
+fn run_holdout(
+    runs: &TrainingRuns,
+    ladder: &[&TrainingRun],
+    k: usize,
+    size: f64,
+    params: &LadderParams,
+) -> anyhow::Result<(Holdout, Vec<BacktestRow>, String)> {
+    let names = |runs: &[&TrainingRun]| runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let held: Vec<&TrainingRun> = ladder
+        .iter()
+        .copied()
+        .filter(|r| r.params.total_cmp(&size).is_eq())
+        .collect();
+    let mut fitted: Vec<&TrainingRun> =
+        ladder.iter().copied().filter(|r| r.params < size).collect();
+    fitted.sort_by(|a, b| a.flops().total_cmp(&b.flops()));
+    // The larger sizes' runs, largest first, then the original targets.
+    let mut dropped: Vec<&TrainingRun> =
+        ladder.iter().copied().filter(|r| r.params > size).collect();
+    dropped.sort_by(|a, b| b.params.total_cmp(&a.params));
+    dropped.extend(runs.runs.iter().filter(|r| r.role != Role::Ladder));
+    let data = TrainingRuns {
+        tasks: runs.tasks.clone(),
+        runs: fitted
+            .iter()
+            .map(|&r| r.clone())
+            .chain(held.iter().map(|&r| TrainingRun {
+                role: Role::Target,
+                ..r.clone()
+            }))
+            .collect(),
+    };
+    let fits = cod_ladder::fit_ladder(&data, params).with_context(|| {
+        format!(
+            "holdout k={k} (the {} runs held out)",
+            names(&held).join(", ")
+        )
+    })?;
+    let holdout = Holdout {
+        k,
+        held_out: names(&held),
+        fitted: names(&fitted),
+        dropped: names(&dropped),
+    };
+    Ok((holdout, rows(k, &held, &fits), fits.method))
+}
+
 /// Backtests the two-step ladder law and its baselines: for k = 1..K every run of the k-th
 /// largest model size N is predicted from the runs of the smaller sizes, with larger sizes and
 /// the original targets removed. A held-out run's actual accuracy is the mean of its last
@@ -90,13 +168,9 @@ pub fn ladder_backtest(
         .iter()
         .filter(|r| r.role == Role::Ladder)
         .collect();
-    let mut sizes: Vec<f64> = Vec::new();
-    for r in &ladder {
-        if !sizes.contains(&r.params) {
-            sizes.push(r.params);
-        }
-    }
+    let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
     sizes.sort_by(|a, b| b.total_cmp(a));
+    sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
     let (count, note) = feasible_holdouts(
         params.holdout,
         sizes.len(),
@@ -104,74 +178,9 @@ pub fn ladder_backtest(
         "model size",
         "min_sizes",
     )?;
-
-    let names = |runs: &[&TrainingRun]| runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
     let results = (1..=count)
         .into_par_iter()
-        .map(|k| {
-            let size = sizes[k - 1];
-            let held: Vec<&TrainingRun> = ladder
-                .iter()
-                .copied()
-                .filter(|r| r.params == size)
-                .collect();
-            let mut fitted: Vec<&TrainingRun> =
-                ladder.iter().copied().filter(|r| r.params < size).collect();
-            fitted.sort_by(|a, b| a.flops().total_cmp(&b.flops()));
-            let dropped: Vec<&TrainingRun> = runs
-                .runs
-                .iter()
-                .filter(|r| r.role != Role::Ladder || r.params > size)
-                .collect();
-            let data = TrainingRuns {
-                tasks: runs.tasks.clone(),
-                runs: fitted
-                    .iter()
-                    .map(|&r| r.clone())
-                    .chain(held.iter().map(|&r| TrainingRun {
-                        role: Role::Target,
-                        ..r.clone()
-                    }))
-                    .collect(),
-            };
-            let fits = cod_ladder::fit_ladder(&data, &params.ladder).with_context(|| {
-                format!(
-                    "holdout k={k} (the {} runs held out)",
-                    names(&held).join(", ")
-                )
-            })?;
-            let mut rows = Vec::new();
-            for run in &held {
-                for task in &fits.tasks {
-                    let Some(t) = task.targets.iter().find(|t| t.target == run.name) else {
-                        continue;
-                    };
-                    rows.extend(t.methods().into_iter().map(|(method, prediction)| {
-                        scored(BacktestRow {
-                            holdout: k,
-                            held_out: run.name.clone(),
-                            benchmark: task.name.clone(),
-                            method: method.to_owned(),
-                            prediction,
-                            actual: t.accuracy_actual,
-                            abs_error: None,
-                            note: if prediction.is_none() {
-                                failure(task, method)
-                            } else {
-                                None
-                            },
-                        })
-                    }));
-                }
-            }
-            let holdout = Holdout {
-                k,
-                held_out: names(&held),
-                fitted: names(&fitted),
-                dropped: names(&dropped),
-            };
-            Ok((holdout, rows, fits.method))
-        })
+        .map(|k| run_holdout(runs, &ladder, k, sizes[k - 1], &params.ladder))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
     let mut fixed = Vec::new();

@@ -163,3 +163,9 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod per_item_tests;
+
+#[cfg(test)]
+mod ladder_tests;

@@ -89,6 +89,46 @@ struct HoldoutTable<'a> {
 }
 
 impl HoldoutTable<'_> {
+    /// Holdout k of `table`: `ladder[k − 1]` (the ladder sorted by decreasing compute) becomes
+    /// the target; the larger ladder models and the `targets` are dropped.
+    fn new<'a>(
+        table: &'a EvalTable,
+        ladder: &[usize],
+        targets: &[usize],
+        k: usize,
+    ) -> (Holdout, HoldoutTable<'a>) {
+        let name = |m: &usize| table.models[*m].name.clone();
+        let held = ladder[k - 1];
+        let dropped: Vec<usize> = ladder[..k - 1].iter().chain(targets).copied().collect();
+        let keep: Vec<usize> = (0..table.models.len())
+            .filter(|m| !dropped.contains(m))
+            .collect();
+        let models = keep
+            .iter()
+            .map(|&m| {
+                let mut model = table.models[m].clone();
+                if m == held {
+                    model.role = Role::Target;
+                }
+                model
+            })
+            .collect();
+        let holdout = Holdout {
+            k,
+            held_out: vec![name(&held)],
+            fitted: ladder[k..].iter().rev().map(name).collect(),
+            dropped: dropped.iter().map(name).collect(),
+        };
+        let view = HoldoutTable {
+            table,
+            k,
+            keep,
+            models,
+            held_out: name(&held),
+        };
+        (holdout, view)
+    }
+
     /// Benchmark `b` with only the kept models' columns.
     fn benchmark(&self, b: usize) -> EvalTable {
         EvalTable {
@@ -151,41 +191,8 @@ pub fn backtest(
         "min_ladder",
     )?;
 
-    let name = |m: usize| table.models[m].name.clone();
     let holdouts: Vec<(Holdout, HoldoutTable)> = (1..=runs)
-        .map(|k| {
-            let held = ladder[k - 1];
-            let mut fitted: Vec<usize> = ladder[k..].to_vec();
-            fitted.reverse();
-            let dropped: Vec<usize> = ladder[..k - 1].iter().chain(&targets).copied().collect();
-            let keep: Vec<usize> = (0..table.models.len())
-                .filter(|m| !dropped.contains(m))
-                .collect();
-            let models = keep
-                .iter()
-                .map(|&m| {
-                    let mut model = table.models[m].clone();
-                    if m == held {
-                        model.role = Role::Target;
-                    }
-                    model
-                })
-                .collect();
-            let holdout = Holdout {
-                k,
-                held_out: vec![name(held)],
-                fitted: fitted.iter().map(|&m| name(m)).collect(),
-                dropped: dropped.iter().map(|&m| name(m)).collect(),
-            };
-            let view = HoldoutTable {
-                table,
-                k,
-                keep,
-                models,
-                held_out: name(held),
-            };
-            (holdout, view)
-        })
+        .map(|k| HoldoutTable::new(table, &ladder, &targets, k))
         .collect();
 
     let pairs: Vec<(&HoldoutTable, usize)> = holdouts
@@ -237,11 +244,11 @@ pub fn backtest(
         if anchors.is_empty() {
             "none".to_owned()
         } else {
-            anchors
+            let names: Vec<&str> = anchors
                 .iter()
-                .map(|&m| name(m))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .map(|&m| table.models[m].name.as_str())
+                .collect();
+            names.join(", ")
         },
     ));
     Ok(Backtest {
