@@ -310,6 +310,7 @@ fn list_pipelines() -> anyhow::Result<ExitCode> {
 struct Ran {
     written: BTreeMap<String, PathBuf>,
     cwd: PathBuf,
+    out_dir: PathBuf,
 }
 
 impl Ran {
@@ -324,6 +325,14 @@ impl Ran {
     }
 }
 
+/// The registry and the pipeline `args` name, with their overrides applied.
+fn load(args: &PipelineArgs) -> anyhow::Result<(Registry, Pipeline)> {
+    let registry = registry();
+    let path = find_pipeline(&args.pipeline)?;
+    let pipeline = Pipeline::load(&path, &args.overrides, &registry)?;
+    Ok((registry, pipeline))
+}
+
 /// Runs `pipeline` (up to `until`) as `args` say, reporting each stage, and writes the files
 /// derived from its artifacts. `None` for a dry run.
 fn execute(
@@ -331,7 +340,7 @@ fn execute(
     pipeline: &Pipeline,
     args: &PipelineArgs,
     until: Option<String>,
-) -> anyhow::Result<Option<(Ran, PathBuf)>> {
+) -> anyhow::Result<Option<Ran>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let cache_root = match &args.cache {
         Some(dir) => cwd.join(dir),
@@ -375,15 +384,16 @@ fn execute(
             .with_context(|| format!("cannot render the files of `{}`", file.display()))?;
         cod_artifact::write_output_files(&out_dir, &files)?;
     }
-    Ok(Some((Ran { written, cwd }, out_dir)))
+    Ok(Some(Ran {
+        written,
+        cwd,
+        out_dir,
+    }))
 }
 
 fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry();
-    let path = find_pipeline(&args.pipeline.pipeline)?;
-    let pipeline = Pipeline::load(&path, &args.pipeline.overrides, &registry)?;
-    let Some((ran, out_dir)) = execute(&registry, &pipeline, &args.pipeline, args.until.clone())?
-    else {
+    let (registry, pipeline) = load(&args.pipeline)?;
+    let Some(ran) = execute(&registry, &pipeline, &args.pipeline, args.until.clone())? else {
         return Ok(ExitCode::SUCCESS);
     };
 
@@ -396,7 +406,7 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
     }
     if !summary.is_empty() {
         report::text(&summary);
-        let summary_path = out_dir.join("summary.txt");
+        let summary_path = ran.out_dir.join("summary.txt");
         if let Err(err) = cod_artifact::write_atomically(&summary_path, |f| {
             std::io::Write::write_all(f, summary.trim_start().as_bytes())
         }) {
@@ -466,11 +476,9 @@ fn backtest_stage(
 }
 
 fn backtest(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
-    let registry = registry();
-    let path = find_pipeline(&args.pipeline.pipeline)?;
-    let pipeline = Pipeline::load(&path, &args.pipeline.overrides, &registry)?;
+    let (registry, pipeline) = load(&args.pipeline)?;
     let stage = backtest_stage(&registry, &pipeline, args.stage.as_deref())?;
-    let Some((ran, _)) = execute(&registry, &pipeline, &args.pipeline, Some(stage.clone()))? else {
+    let Some(ran) = execute(&registry, &pipeline, &args.pipeline, Some(stage.clone()))? else {
         return Ok(ExitCode::SUCCESS);
     };
     if let Some(text) = ran.summary(&stage)? {

@@ -4,8 +4,7 @@ use cod_artifact::{BenchmarkEvals, EvalTable};
 
 /// One benchmark's matrices with only the model columns `keep` (indices into the `n_models`
 /// columns, in the order given).
-#[must_use]
-pub fn drop_columns(bench: &BenchmarkEvals, n_models: usize, keep: &[usize]) -> BenchmarkEvals {
+fn drop_columns(bench: &BenchmarkEvals, n_models: usize, keep: &[usize]) -> BenchmarkEvals {
     fn select<T: Copy>(matrix: &[T], n_models: usize, keep: &[usize]) -> Vec<T> {
         if n_models == 0 {
             return Vec::new();

@@ -22,7 +22,7 @@ mod holdout;
 mod ladder;
 mod per_item;
 
-pub use holdout::{drop_columns, drop_models};
+pub use holdout::drop_models;
 pub use ladder::{LadderBacktestParams, LadderBacktestStage, ladder_backtest};
 pub use per_item::{BacktestParams, BacktestStage, backtest};
 

@@ -13,7 +13,7 @@ use cod_pipeline::{Progress, Stage};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::holdout::drop_columns;
+use crate::holdout::drop_models;
 use crate::{defaults, describe, feasible_holdouts, scored};
 
 fn default_holdout() -> usize {
@@ -77,67 +77,40 @@ impl BacktestParams {
     }
 }
 
-/// One holdout's eval table, for one benchmark at a time.
-struct HoldoutTable<'a> {
-    table: &'a EvalTable,
-    k: usize,
-    /// Columns kept: the smaller ladder models, the held-out model and the anchors.
-    keep: Vec<usize>,
-    /// `table.models` at `keep`, the held-out model's role now `target`.
-    models: Vec<cod_artifact::Model>,
-    held_out: String,
+/// One holdout: what it predicts from what, and the data its methods see.
+struct HoldoutData {
+    holdout: Holdout,
+    /// The eval table without the larger ladder models and the original targets, the held-out
+    /// model's role now `target`.
+    table: EvalTable,
 }
 
-impl HoldoutTable<'_> {
+impl HoldoutData {
     /// Holdout k of `table`: `ladder[k − 1]` (the ladder sorted by decreasing compute) becomes
     /// the target; the larger ladder models and the `targets` are dropped.
-    fn new<'a>(
-        table: &'a EvalTable,
-        ladder: &[usize],
-        targets: &[usize],
-        k: usize,
-    ) -> (Holdout, HoldoutTable<'a>) {
+    fn new(table: &EvalTable, ladder: &[usize], targets: &[usize], k: usize) -> HoldoutData {
         let name = |m: &usize| table.models[*m].name.clone();
         let held = ladder[k - 1];
         let dropped: Vec<usize> = ladder[..k - 1].iter().chain(targets).copied().collect();
-        let keep: Vec<usize> = (0..table.models.len())
-            .filter(|m| !dropped.contains(m))
-            .collect();
-        let models = keep
-            .iter()
-            .map(|&m| {
-                let mut model = table.models[m].clone();
-                if m == held {
-                    model.role = Role::Target;
-                }
-                model
-            })
-            .collect();
-        let holdout = Holdout {
-            k,
-            held_out: vec![name(&held)],
-            fitted: ladder[k..].iter().rev().map(name).collect(),
-            dropped: dropped.iter().map(name).collect(),
-        };
-        let view = HoldoutTable {
-            table,
-            k,
-            keep,
-            models,
-            held_out: name(&held),
-        };
-        (holdout, view)
+        let mut data = drop_models(table, &dropped);
+        // The models before it that were dropped shift its index.
+        data.models[held - dropped.iter().filter(|&&d| d < held).count()].role = Role::Target;
+        HoldoutData {
+            holdout: Holdout {
+                k,
+                held_out: vec![name(&held)],
+                fitted: ladder[k..].iter().rev().map(name).collect(),
+                dropped: dropped.iter().map(name).collect(),
+            },
+            table: data,
+        }
     }
 
-    /// Benchmark `b` with only the kept models' columns.
+    /// The holdout's table restricted to benchmark `b`.
     fn benchmark(&self, b: usize) -> EvalTable {
         EvalTable {
-            models: self.models.clone(),
-            benchmarks: vec![drop_columns(
-                &self.table.benchmarks[b],
-                self.table.models.len(),
-                &self.keep,
-            )],
+            models: self.table.models.clone(),
+            benchmarks: vec![self.table.benchmarks[b].clone()],
             warnings: Vec::new(),
         }
     }
@@ -191,22 +164,22 @@ pub fn backtest(
         "min_ladder",
     )?;
 
-    let holdouts: Vec<(Holdout, HoldoutTable)> = (1..=runs)
-        .map(|k| HoldoutTable::new(table, &ladder, &targets, k))
+    let holdouts: Vec<HoldoutData> = (1..=runs)
+        .map(|k| HoldoutData::new(table, &ladder, &targets, k))
         .collect();
 
-    let pairs: Vec<(&HoldoutTable, usize)> = holdouts
+    let pairs: Vec<(&Holdout, &HoldoutData, usize)> = holdouts
         .iter()
-        .flat_map(|(_, view)| (0..table.benchmarks.len()).map(move |b| (view, b)))
+        .flat_map(|h| (0..table.benchmarks.len()).map(move |b| (&h.holdout, h, b)))
         .collect();
     let bar = progress.bar(pairs.len() as u64, "backtest");
     let outcomes = pairs
         .par_iter()
-        .map(|&(view, b)| {
-            let outcome = run_one(&view.benchmark(b), params).with_context(|| {
+        .map(|&(holdout, data, b)| {
+            let outcome = run_one(&data.benchmark(b), params).with_context(|| {
                 format!(
                     "holdout k={} ({} held out), benchmark `{}`",
-                    view.k, view.held_out, table.benchmarks[b].name
+                    holdout.k, holdout.held_out[0], table.benchmarks[b].name
                 )
             });
             bar.inc(1);
@@ -216,12 +189,12 @@ pub fn backtest(
     bar.finish_and_clear();
 
     let mut rows = Vec::new();
-    for (&(view, _), outcome) in pairs.iter().zip(&outcomes) {
+    for (&(holdout, _, _), outcome) in pairs.iter().zip(&outcomes) {
         let p = &outcome.predictions;
         rows.extend(p.methods.iter().map(|m| {
             scored(BacktestRow {
-                holdout: view.k,
-                held_out: view.held_out.clone(),
+                holdout: holdout.k,
+                held_out: holdout.held_out[0].clone(),
                 benchmark: p.name.clone(),
                 method: m.method.clone(),
                 prediction: m.prediction,
@@ -257,7 +230,7 @@ pub fn backtest(
         requested: params.holdout,
         note,
         diagnostics: Vec::new(),
-        holdouts: holdouts.into_iter().map(|(h, _)| h).collect(),
+        holdouts: holdouts.into_iter().map(|h| h.holdout).collect(),
         rows,
     })
 }
