@@ -1,10 +1,11 @@
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use cod_artifact::AnyArtifact;
-use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner};
+use cod_artifact::{AnyArtifact, ArtifactKind};
+use cod_pipeline::{Cache, Override, Pipeline, Progress, Registry, RunOptions, Runner, StageSpec};
 
 use crate::report;
 
@@ -28,6 +29,19 @@ enum Command {
     /// Inspect artifacts written by stages.
     #[command(subcommand)]
     Artifact(ArtifactCommand),
+    /// Run a pipeline up to its backtest stage and print which method predicts best.
+    ///
+    /// The backtest stage (`stage = "backtest"` on an eval table, `stage = "ladder-backtest"` on
+    /// training runs) holds out the ladder's largest models in turn, predicts each from the
+    /// smaller ones with every method, and scores them. Prints its summary: each method's mean
+    /// and max absolute error per holdout, and which method wins on each benchmark or task.
+    /// Writes `backtest.csv` (every row) and `backtest.md` into the output directory, beside the
+    /// artifacts. The stages it depends on are cached as `cod pipeline run` caches them.
+    #[command(after_help = "Examples:\n  \
+        cod backtest mmlu\n  \
+        cod backtest olmo-ladder --set backtest.holdout=2\n  \
+        cod backtest bigg --force backtest")]
+    Backtest(BacktestArgs),
     /// Look at evaluation results before writing a pipeline file.
     #[command(subcommand)]
     Ingest(IngestCommand),
@@ -87,8 +101,9 @@ enum PipelineCommand {
     List,
 }
 
+/// What names a pipeline and how to run it: shared by `cod pipeline run` and `cod backtest`.
 #[derive(clap::Args)]
-struct RunArgs {
+struct PipelineArgs {
     /// A pipeline name (`mmlu` for `pipelines/mmlu.toml`) or a path to a pipeline file.
     pipeline: String,
     /// Override a pipeline-file value: `STAGE.KEY=VALUE`. The value is read as TOML when it parses
@@ -102,15 +117,30 @@ struct RunArgs {
     /// Say which stages would run, and why, without running them.
     #[arg(long)]
     dry_run: bool,
-    /// Run only STAGE and the stages it depends on.
-    #[arg(long, value_name = "STAGE")]
-    until: Option<String>,
     /// Output directory [default: out/<pipeline name>].
     #[arg(long)]
     out: Option<PathBuf>,
     /// Cache directory [default: $COD_CACHE, else .cod/cache].
     #[arg(long)]
     cache: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// Run only STAGE and the stages it depends on.
+    #[arg(long, value_name = "STAGE")]
+    until: Option<String>,
+}
+
+#[derive(clap::Args)]
+struct BacktestArgs {
+    #[command(flatten)]
+    pipeline: PipelineArgs,
+    /// The backtest stage to run, when the pipeline has several [default: its only one].
+    #[arg(long, value_name = "STAGE")]
+    stage: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -143,11 +173,14 @@ pub fn registry() -> Registry {
         .with::<cod_ladder::LadderStage>()
         .with::<cod_report::ReportStage>()
         .with::<cod_report::LadderReportStage>()
+        .with::<cod_backtest::BacktestStage>()
+        .with::<cod_backtest::LadderBacktestStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pipeline(PipelineCommand::Run(args)) => run_pipeline(&args),
+        Command::Backtest(args) => backtest(&args),
         Command::Pipeline(PipelineCommand::List) => list_pipelines(),
         Command::Ingest(IngestCommand::Inspect { path }) => {
             report::text(&cod_ingest::inspect(&path)?.summary());
@@ -274,10 +307,41 @@ fn list_pipelines() -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
+/// A pipeline run's artifacts, by stage, and where they were written.
+struct Ran {
+    written: BTreeMap<String, PathBuf>,
+    cwd: PathBuf,
+    out_dir: PathBuf,
+}
+
+impl Ran {
+    /// The summary of stage `name`'s artifact, when it ran or was cached in this run.
+    fn summary(&self, name: &str) -> anyhow::Result<Option<String>> {
+        let Some(file) = self.written.get(name) else {
+            return Ok(None);
+        };
+        // Paths in the summary are relative to the current directory when they can be.
+        let shown = file.strip_prefix(&self.cwd).unwrap_or(file);
+        Ok(Some(AnyArtifact::read(file)?.summary_at(shown)))
+    }
+}
+
+/// The registry and the pipeline `args` name, with their overrides applied.
+fn load(args: &PipelineArgs) -> anyhow::Result<(Registry, Pipeline)> {
     let registry = registry();
     let path = find_pipeline(&args.pipeline)?;
     let pipeline = Pipeline::load(&path, &args.overrides, &registry)?;
+    Ok((registry, pipeline))
+}
+
+/// Runs `pipeline` (up to `until`) as `args` say, reporting each stage, and writes the files
+/// derived from its artifacts. `None` for a dry run.
+fn execute(
+    registry: &Registry,
+    pipeline: &Pipeline,
+    args: &PipelineArgs,
+    until: Option<String>,
+) -> anyhow::Result<Option<Ran>> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let cache_root = match &args.cache {
         Some(dir) => cwd.join(dir),
@@ -296,18 +360,18 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
         force_all,
         force,
         dry_run: args.dry_run,
-        until: args.until.clone(),
+        until,
         out_dir: out_dir.clone(),
     };
     let runner = Runner::new(
-        &registry,
+        registry,
         Cache::new(cache_root),
         cwd.clone(),
         Progress::stderr(),
     );
-    let written = runner.run(&pipeline, &options, &mut |event| report::stage_event(event))?;
+    let written = runner.run(pipeline, &options, &mut |event| report::stage_event(event))?;
     if args.dry_run {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(None);
     }
 
     // Files derived from artifacts (predictions.json, the report, …), in pipeline order, so a later
@@ -323,25 +387,105 @@ fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot render the files of `{}`", file.display()))?;
         cod_artifact::write_output_files(&out_dir, &files)?;
     }
+    Ok(Some(Ran {
+        written,
+        cwd,
+        out_dir,
+    }))
+}
+
+fn run_pipeline(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let (registry, pipeline) = load(&args.pipeline)?;
+    let Some(ran) = execute(&registry, &pipeline, &args.pipeline, args.until.clone())? else {
+        return Ok(ExitCode::SUCCESS);
+    };
 
     let mut summary = String::new();
     for name in &pipeline.summary {
-        let Some(file) = written.get(name) else {
-            continue;
-        };
-        summary.push('\n');
-        // Paths in the summary are relative to the current directory when they can be.
-        let shown = file.strip_prefix(&cwd).unwrap_or(file);
-        summary.push_str(&AnyArtifact::read(file)?.summary_at(shown));
+        if let Some(text) = ran.summary(name)? {
+            summary.push('\n');
+            summary.push_str(&text);
+        }
     }
     if !summary.is_empty() {
         report::text(&summary);
-        let summary_path = out_dir.join("summary.txt");
+        let summary_path = ran.out_dir.join("summary.txt");
         if let Err(err) = cod_artifact::write_atomically(&summary_path, |f| {
             std::io::Write::write_all(f, summary.trim_start().as_bytes())
         }) {
             report::warn(&format!("cannot write `{}`: {err}", summary_path.display()));
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The pipeline's backtest stage: `stage` when given, else the only stage writing a `backtest`
+/// artifact. Without one, says what to add.
+fn backtest_stage(
+    registry: &Registry,
+    pipeline: &Pipeline,
+    stage: Option<&str>,
+) -> anyhow::Result<String> {
+    let writes = |s: &StageSpec, kind: ArtifactKind| {
+        registry.get(&s.kind).is_some_and(|e| e.output() == kind)
+    };
+    let backtests: Vec<&str> = pipeline
+        .stages
+        .iter()
+        .filter(|s| writes(s, ArtifactKind::Backtest))
+        .map(|s| s.name.as_str())
+        .collect();
+    if let Some(name) = stage {
+        if backtests.contains(&name) {
+            return Ok(name.to_owned());
+        }
+        bail!(
+            "`--stage {name}`: not a backtest stage of `{}`; its backtest stages: {}",
+            pipeline.path.display(),
+            if backtests.is_empty() {
+                "none".to_owned()
+            } else {
+                backtests.join(", ")
+            }
+        );
+    }
+    match backtests.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => {
+            let source = |kind| pipeline.stages.iter().find(|s| writes(s, kind));
+            let example = if let Some(s) = source(ArtifactKind::EvalTable) {
+                format!("[backtest]\ninputs = [\"{}\"]", s.name)
+            } else if let Some(s) = source(ArtifactKind::TrainingRuns) {
+                format!(
+                    "[backtest]\nstage = \"ladder-backtest\"\ninputs = [\"{}\"]",
+                    s.name
+                )
+            } else {
+                "[backtest]\ninputs = [\"ingest\"]    # or stage = \"ladder-backtest\" on training runs"
+                    .to_owned()
+            };
+            bail!(
+                "`{}` has no backtest stage; add one (with the `cluster`, `fit` and `map` \
+                 tables, or the `ladder` table, of the stages it backtests), e.g.\n\n{example}",
+                pipeline.path.display()
+            )
+        }
+        several => bail!(
+            "`{}` has several backtest stages ({}); choose one with `--stage`",
+            pipeline.path.display(),
+            several.join(", ")
+        ),
+    }
+}
+
+fn backtest(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
+    let (registry, pipeline) = load(&args.pipeline)?;
+    let stage = backtest_stage(&registry, &pipeline, args.stage.as_deref())?;
+    let Some(ran) = execute(&registry, &pipeline, &args.pipeline, Some(stage.clone()))? else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if let Some(text) = ran.summary(&stage)? {
+        report::text(&format!("\n{text}"));
     }
     Ok(ExitCode::SUCCESS)
 }

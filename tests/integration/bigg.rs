@@ -50,4 +50,26 @@ fn bigg_pipeline_runs_on_the_real_data() {
             "{name}"
         );
     }
+    // The backtest holds out big-g-4b, then big-g-2b: a row per holdout, benchmark and method.
+    let csv = std::fs::read_to_string(p.path().join("out/bigg/backtest.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), 2 * 83 * 5);
+    for row in &rows {
+        let held = if row[0] == "1" {
+            "big-g-4b"
+        } else {
+            "big-g-2b"
+        };
+        assert_eq!(row[1], held, "{row:?}");
+    }
+    // The end-to-end (passrate) baseline is scored on every benchmark of every holdout.
+    let scored = rows
+        .iter()
+        .filter(|r| r[3] == "end-to-end-passrate" && !r[6].is_empty())
+        .count();
+    assert_eq!(scored, 2 * 83);
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: the `cod` binary, the stage binaries and the fixtures, in one test binary.
 
 mod artifacts;
+mod backtest;
 mod bad_input;
 mod bigg;
 mod cluster;

@@ -1,7 +1,7 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 7] = [
+const MMLU_STAGES: [&str; 8] = [
     "ingest",
     "features",
     "cluster",
@@ -9,6 +9,7 @@ const MMLU_STAGES: [&str; 7] = [
     "map",
     "bootstrap",
     "report",
+    "backtest",
 ];
 
 fn mmlu_pipeline() -> String {

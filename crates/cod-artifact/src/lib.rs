@@ -17,6 +17,7 @@
 //!
 //! Artifact types live only here; stage crates work on these plain types and never on bytes.
 
+mod backtest;
 mod clusters;
 mod error;
 mod eval_table;
@@ -29,6 +30,7 @@ mod predictions;
 mod report;
 mod runs;
 
+pub use backtest::{BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, ErrorStats, Holdout, Winner};
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
 pub use eval_table::{BenchmarkEvals, EvalTable};
@@ -140,6 +142,7 @@ artifact_kinds! {
     TrainingRuns = 6, "training-runs";
     LadderFits = 7, "ladder-fits";
     Report = 8, "report";
+    Backtest = 9, "backtest";
 }
 
 /// benchmark → method → prediction, actual, absolute error: the shape of `predictions.json`.
@@ -159,7 +162,8 @@ impl AnyArtifact {
 
     /// Files the artifact's kind writes beside it in a pipeline's output directory, as (path
     /// relative to that directory, bytes): `predictions.json` and `predictions.csv` for the kinds
-    /// that hold predictions, `ladder.csv` for the ladder's whole table, and a report's files.
+    /// that hold predictions, `ladder.csv` for the ladder's whole table, a report's files, and a
+    /// backtest's `backtest.csv` and `backtest.md`.
     pub fn output_files(&self) -> serde_json::Result<Vec<(String, Vec<u8>)>> {
         let mut files = Vec::new();
         if let AnyArtifact::LadderFits(l) = self {
@@ -181,17 +185,21 @@ impl AnyArtifact {
         if let AnyArtifact::Report(r) = self {
             files.extend(r.output_files());
         }
+        if let AnyArtifact::Backtest(b) = self {
+            files.extend(b.output_files());
+        }
         Ok(files)
     }
 }
 
 impl AnyArtifact {
     /// The summary of the artifact stored as `file`, whose output files were written beside it: a
-    /// report says where its files are.
+    /// report and a backtest say where their files are.
     #[must_use]
     pub fn summary_at(&self, file: &std::path::Path) -> String {
         match (self, file.parent()) {
             (AnyArtifact::Report(r), Some(dir)) => r.summary_in(dir),
+            (AnyArtifact::Backtest(b), Some(dir)) => b.summary_in(dir),
             _ => self.summary(),
         }
     }
@@ -204,7 +212,10 @@ impl ArtifactKind {
     pub fn has_output_files(self) -> bool {
         matches!(
             self,
-            ArtifactKind::Predictions | ArtifactKind::LadderFits | ArtifactKind::Report
+            ArtifactKind::Predictions
+                | ArtifactKind::LadderFits
+                | ArtifactKind::Report
+                | ArtifactKind::Backtest
         )
     }
 }

@@ -30,3 +30,22 @@ pub fn run_stage_binary<S: Stage>(
         }
     }
 }
+
+/// For a stage binary's `--files DIR`: writes the files the artifact at `artifact` has beside it
+/// in a pipeline's output directory ([`cod_artifact::AnyArtifact::output_files`]) into `dir`, as
+/// `cod pipeline run` does.
+#[allow(clippy::print_stderr)]
+#[must_use]
+pub fn write_artifact_files(artifact: &Path, dir: &Path) -> ExitCode {
+    let result = cod_artifact::AnyArtifact::read(artifact)
+        .map_err(anyhow::Error::from)
+        .and_then(|a| Ok(a.output_files()?))
+        .and_then(|files| Ok(cod_artifact::write_output_files(dir, &files)?));
+    match result {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(1)
+        }
+    }
+}

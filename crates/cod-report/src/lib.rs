@@ -42,16 +42,7 @@ fn figure(id: &str, caption: &str, chart: &plot::Chart, png: bool) -> anyhow::Re
 
 /// For the stage binaries' `--files DIR`: writes the files of the report artifact at `artifact`
 /// (`report.md`, `report.html`, plots) into `dir`.
-#[allow(clippy::print_stderr)]
 #[must_use]
 pub fn write_files(artifact: &std::path::Path, dir: &std::path::Path) -> std::process::ExitCode {
-    let result = cod_artifact::read::<cod_artifact::Report>(artifact)
-        .and_then(|report| cod_artifact::write_output_files(dir, &report.output_files()));
-    match result {
-        Ok(_) => std::process::ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            std::process::ExitCode::from(1)
-        }
-    }
+    cod_pipeline::write_artifact_files(artifact, dir)
 }

@@ -1,0 +1,235 @@
+//! The `ladder-backtest` stage: the two-step ladder law and its baselines backtested on training
+//! runs.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    ArtifactKind, Backtest, BacktestRow, Holdout, LadderTask, Role, TrainingRun, TrainingRuns,
+};
+use cod_ladder::LadderParams;
+use cod_pipeline::{Progress, Stage};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{defaults, feasible_holdouts, scored};
+
+fn default_holdout() -> usize {
+    1
+}
+fn default_min_sizes() -> usize {
+    2
+}
+
+/// The method that evaluates step 2 at the held-out run's observed loss.
+const STEP2_AT_OBSERVED_LOSS: &str = "ladder-step2";
+
+/// Parameters of the `ladder-backtest` stage: how many model sizes to hold out, and the `ladder`
+/// stage's parameters (a table of the same keys; left out, its defaults).
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct LadderBacktestParams {
+    /// K: hold out every run of the largest model size, then of the second largest, … up to
+    /// the K-th.
+    #[arg(long, default_value_t = default_holdout())]
+    #[serde(default = "default_holdout")]
+    pub holdout: usize,
+    /// Every holdout fits on the runs of at least this many model sizes (step 1's N-dependence
+    /// needs 2); holdouts that would leave fewer do not run, and the artifact says so.
+    #[arg(long, default_value_t = default_min_sizes())]
+    #[serde(default = "default_min_sizes")]
+    pub min_sizes: usize,
+    /// The `ladder` stage's parameters.
+    #[command(flatten)]
+    #[serde(default = "defaults")]
+    pub ladder: LadderParams,
+}
+
+impl LadderBacktestParams {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.holdout == 0 {
+            bail!("`holdout` must be at least 1, found 0");
+        }
+        if self.min_sizes < 2 {
+            bail!(
+                "`min_sizes` must be at least 2 (step 1's dependence on N needs 2 sizes), found {}",
+                self.min_sizes
+            );
+        }
+        <cod_ladder::LadderStage as Stage>::validate(&self.ladder).context("`ladder`")
+    }
+}
+
+/// Why `method` has no prediction for a target of `task`: the first of the fits it needs that
+/// failed.
+fn failure(task: &LadderTask, method: &str) -> Option<String> {
+    let needs = match method {
+        "ladder" => vec![("step 1", &task.step1), ("step 2", &task.step2)],
+        "ladder-step2" => vec![("step 2", &task.step2)],
+        "loss-intermediate" => vec![("L(C)", &task.loss_from_compute), ("step 2", &task.step2)],
+        "one-step" => vec![("one-step", &task.one_step)],
+        "one-step-compute" => vec![("one-step on compute", &task.one_step_compute)],
+        _ => Vec::new(),
+    };
+    needs
+        .into_iter()
+        .find_map(|(what, fit)| Some(format!("{what} fit failed: {}", fit.failure.as_ref()?)))
+}
+
+/// Every method's prediction of every held-out run on every task, scored.
+fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec<BacktestRow> {
+    let mut rows = Vec::new();
+    for run in held {
+        for task in &fits.tasks {
+            let Some(t) = task.targets.iter().find(|t| t.target == run.name) else {
+                continue;
+            };
+            rows.extend(t.methods().into_iter().map(|(method, prediction)| {
+                scored(BacktestRow {
+                    holdout: k,
+                    held_out: run.name.clone(),
+                    benchmark: task.name.clone(),
+                    method: method.to_owned(),
+                    prediction,
+                    actual: t.accuracy_actual,
+                    abs_error: None,
+                    note: if prediction.is_none() {
+                        failure(task, method)
+                    } else {
+                        None
+                    },
+                })
+            }));
+        }
+    }
+    rows
+}
+
+/// Holdout k: the runs of model size `size` predicted from the smaller sizes' runs. Returns the
+/// holdout, its rows and the ladder fit's description.
+fn run_holdout(
+    runs: &TrainingRuns,
+    ladder: &[&TrainingRun],
+    k: usize,
+    size: f64,
+    params: &LadderParams,
+) -> anyhow::Result<(Holdout, Vec<BacktestRow>, String)> {
+    let names = |runs: &[&TrainingRun]| runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let held: Vec<&TrainingRun> = ladder
+        .iter()
+        .copied()
+        .filter(|r| r.params.total_cmp(&size).is_eq())
+        .collect();
+    let mut fitted: Vec<&TrainingRun> =
+        ladder.iter().copied().filter(|r| r.params < size).collect();
+    fitted.sort_by(|a, b| a.flops().total_cmp(&b.flops()));
+    // The larger sizes' runs, largest first, then the original targets.
+    let mut dropped: Vec<&TrainingRun> =
+        ladder.iter().copied().filter(|r| r.params > size).collect();
+    dropped.sort_by(|a, b| b.params.total_cmp(&a.params));
+    dropped.extend(runs.runs.iter().filter(|r| r.role != Role::Ladder));
+    let data = TrainingRuns {
+        tasks: runs.tasks.clone(),
+        runs: fitted
+            .iter()
+            .map(|&r| r.clone())
+            .chain(held.iter().map(|&r| TrainingRun {
+                role: Role::Target,
+                ..r.clone()
+            }))
+            .collect(),
+    };
+    let fits = cod_ladder::fit_ladder(&data, params).with_context(|| {
+        format!(
+            "holdout k={k} (the {} runs held out)",
+            names(&held).join(", ")
+        )
+    })?;
+    let holdout = Holdout {
+        k,
+        held_out: names(&held),
+        fitted: names(&fitted),
+        dropped: names(&dropped),
+    };
+    Ok((holdout, rows(k, &held, &fits), fits.method))
+}
+
+/// Backtests the two-step ladder law and its baselines: for k = 1..K every run of the k-th
+/// largest model size N is predicted from the runs of the smaller sizes, with larger sizes and
+/// the original targets removed. A held-out run's actual accuracy is the mean of its last
+/// `ladder.target_last` checkpoints, as the `ladder` stage scores targets.
+pub fn ladder_backtest(
+    runs: &TrainingRuns,
+    params: &LadderBacktestParams,
+) -> anyhow::Result<Backtest> {
+    params.check()?;
+    let ladder: Vec<&TrainingRun> = runs
+        .runs
+        .iter()
+        .filter(|r| r.role == Role::Ladder)
+        .collect();
+    let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
+    sizes.sort_by(|a, b| b.total_cmp(a));
+    sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
+    let (count, note) = feasible_holdouts(
+        params.holdout,
+        sizes.len(),
+        params.min_sizes,
+        "model size",
+        "min_sizes",
+    )?;
+    let results = (1..=count)
+        .into_par_iter()
+        .map(|k| run_holdout(runs, &ladder, k, sizes[k - 1], &params.ladder))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let mut fixed = Vec::new();
+    if let Some((_, _, method)) = results.first() {
+        fixed.push(("ladder".to_owned(), method.clone()));
+    }
+    let mut holdouts = Vec::new();
+    let mut rows = Vec::new();
+    for (h, r, _) in results {
+        holdouts.push(h);
+        rows.extend(r);
+    }
+    Ok(Backtest {
+        kind: LadderBacktestStage::KIND.to_owned(),
+        fixed,
+        requested: params.holdout,
+        note,
+        diagnostics: vec![STEP2_AT_OBSERVED_LOSS.to_owned()],
+        holdouts,
+        rows,
+    })
+}
+
+/// Backtests the ladder pipeline's methods: a `training-runs` artifact in, `backtest` out.
+pub struct LadderBacktestStage;
+
+impl Stage for LadderBacktestStage {
+    type Params = LadderBacktestParams;
+    const KIND: &'static str = "ladder-backtest";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
+    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
+
+    fn validate(params: &LadderBacktestParams) -> anyhow::Result<()> {
+        params.check()
+    }
+
+    fn run(
+        params: &LadderBacktestParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let runs: TrainingRuns = cod_artifact::read(&inputs[0])?;
+        let spinner = progress.spinner("backtesting the ladder");
+        let backtest = ladder_backtest(&runs, params)
+            .with_context(|| format!("ladder backtest of `{}`", inputs[0].display()))?;
+        spinner.finish_and_clear();
+        cod_artifact::write(output, &backtest)?;
+        Ok(())
+    }
+}

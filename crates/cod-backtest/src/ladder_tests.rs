@@ -1,0 +1,182 @@
+//! The ladder backtest on a noise-free synthetic ladder drawn from a known step-1 law and step-2
+//! sigmoid (the shapes of `cod-ladder`'s oracle tests).
+
+use cod_artifact::{Backtest, Role, Series, TaskSource, TrainingRun, TrainingRuns};
+
+use crate::{LadderBacktestParams, defaults, ladder_backtest};
+
+/// (ln A, ln B, α, β, E) of step 1 and (a, L0, k, b) of step 2.
+const STEP1: [f64; 5] = [5.88, 6.9, 0.33, 0.335, 0.5];
+const STEP2: [f64; 4] = [-0.7, 1.1, 5.0, 1.0];
+const SIZES: [(&str, f64); 4] = [
+    ("190M", 1.9e8),
+    ("370M", 3.7e8),
+    ("760M", 7.6e8),
+    ("1B", 1.3e9),
+];
+
+fn true_loss(n: f64, d: f64) -> f64 {
+    let [a, b, alpha, beta, e] = STEP1;
+    (a - alpha * n.ln()).exp() + (b - beta * d.ln()).exp() + e
+}
+
+fn true_accuracy(l: f64) -> f64 {
+    let [a, l0, k, b] = STEP2;
+    a / (1.0 + (-k * (l - l0)).exp()) + b
+}
+
+fn run(name: &str, role: Role, n: f64, d: f64) -> TrainingRun {
+    let tokens: Vec<f64> = (1..=20).map(|i| d * f64::from(i) / 20.0).collect();
+    let loss: Vec<f64> = tokens.iter().map(|&t| true_loss(n, t)).collect();
+    let accuracy = loss.iter().map(|&l| true_accuracy(l)).collect();
+    TrainingRun {
+        name: name.to_owned(),
+        role,
+        monitor: false,
+        source: "synthetic".to_owned(),
+        params: n,
+        tokens: d,
+        tokens_from: "synthetic".to_owned(),
+        steps: None,
+        checkpoint_tokens: tokens,
+        series: vec![
+            Series {
+                task: "t".to_owned(),
+                metric: "loss".to_owned(),
+                values: loss,
+            },
+            Series {
+                task: "t".to_owned(),
+                metric: "accuracy".to_owned(),
+                values: accuracy,
+            },
+        ],
+        missing: Vec::new(),
+    }
+}
+
+/// Four sizes × token multiples 20·N·{1, 2, 5}, the target listed first.
+fn runs() -> TrainingRuns {
+    let mut runs = vec![run("7B", Role::Target, 7e9, 4e12)];
+    for (name, n) in SIZES {
+        for x in [1.0, 2.0, 5.0] {
+            runs.push(run(&format!("{name}-{x}xC"), Role::Ladder, n, 20.0 * n * x));
+        }
+    }
+    TrainingRuns {
+        tasks: vec![TaskSource {
+            name: "t".to_owned(),
+            parts: vec![("t".to_owned(), 1.0)],
+        }],
+        runs,
+    }
+}
+
+fn backtest(runs: &TrainingRuns, holdout: usize) -> Backtest {
+    let mut params: LadderBacktestParams = defaults();
+    params.holdout = holdout;
+    ladder_backtest(runs, &params).unwrap()
+}
+
+#[test]
+fn holds_out_every_run_of_the_largest_sizes_in_turn() {
+    let b = backtest(&runs(), 2);
+    assert_eq!(b.kind, "ladder-backtest");
+    assert_eq!(b.diagnostics, ["ladder-step2"]);
+    let h = &b.holdouts;
+    assert_eq!(h[0].held_out, ["1B-1xC", "1B-2xC", "1B-5xC"]);
+    assert_eq!(h[0].fitted.len(), 9);
+    assert_eq!(h[0].fitted[0], "190M-1xC");
+    assert_eq!(h[0].dropped, ["7B"]);
+    assert_eq!(h[1].held_out, ["760M-1xC", "760M-2xC", "760M-5xC"]);
+    assert_eq!(h[1].fitted.len(), 6);
+    assert_eq!(h[1].dropped, ["1B-1xC", "1B-2xC", "1B-5xC", "7B"]);
+    // 3 held-out runs × 1 task × 5 methods per holdout.
+    assert_eq!(b.rows.len(), 2 * 3 * 5);
+    for r in &b.rows {
+        let n = SIZES
+            .iter()
+            .find(|s| r.held_out.starts_with(s.0))
+            .unwrap()
+            .1;
+        let x: f64 = r
+            .held_out
+            .split('-')
+            .nth(1)
+            .unwrap()
+            .trim_end_matches("xC")
+            .parse()
+            .unwrap();
+        // The actual is the mean of the run's last 5 checkpoints.
+        let d = 20.0 * n * x;
+        let last5 = (16..=20)
+            .map(|i| true_accuracy(true_loss(n, d * f64::from(i) / 20.0)))
+            .sum::<f64>()
+            / 5.0;
+        assert!((r.actual.unwrap() - last5).abs() < 1e-12, "{r:?}");
+        let (p, a) = (r.prediction.unwrap(), r.actual.unwrap());
+        assert_eq!(r.abs_error, Some((p - a).abs()));
+    }
+    // Noise-free data from the two-step law itself: the chained prediction is close. (Step 1 is
+    // fitted to the mean of the last checkpoints, not the final one, so not exact.)
+    for r in b.rows.iter().filter(|r| r.method == "ladder") {
+        assert!(r.abs_error.unwrap() < 0.01, "{r:?}");
+    }
+}
+
+#[test]
+fn held_out_runs_are_read_only_to_score_them() {
+    let runs = runs();
+    let before = backtest(&runs, 2);
+    // Absurd results for the target and every 1B run.
+    let mut changed = runs.clone();
+    for r in &mut changed.runs {
+        if r.role == Role::Target || r.name.starts_with("1B") {
+            for s in &mut r.series {
+                s.values.iter_mut().for_each(|v| *v = 0.999);
+            }
+        }
+    }
+    let after = backtest(&changed, 2);
+    let rows = |b: &Backtest, k: usize| -> Vec<_> {
+        b.rows.iter().filter(|r| r.holdout == k).cloned().collect()
+    };
+    assert_eq!(rows(&before, 2), rows(&after, 2));
+    for (x, y) in rows(&before, 1).iter().zip(&rows(&after, 1)) {
+        assert_eq!(y.actual, Some(0.999));
+        if x.method == "ladder-step2" {
+            // The diagnostic: step 2 at the held-out run's observed loss, which changed.
+            assert_ne!(x.prediction, y.prediction);
+        } else {
+            assert_eq!((&x.method, x.prediction), (&y.method, y.prediction));
+        }
+    }
+}
+
+#[test]
+fn bad_parameters_and_short_ladders_are_errors() {
+    let check = |edit: &dyn Fn(&mut LadderBacktestParams), expected: &str| {
+        let mut p: LadderBacktestParams = defaults();
+        edit(&mut p);
+        let err = ladder_backtest(&runs(), &p).unwrap_err();
+        assert_eq!(format!("{err:#}"), expected);
+    };
+    check(&|p| p.holdout = 0, "`holdout` must be at least 1, found 0");
+    check(
+        &|p| p.min_sizes = 1,
+        "`min_sizes` must be at least 2 (step 1's dependence on N needs 2 sizes), found 1",
+    );
+    check(
+        &|p| p.min_sizes = 4,
+        "the ladder has 4 model sizes; a backtest fits on at least `min_sizes` = 4 and holds out \
+         one more, so it needs at least 5",
+    );
+    check(
+        &|p| p.ladder.target_last = 0,
+        "`ladder`: `target_last` must be at least 1, found 0",
+    );
+    // More holdouts than the ladder allows: k = 1..2, and the artifact says why.
+    let b = backtest(&runs(), 3);
+    assert_eq!(b.holdouts.len(), 2);
+    assert!(b.note.unwrap().contains("only k = 1..2 ran"));
+}

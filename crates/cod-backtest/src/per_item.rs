@@ -1,0 +1,264 @@
+//! The `backtest` stage: COD and its baselines backtested on per-item data.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cod_artifact::{
+    ArtifactKind, Backtest, BacktestRow, BenchmarkPredictions, EvalTable, Holdout, Role,
+};
+use cod_cluster::{ClusterMethod, ClusterParams, MethodName};
+use cod_fit::FitParams;
+use cod_map::MapParams;
+use cod_pipeline::{Progress, Stage};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::holdout::drop_models;
+use crate::{defaults, describe, feasible_holdouts, scored};
+
+fn default_holdout() -> usize {
+    2
+}
+fn default_min_ladder() -> usize {
+    3
+}
+
+/// Parameters of the `backtest` stage: how many models to hold out, and the parameters of the
+/// `cluster`, `fit` and `map` stages every holdout runs with (tables of the same keys; a table
+/// left out takes that stage's defaults).
+#[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
+#[serde(deny_unknown_fields)]
+pub struct BacktestParams {
+    /// K: hold out the largest ladder model, then the second largest, … up to the K-th.
+    #[arg(long, default_value_t = default_holdout())]
+    #[serde(default = "default_holdout")]
+    pub holdout: usize,
+    /// Every holdout fits on at least this many ladder models; holdouts that would leave fewer
+    /// do not run, and the artifact says so.
+    #[arg(long, default_value_t = default_min_ladder())]
+    #[serde(default = "default_min_ladder")]
+    pub min_ladder: usize,
+    /// The `cluster` stage's parameters.
+    #[command(flatten)]
+    #[serde(default = "defaults")]
+    pub cluster: ClusterParams,
+    /// The `fit` stage's parameters.
+    #[command(flatten)]
+    #[serde(default = "defaults")]
+    pub fit: FitParams,
+    /// The `map` stage's parameters.
+    #[command(flatten)]
+    #[serde(default = "defaults")]
+    pub map: MapParams,
+}
+
+impl BacktestParams {
+    fn check(&self) -> anyhow::Result<()> {
+        if self.holdout == 0 {
+            bail!("`holdout` must be at least 1, found 0");
+        }
+        if self.min_ladder < 2 {
+            bail!(
+                "`min_ladder` must be at least 2 (difficulty features need 2 ladder models), \
+                 found {}",
+                self.min_ladder
+            );
+        }
+        if self.cluster.method == MethodName::Assign {
+            bail!(
+                "`cluster.method` = `assign` reuses clusters made from every ladder model; a \
+                 backtest clusters each holdout anew: choose a clustering method"
+            );
+        }
+        self.cluster.method().context("`cluster`")?;
+        <cod_fit::FitStage as Stage>::validate(&self.fit).context("`fit`")?;
+        <cod_map::MapStage as Stage>::validate(&self.map).context("`map`")?;
+        Ok(())
+    }
+}
+
+/// One holdout: what it predicts from what, and the data its methods see.
+struct HoldoutData {
+    holdout: Holdout,
+    /// The eval table without the larger ladder models and the original targets, the held-out
+    /// model's role now `target`.
+    table: EvalTable,
+}
+
+impl HoldoutData {
+    /// Holdout k of `table`: `ladder[k − 1]` (the ladder sorted by decreasing compute) becomes
+    /// the target; the larger ladder models and the `targets` are dropped.
+    fn new(table: &EvalTable, ladder: &[usize], targets: &[usize], k: usize) -> HoldoutData {
+        let name = |m: &usize| table.models[*m].name.clone();
+        let held = ladder[k - 1];
+        let dropped: Vec<usize> = ladder[..k - 1].iter().chain(targets).copied().collect();
+        let mut data = drop_models(table, &dropped);
+        // The models before it that were dropped shift its index.
+        data.models[held - dropped.iter().filter(|&&d| d < held).count()].role = Role::Target;
+        HoldoutData {
+            holdout: Holdout {
+                k,
+                held_out: vec![name(&held)],
+                fitted: ladder[k..].iter().rev().map(name).collect(),
+                dropped: dropped.iter().map(name).collect(),
+            },
+            table: data,
+        }
+    }
+
+    /// The holdout's table restricted to benchmark `b`.
+    fn benchmark(&self, b: usize) -> EvalTable {
+        EvalTable {
+            models: self.table.models.clone(),
+            benchmarks: vec![self.table.benchmarks[b].clone()],
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// What one (holdout, benchmark) produced.
+struct Outcome {
+    predictions: BenchmarkPredictions,
+    cluster_method: String,
+    fit_method: String,
+}
+
+/// Features → cluster → fit → map on one benchmark of one holdout.
+fn run_one(table: &EvalTable, params: &BacktestParams) -> anyhow::Result<Outcome> {
+    let features = cod_features::compute(table)?;
+    let method = params.cluster.method()?;
+    let clusters = cod_cluster::cluster_features(&features, &method, &Progress::hidden())?;
+    let fits = cod_fit::fit_clusters(table, &features, &clusters, &params.fit)?;
+    let mut predictions = cod_map::predict(table, &clusters, &fits, &params.map)?;
+    Ok(Outcome {
+        predictions: predictions.benchmarks.remove(0),
+        cluster_method: method.describe(),
+        fit_method: fits.method,
+    })
+}
+
+/// Backtests COD and its baselines: for k = 1..K the k-th largest ladder model (by compute) is
+/// predicted from the smaller ones, with the larger ladder models and the original target
+/// removed and the anchors kept.
+pub fn backtest(
+    table: &EvalTable,
+    params: &BacktestParams,
+    progress: &Progress,
+) -> anyhow::Result<Backtest> {
+    params.check()?;
+    let with_role = |role: Role| -> Vec<usize> {
+        (0..table.models.len())
+            .filter(|&m| table.models[m].role == role)
+            .collect()
+    };
+    let mut ladder = with_role(Role::Ladder);
+    // Largest compute first; a stable sort keeps manifest order among equals.
+    ladder.sort_by(|&a, &b| table.models[b].flops.total_cmp(&table.models[a].flops));
+    let targets = with_role(Role::Target);
+    let anchors = with_role(Role::Anchor);
+    let (runs, note) = feasible_holdouts(
+        params.holdout,
+        ladder.len(),
+        params.min_ladder,
+        "ladder model",
+        "min_ladder",
+    )?;
+
+    let holdouts: Vec<HoldoutData> = (1..=runs)
+        .map(|k| HoldoutData::new(table, &ladder, &targets, k))
+        .collect();
+
+    let pairs: Vec<(&Holdout, &HoldoutData, usize)> = holdouts
+        .iter()
+        .flat_map(|h| (0..table.benchmarks.len()).map(move |b| (&h.holdout, h, b)))
+        .collect();
+    let bar = progress.bar(pairs.len() as u64, "backtest");
+    let outcomes = pairs
+        .par_iter()
+        .map(|&(holdout, data, b)| {
+            let outcome = run_one(&data.benchmark(b), params).with_context(|| {
+                format!(
+                    "holdout k={} ({} held out), benchmark `{}`",
+                    holdout.k, holdout.held_out[0], table.benchmarks[b].name
+                )
+            });
+            bar.inc(1);
+            outcome
+        })
+        .collect::<anyhow::Result<Vec<Outcome>>>()?;
+    bar.finish_and_clear();
+
+    let mut rows = Vec::new();
+    for (&(holdout, _, _), outcome) in pairs.iter().zip(&outcomes) {
+        let p = &outcome.predictions;
+        rows.extend(p.methods.iter().map(|m| {
+            scored(BacktestRow {
+                holdout: holdout.k,
+                held_out: holdout.held_out[0].clone(),
+                benchmark: p.name.clone(),
+                method: m.method.clone(),
+                prediction: m.prediction,
+                // The end-to-end (exp) baseline is scored against majority accuracy.
+                actual: m.actual.or(p.actual),
+                abs_error: None,
+                note: m.note.clone(),
+            })
+        }));
+    }
+
+    let mut fixed = Vec::new();
+    if let Some(first) = outcomes.first() {
+        fixed.push(("cluster".to_owned(), first.cluster_method.clone()));
+        fixed.push(("fit".to_owned(), first.fit_method.clone()));
+    }
+    fixed.push(("map".to_owned(), describe(&params.map)));
+    fixed.push((
+        "anchors".to_owned(),
+        if anchors.is_empty() {
+            "none".to_owned()
+        } else {
+            let names: Vec<&str> = anchors
+                .iter()
+                .map(|&m| table.models[m].name.as_str())
+                .collect();
+            names.join(", ")
+        },
+    ));
+    Ok(Backtest {
+        kind: BacktestStage::KIND.to_owned(),
+        fixed,
+        requested: params.holdout,
+        note,
+        diagnostics: Vec::new(),
+        holdouts: holdouts.into_iter().map(|h| h.holdout).collect(),
+        rows,
+    })
+}
+
+/// Backtests a per-item pipeline's methods: an `eval-table` artifact in, `backtest` out.
+pub struct BacktestStage;
+
+impl Stage for BacktestStage {
+    type Params = BacktestParams;
+    const KIND: &'static str = "backtest";
+    const VERSION: u32 = 1;
+    const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
+    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
+
+    fn validate(params: &BacktestParams) -> anyhow::Result<()> {
+        params.check()
+    }
+
+    fn run(
+        params: &BacktestParams,
+        inputs: &[PathBuf],
+        output: &Path,
+        progress: &Progress,
+    ) -> anyhow::Result<()> {
+        let table: EvalTable = cod_artifact::read(&inputs[0])?;
+        let backtest = backtest(&table, params, progress)
+            .with_context(|| format!("backtest of `{}`", inputs[0].display()))?;
+        cod_artifact::write(output, &backtest)?;
+        Ok(())
+    }
+}

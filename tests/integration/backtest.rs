@@ -1,0 +1,461 @@
+//! Backtests: the per-item backtest on a simulated ladder whose truth is known, the ladder
+//! backtest on the real OLMo ladder (holding out the 1B runs), `cod backtest`, the stage
+//! binaries, and every pipeline's backtest agreeing with the stages it backtests.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Output, Project, root, sibling_binary};
+
+/// Six ladder models from 1e20 to 3e22 FLOPs and a 1e24 target; one 600-item benchmark.
+const SCENARIO: &str = r#"
+seed = 11
+samples = 20
+
+[[model]]
+name = "s1"
+params = 1e8
+flops = 1e20
+role = "ladder"
+
+[[model]]
+name = "s2"
+params = 2e8
+flops = 3e20
+role = "ladder"
+
+[[model]]
+name = "s3"
+params = 4e8
+flops = 1e21
+role = "ladder"
+
+[[model]]
+name = "s4"
+params = 8e8
+flops = 3e21
+role = "ladder"
+
+[[model]]
+name = "s5"
+params = 1.6e9
+flops = 1e22
+role = "ladder"
+
+[[model]]
+name = "s6"
+params = 3.2e9
+flops = 3e22
+role = "ladder"
+
+[[model]]
+name = "t"
+params = 7e10
+flops = 1e24
+role = "target"
+
+[[benchmark]]
+name = "quiz"
+items = 600
+subjects = 6
+guess = 0.25
+share_noisy = 0.05
+share_never = 0.03
+share_saturated = 0.04
+difficulty = { mean = 21.3, sd = 0.8 }
+subject_sd = 0.3
+slope = { median = 1.6, sigma = 0.4 }
+ceiling = { min = 0.8, max = 1.0 }
+noisy_max = 0.8
+noisy_sd = 0.15
+saturated_min = 0.9
+"#;
+
+const SIM_PIPELINE: &str = r#"
+[ingest]
+path = "data/items.csv"
+manifest = "data/models.toml"
+
+[backtest]
+inputs = ["ingest"]
+holdout = 2
+fit = { guess = 0.25 }
+"#;
+
+/// A project holding the simulated scenario's data (`data/`) and `sim.toml`.
+fn simulated() -> Project {
+    let p = Project::new();
+    p.write("scenario.toml", SCENARIO);
+    p.write("sim.toml", SIM_PIPELINE);
+    let out = p.run(Command::new(sibling_binary("cod-sim")).args([
+        "--scenario",
+        "scenario.toml",
+        "--out",
+        "data",
+        "--format",
+        "csv",
+    ]));
+    assert!(out.ok, "{}", out.stderr);
+    p
+}
+
+fn artifact(p: &Project, file: &str) -> Value {
+    let out = p.cod(&["artifact", "show", file, "--json"]);
+    assert!(out.ok, "{}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+fn strings(v: &Value) -> Vec<&str> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect()
+}
+
+/// The rows of holdout `k`.
+fn rows(backtest: &Value, k: u64) -> Vec<Value> {
+    backtest["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["holdout"] == k)
+        .cloned()
+        .collect()
+}
+
+/// Sets every count of model `model` in the tidy CSV to `n_correct = n_samples`.
+fn solve_everything(p: &Project, model: &str) {
+    let path = p.path().join("data/items.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let out: String = text
+        .lines()
+        .map(|line| {
+            let cells: Vec<&str> = line.split(',').collect();
+            if cells[2] == model {
+                [cells[0], cells[1], cells[2], cells[3], cells[3]].join(",") + "\n"
+            } else {
+                format!("{line}\n")
+            }
+        })
+        .collect();
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn simulated_backtest_predicts_the_held_out_models_from_the_smaller_ones() {
+    let p = simulated();
+    let out = p.cod(&["backtest", "sim.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(out.stdout.contains("ran      backtest"), "{}", out.stdout);
+    assert!(
+        out.stdout
+            .contains("holdout k=1: s6 predicted from 5 models (s1 … s5); never read: t"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("holdout k=2: s5 predicted from 4 models (s1 … s4); never read: s6, t"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("every row: out/sim/backtest.csv; these tables: out/sim/backtest.md")
+    );
+
+    let b = artifact(&p, "out/sim/backtest.bin");
+    assert_eq!(b["kind"], "backtest");
+    assert_eq!(strings(&b["holdouts"][0]["held_out"]), ["s6"]);
+    assert_eq!(
+        strings(&b["holdouts"][1]["fitted"]),
+        ["s1", "s2", "s3", "s4"]
+    );
+    // The truth: each model's expected accuracy. A held-out model's actual is its measured mean
+    // pass rate, within sampling error of the truth (600 items × 20 samples).
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("data/truth.json")).unwrap())
+            .unwrap();
+    for r in b["rows"].as_array().unwrap() {
+        let held = r["held_out"].as_str().unwrap();
+        let actual = r["actual"].as_f64().unwrap();
+        if r["method"] != "end-to-end-exp" {
+            let true_accuracy = truth["accuracy"]["quiz"][held].as_f64().unwrap();
+            assert!((actual - true_accuracy).abs() < 0.01, "{r}");
+        }
+        if let Some(prediction) = r["prediction"].as_f64() {
+            let error = r["abs_error"].as_f64().unwrap();
+            assert!((error - (prediction - actual).abs()).abs() < 1e-15, "{r}");
+        }
+    }
+    let cod = rows(&b, 1)
+        .into_iter()
+        .find(|r| r["method"] == "cod")
+        .unwrap();
+    assert!(cod["abs_error"].as_f64().unwrap() < 0.05, "{cod}");
+
+    // backtest.csv holds every row: 2 holdouts × 5 methods.
+    let csv = std::fs::read_to_string(p.path().join("out/sim/backtest.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 2 * 5);
+    let md = std::fs::read_to_string(p.path().join("out/sim/backtest.md")).unwrap();
+    assert!(md.starts_with("# Backtest (backtest)\n"), "{md}");
+
+    // Absurd results for the largest ladder model and the target change no prediction: holdout 2
+    // never reads them, holdout 1 reads s6 only to score it.
+    solve_everything(&p, "s6");
+    solve_everything(&p, "t");
+    let out = p.cod(&["backtest", "sim.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let after = artifact(&p, "out/sim/backtest.bin");
+    assert_eq!(rows(&b, 2), rows(&after, 2));
+    for (x, y) in rows(&b, 1).iter().zip(&rows(&after, 1)) {
+        assert_eq!(x["prediction"], y["prediction"], "{}", x["method"]);
+        assert_eq!(y["actual"], 1.0);
+    }
+}
+
+#[test]
+fn backtest_stage_binary_writes_what_the_runner_writes() {
+    let p = simulated();
+    assert!(p.cod(&["backtest", "sim.toml"]).ok);
+    let out = p.run(Command::new(sibling_binary("cod-backtest")).args([
+        "--eval-table",
+        "out/sim/ingest.bin",
+        "--holdout",
+        "2",
+        "--guess",
+        "0.25",
+        "--output",
+        "by-hand/backtest.bin",
+        "--files",
+        "by-hand",
+    ]));
+    assert!(out.ok, "{}", out.stderr);
+    for file in ["backtest.bin", "backtest.csv", "backtest.md"] {
+        let by_hand = std::fs::read(p.path().join("by-hand").join(file)).unwrap();
+        let by_runner = std::fs::read(p.path().join("out/sim").join(file)).unwrap();
+        assert!(by_hand == by_runner, "{file} differs");
+    }
+}
+
+fn data_dir() -> PathBuf {
+    let data =
+        std::env::var_os("COD_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    assert!(
+        data.join("olmo-ladder/1B-10xC.csv").is_file(),
+        "`{}` is missing: the OLMo ladder is expected at ../shared/data or $COD_DATA",
+        data.join("olmo-ladder").display()
+    );
+    data
+}
+
+/// `cod backtest pipelines/olmo-ladder.toml ARGS` in a scratch project.
+fn olmo_backtest(p: &Project, extra: &[&str]) -> Output {
+    let pipeline = root().join("pipelines/olmo-ladder.toml");
+    let mut args = vec!["backtest".to_owned(), pipeline.display().to_string()];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    p.run(
+        Command::new(env!("CARGO_BIN_EXE_cod"))
+            .args(&args)
+            .env("COD_DATA", data_dir()),
+    )
+}
+
+#[test]
+fn olmo_ladder_backtest_holds_out_the_1b_runs() {
+    let p = Project::new();
+    let out = olmo_backtest(&p, &[]);
+    assert!(out.ok, "{}", out.stderr);
+    insta::assert_snapshot!("olmo_ladder_backtest", out.stdout);
+
+    let b = artifact(&p, "out/olmo-ladder/backtest.bin");
+    let h = &b["holdouts"][0];
+    assert_eq!(
+        strings(&h["held_out"]),
+        ["1B-1xC", "1B-2xC", "1B-5xC", "1B-10xC"]
+    );
+    assert_eq!(strings(&h["dropped"]), ["7B", "13B"]);
+    let fitted = strings(&h["fitted"]);
+    assert_eq!(fitted.len(), 12);
+    assert!(fitted.iter().all(|r| !r.starts_with("1B")), "{fitted:?}");
+    // 4 held-out runs × 8 tasks × 5 methods, every one predicted and scored.
+    let rows = b["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 4 * 8 * 5);
+    assert!(rows.iter().all(|r| r["abs_error"].is_number()), "{rows:?}");
+    // Only the runner's pipeline stages up to the backtest ran: no ladder fit of the targets.
+    assert!(!p.path().join("out/olmo-ladder/ladder.bin").exists());
+    let csv = std::fs::read_to_string(p.path().join("out/olmo-ladder/backtest.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 5);
+}
+
+#[test]
+fn ladder_backtest_parameters_are_checked() {
+    let p = Project::new();
+    let out = olmo_backtest(&p, &["--set", "backtest.holdout=0"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("stage `backtest`: `holdout` must be at least 1, found 0"),
+        "{}",
+        out.stderr
+    );
+    // 4 sizes and at least 2 to fit on: k = 1..2 run, and the summary says why not 5.
+    let out = olmo_backtest(&p, &["--set", "backtest.holdout=5"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stdout.contains(
+            "note: `holdout` = 5 asked for more than the ladder allows: it has 4 model sizes and \
+             every fit keeps at least `min_sizes` = 2, so only k = 1..2 ran"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains(
+        "holdout k=2: 760M-1xC, 760M-2xC, 760M-5xC, 760M-10xC predicted from 8 runs \
+         (190M-1xC … 370M-10xC); never read: 1B-1xC, 1B-2xC, 1B-5xC, 1B-10xC, 7B, 13B"
+    ));
+    let out = olmo_backtest(&p, &["--set", "backtest.min_sizes=4"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains(
+            "the ladder has 4 model sizes; a backtest fits on at least `min_sizes` = 4 and holds \
+             out one more, so it needs at least 5"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = olmo_backtest(&p, &["--set", "backtest.ladder={ step1_last = 0 }"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr
+            .contains("`ladder`: `step1_last` must be at least 1, found 0"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_pipeline_without_a_backtest_says_what_to_add() {
+    let p = Project::tiny();
+    let out = p.cod(&["backtest", "tiny.toml"]);
+    assert!(!out.ok);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: `tiny.toml` has no backtest stage; add one (with the `cluster`, `fit` and `map` \
+         tables, or the `ladder` table, of the stages it backtests), e.g.\n\n\
+         [backtest]\ninputs = [\"ingest\"]"
+    );
+    let out = p.cod(&["backtest", "tiny.toml", "--stage", "features"]);
+    assert!(!out.ok);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: `--stage features`: not a backtest stage of `tiny.toml`; its backtest stages: none"
+    );
+    let help = p.cod(&["backtest", "--help"]);
+    assert!(help.stdout.contains("cod backtest mmlu"), "{}", help.stdout);
+}
+
+#[test]
+fn a_backtest_with_too_few_ladder_models_is_an_error() {
+    // The tiny data set has 3 ladder models: none can be held out with 3 left to fit on.
+    let p = Project::tiny();
+    p.write(
+        "tiny.toml",
+        &format!(
+            "{}\n[backtest]\ninputs = [\"ingest\"]\n",
+            crate::support::TINY_PIPELINE
+        ),
+    );
+    let out = p.cod(&["backtest", "tiny.toml"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains(
+            "the ladder has 3 ladder models; a backtest fits on at least `min_ladder` = 3 and \
+             holds out one more, so it needs at least 4"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+/// `table` without the runner's keys, as the stage reads it.
+fn stage_params(table: &toml::Table) -> toml::Table {
+    let mut t = table.clone();
+    t.remove("stage");
+    t.remove("inputs");
+    t
+}
+
+/// The pipeline's table of the stage of kind `kind`.
+fn stage_of_kind<'a>(pipeline: &'a toml::Table, kind: &str) -> Option<&'a toml::Table> {
+    pipeline.iter().find_map(|(name, v)| {
+        let t = v.as_table()?;
+        let k = t.get("stage").and_then(toml::Value::as_str).unwrap_or(name);
+        (k == kind).then_some(t)
+    })
+}
+
+/// Both tables read as the same parameters (`P`'s defaults filled in), as JSON.
+fn same_params<P: serde::de::DeserializeOwned + serde::Serialize>(
+    nested: Option<&toml::Value>,
+    stage: &toml::Table,
+) -> bool {
+    let read = |t: toml::Table| serde_json::to_value(t.try_into::<P>().unwrap()).unwrap();
+    let nested = nested.map_or_else(toml::Table::new, |v| v.as_table().unwrap().clone());
+    read(nested) == read(stage_params(stage))
+}
+
+#[test]
+fn every_backtest_uses_its_pipelines_parameters() {
+    for (name, kinds) in [
+        ("mmlu", "per-item"),
+        ("bigg", "per-item"),
+        ("olmo-ladder", "ladder"),
+    ] {
+        let path = root().join(format!("pipelines/{name}.toml"));
+        let pipeline: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
+        let kind = if kinds == "ladder" {
+            "ladder-backtest"
+        } else {
+            "backtest"
+        };
+        let backtest =
+            stage_of_kind(&pipeline, kind).unwrap_or_else(|| panic!("{name}: no `{kind}` stage"));
+        if kinds == "ladder" {
+            let ladder = stage_of_kind(&pipeline, "ladder").unwrap();
+            assert!(
+                same_params::<cod_ladder::LadderParams>(backtest.get("ladder"), ladder),
+                "{name}: the backtest's `ladder` table differs from `[ladder]`"
+            );
+        } else {
+            let cluster = stage_of_kind(&pipeline, "cluster").unwrap();
+            let fit = stage_of_kind(&pipeline, "fit").unwrap();
+            let map = stage_of_kind(&pipeline, "map").unwrap();
+            assert!(
+                same_params::<cod_cluster::ClusterParams>(backtest.get("cluster"), cluster),
+                "{name}: the backtest's `cluster` table differs from `[cluster]`"
+            );
+            assert!(
+                same_params::<cod_fit::FitParams>(backtest.get("fit"), fit),
+                "{name}: the backtest's `fit` table differs from `[fit]`"
+            );
+            assert!(
+                same_params::<cod_map::MapParams>(backtest.get("map"), map),
+                "{name}: the backtest's `map` table differs from `[map]`"
+            );
+        }
+        // The backtest is not in the pipeline's printed summary: `cod backtest` prints it.
+        let summary = pipeline
+            .get("pipeline")
+            .and_then(|p| p.get("summary"))
+            .and_then(toml::Value::as_array)
+            .unwrap();
+        assert!(
+            !summary.iter().any(|s| s.as_str() == Some("backtest")),
+            "{name}"
+        );
+    }
+}
