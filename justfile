@@ -36,8 +36,10 @@ bench-ingest runs="3":
     test -d target/bench-ingest/lm-eval || ./target/debug/cod-sim --scenario crates/cod-ingest/benches/lm_eval_20_models.toml --out target/bench-ingest --format lm-eval
     python3 scripts/bench_ingest.py target/bench-ingest {{runs}}
 
-# COD and the baselines on the mmlu scenario simulated with seeds 1..N: one predictions.json each
-# under out/seeds/, and a table of absolute errors (accuracy points) per seed with mean and max.
+# COD and the baselines on the mmlu scenario simulated with seeds 1..N (through the bootstrap
+# stage): one predictions.json each
+# under out/seeds/, a table of absolute errors (accuracy points) per seed with mean and max, and
+# the intervals' coverage of the actual values.
 evaluate-seeds n="10":
     #!/usr/bin/env bash
     set -euo pipefail
@@ -46,7 +48,7 @@ evaluate-seeds n="10":
       dir=out/seeds/$seed
       ./target/debug/cod-sim --scenario fixtures/mmlu/scenario.toml --out $dir/data --seed $seed
       ./target/debug/cod pipeline run mmlu --out $dir --set ingest.path=$dir/data/items.parquet \
-        --set ingest.manifest=$dir/data/models.toml > $dir/run.log
+        --set ingest.manifest=$dir/data/models.toml --until bootstrap > $dir/run.log
     done
     python3 scripts/seed_errors.py out/seeds {{n}}
 
