@@ -277,7 +277,10 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
         strings(&h["held_out"]),
         ["1B-1xC", "1B-2xC", "1B-5xC", "1B-10xC"]
     );
-    assert_eq!(strings(&h["dropped"]), ["7B", "13B"]);
+    assert_eq!(
+        strings(&h["dropped"]),
+        ["7B", "13B", "7B-trajectory", "13B-trajectory"]
+    );
     let fitted = strings(&h["fitted"]);
     assert_eq!(fitted.len(), 12);
     assert!(fitted.iter().all(|r| !r.starts_with("1B")), "{fitted:?}");
