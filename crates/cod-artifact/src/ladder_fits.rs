@@ -176,6 +176,32 @@ impl LadderFits {
         table
     }
 
+    /// Every accuracy method's absolute errors over every target and task it scored, in method
+    /// order; methods that scored nothing are left out.
+    #[must_use]
+    pub fn method_errors(&self) -> Vec<(&'static str, Vec<f64>)> {
+        let methods = self
+            .tasks
+            .first()
+            .and_then(|t| t.targets.first())
+            .map(LadderTarget::methods);
+        methods
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, (method, _))| {
+                let errors = self
+                    .tasks
+                    .iter()
+                    .flat_map(|task| &task.targets)
+                    .filter_map(|t| abs_error(t.methods()[i].1, t.accuracy_actual))
+                    .collect();
+                (method, errors)
+            })
+            .filter(|(_, errors): &(_, Vec<f64>)| !errors.is_empty())
+            .collect()
+    }
+
     /// Every monitored checkpoint as CSV: run, task, tokens, observed, predicted, band, outside.
     #[must_use]
     pub fn monitor_csv(&self) -> String {
@@ -379,21 +405,7 @@ impl Artifact for LadderFits {
             out,
             "  mean (max) abs error in points over every target and task:"
         );
-        let methods = self
-            .tasks
-            .first()
-            .and_then(|t| t.targets.first())
-            .map(LadderTarget::methods);
-        for (i, (method, _)) in methods.into_iter().flatten().enumerate() {
-            let errors: Vec<f64> = self
-                .tasks
-                .iter()
-                .flat_map(|task| &task.targets)
-                .filter_map(|t| abs_error(t.methods()[i].1, t.accuracy_actual))
-                .collect();
-            if errors.is_empty() {
-                continue;
-            }
+        for (method, errors) in self.method_errors() {
             let mean = errors.iter().sum::<f64>() / errors.len() as f64;
             let max = errors.iter().copied().fold(0.0, f64::max);
             let within = errors.iter().filter(|e| **e <= 0.02).count();

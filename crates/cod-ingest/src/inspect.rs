@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::lm_eval::samples_files;
+use crate::lm_eval::{reported_params, samples_files};
 use crate::tidy::{read_frame, text_column};
 
 /// What a source is and holds.
@@ -145,7 +145,14 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
         let name = model_dir
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        models.insert(name, (samples.len(), records, reported_params(model_dir)));
+        models.insert(
+            name,
+            (
+                samples.len(),
+                records,
+                reported_params(model_dir).map(|(_, n)| n),
+            ),
+        );
     }
     if !models.is_empty() {
         return Ok(Inspection::LmEval {
@@ -201,25 +208,6 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
          directory down) and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
         dir.display()
     )
-}
-
-fn reported_params(dir: &Path) -> Option<f64> {
-    let mut results: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("results_"))
-        })
-        .collect();
-    results.sort();
-    let value: Value = serde_json::from_str(&std::fs::read_to_string(results.pop()?).ok()?).ok()?;
-    value
-        .get("config")?
-        .get("model_num_parameters")?
-        .as_f64()
-        .filter(|n| *n > 0.0)
 }
 
 /// Task-name prefixes shared by several tasks (`mmlu_` for `mmlu_anatomy`, `mmlu_virology`):

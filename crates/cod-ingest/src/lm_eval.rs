@@ -401,7 +401,7 @@ fn read_records<'t>(
 }
 
 /// The parameter count a model's `results_*.json` reports (`config.model_num_parameters`).
-fn reported_params(dir: &Path) -> Option<(PathBuf, f64)> {
+pub(crate) fn reported_params(dir: &Path) -> Option<(PathBuf, f64)> {
     let mut results: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))

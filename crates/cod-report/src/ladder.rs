@@ -188,21 +188,7 @@ fn summary(ids: &mut Ids, runs: &TrainingRuns, fits: &LadderFits) -> Section {
         &["method", "mean", "max", "scored", "within 2 points"],
         1,
     );
-    let names = fits
-        .tasks
-        .first()
-        .and_then(|t| t.targets.first())
-        .map(LadderTarget::methods);
-    for (i, (method, _)) in names.into_iter().flatten().enumerate() {
-        let e: Vec<f64> = fits
-            .tasks
-            .iter()
-            .flat_map(|task| &task.targets)
-            .filter_map(|t| abs_error(t.methods()[i].1, t.accuracy_actual))
-            .collect();
-        if e.is_empty() {
-            continue;
-        }
+    for (method, e) in fits.method_errors() {
         errors.row(vec![
             method.to_owned(),
             points(Some(e.iter().sum::<f64>() / e.len() as f64)),
