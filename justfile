@@ -40,7 +40,7 @@ bench-ingest runs="3":
 # stage): one predictions.json each
 # under out/seeds/, a table of absolute errors (accuracy points) per seed with mean and max, and
 # the intervals' coverage of the actual values.
-evaluate-seeds n="10":
+evaluate-seeds n="10" *args:
     #!/usr/bin/env bash
     set -euo pipefail
     cargo build --quiet --bins
@@ -48,7 +48,7 @@ evaluate-seeds n="10":
       dir=out/seeds/$seed
       ./target/debug/cod-sim --scenario fixtures/mmlu/scenario.toml --out $dir/data --seed $seed
       ./target/debug/cod pipeline run mmlu --out $dir --set ingest.path=$dir/data/items.parquet \
-        --set ingest.manifest=$dir/data/models.toml --until bootstrap > $dir/run.log
+        --set ingest.manifest=$dir/data/models.toml --until bootstrap {{args}} > $dir/run.log
     done
     python3 scripts/seed_errors.py out/seeds {{n}}
 

@@ -23,7 +23,10 @@ mod stage;
 pub use fitting::{Fit, FitOptions, Loss, fit};
 pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss};
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
-pub use stage::{COMPUTE_UNIT, ExpAccuracy, FitParams, FitStage, LossName, fit_clusters};
+pub use stage::{
+    BNSL, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, EXP, ExpAccuracy, FitParams, FitStage,
+    LossName, PASS_RATE, fit_clusters, fit_clusters_with, refit_starts, residuals, warm_starts,
+};
 
 #[cfg(test)]
 mod oracle;

@@ -12,7 +12,7 @@ use cod_pipeline::{Progress, Stage};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::{Bnsl, CodLaw, FitOptions, Law, Loss, fit};
+use crate::{Bnsl, CodLaw, FitOptions, Law, Loss, Restarted, fit};
 
 /// FLOPs per unit of compute in the fits: the COD filter's thresholds assume 1e18.
 pub const COMPUTE_UNIT: f64 = 1e18;
@@ -138,9 +138,184 @@ impl FitParams {
     }
 }
 
-/// Fits `law` to one accuracy curve and judges it.
+/// The end-to-end baselines' method names.
+pub const EXP: &str = "end-to-end-exp";
+pub const PASS_RATE: &str = "end-to-end-passrate";
+pub const BNSL: &str = "end-to-end-bnsl";
+
+/// What a bootstrap refit of one benchmark changes: shifts added to its ladder curves before they
+/// are fitted, and the full data's optima to start from instead of each law's grid.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BenchmarkRefit {
+    /// Per cluster, one shift per ladder model (in ladder order); empty for no shift.
+    pub clusters: Vec<Vec<f64>>,
+    /// Per baseline method, the shift of the curve it fits.
+    pub baselines: BTreeMap<String, Vec<f64>>,
+    /// Per cluster, the parameters to start from (`None`: the law's grid).
+    pub cluster_starts: Vec<Option<Vec<Vec<f64>>>>,
+    /// Per baseline method, the parameters to start from.
+    pub baseline_starts: BTreeMap<String, Vec<Vec<f64>>>,
+}
+
+impl BenchmarkRefit {
+    fn shifted(&self, method: &str, y: &[f64]) -> Vec<f64> {
+        add(y, self.baselines.get(method))
+    }
+
+    fn start(&self, method: &str) -> Option<Vec<Vec<f64>>> {
+        self.baseline_starts.get(method).cloned()
+    }
+}
+
+/// y + shift, or y when there is no shift.
+fn add(y: &[f64], shift: Option<&Vec<f64>>) -> Vec<f64> {
+    match shift {
+        Some(s) if !s.is_empty() => y.iter().zip(s).map(|(y, s)| y + s).collect(),
+        _ => y.to_vec(),
+    }
+}
+
+/// The residuals (observed − fitted, in accuracy units, ladder order) of a benchmark's fitted
+/// curves, with the number of parameters each law fitted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct BenchmarkResiduals {
+    /// Per cluster; `None` when its fit failed.
+    pub clusters: Vec<Option<Vec<f64>>>,
+    /// Per baseline method that fitted.
+    pub baselines: BTreeMap<String, Vec<f64>>,
+    /// Parameters of the COD law as fitted (3 with g fixed, else 4).
+    pub cod_params: usize,
+    /// Parameters of BNSL.
+    pub bnsl_params: usize,
+}
+
+/// Every fitted curve's residuals on the ladder, per benchmark (in the fits' order).
+#[must_use]
+pub fn residuals(fits: &Fits, params: &FitParams) -> Vec<BenchmarkResiduals> {
+    let x: Vec<f64> = fits.ladder.iter().map(|m| m.flops / COMPUTE_UNIT).collect();
+    let residual = |y: &[f64], value: &dyn Fn(f64) -> f64| -> Vec<f64> {
+        x.iter().zip(y).map(|(&x, &y)| y - value(x)).collect()
+    };
+    fits.benchmarks
+        .iter()
+        .map(|bench| {
+            let law = cod_law(params, &bench.name);
+            let n = law.names().len();
+            let clusters = bench
+                .clusters
+                .iter()
+                .map(|c| {
+                    (c.params.len() >= n)
+                        .then(|| residual(&c.accuracy, &|x| law.value(x, &c.params[..n])))
+                })
+                .collect();
+            let bnsl = Bnsl {
+                x_range: (x[0], x[x.len() - 1]),
+            };
+            let baselines = bench
+                .baselines
+                .iter()
+                .filter(|b| b.failure.is_none())
+                .map(|b| {
+                    let r = match b.method.as_str() {
+                        EXP => residual(&bench.exp_accuracy, &|x| law.value(x, &b.params)),
+                        BNSL => residual(&bench.accuracy, &|x| 1.0 - bnsl.value(x, &b.params)),
+                        _ => residual(&bench.accuracy, &|x| law.value(x, &b.params)),
+                    };
+                    (b.method.clone(), r)
+                })
+                .collect();
+            BenchmarkResiduals {
+                clusters,
+                baselines,
+                cod_params: n,
+                bnsl_params: bnsl.names().len(),
+            }
+        })
+        .collect()
+}
+
+/// `p` moved off any bound it sits on, by 1% of the interval or 0.01 from a one-sided bound: a
+/// parameter on a bound is at the end of its reparametrization, where its gradient vanishes, and a
+/// refit started there could not leave it.
+fn off_bounds(bounds: &[(f64, f64)], p: &[f64]) -> Vec<f64> {
+    const STEP: f64 = 0.01;
+    bounds
+        .iter()
+        .zip(p)
+        .map(|(&(lo, hi), &p)| match (lo.is_finite(), hi.is_finite()) {
+            (true, true) => p.clamp(lo + STEP * (hi - lo), hi - STEP * (hi - lo)),
+            (true, false) => p.max(lo + STEP),
+            (false, true) => p.min(hi - STEP),
+            (false, false) => p,
+        })
+        .collect()
+}
+
+/// The starts of a refit: the full data's optimum moved off its bounds, and the law's grid too
+/// when `with_grid`.
+#[must_use]
+pub fn refit_starts(law: &dyn Law<Input = f64>, optimum: &[f64], with_grid: bool) -> Vec<Vec<f64>> {
+    let mut starts = vec![off_bounds(&law.bounds(), optimum)];
+    if with_grid {
+        starts.extend(law.starts());
+    }
+    starts
+}
+
+/// The starts of every curve's refit, per benchmark (in the fits' order): each cluster's law
+/// starts from its full-data optimum alone, which is what makes refits cheap (a benchmark has
+/// tens of clusters); each baseline, one curve per benchmark, from its optimum and its whole grid.
+#[must_use]
+pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
+    fits.benchmarks
+        .iter()
+        .map(|bench| {
+            let law = cod_law(params, &bench.name);
+            let n = law.names().len();
+            let x = fits.ladder.iter().map(|m| m.flops / COMPUTE_UNIT);
+            let (lo, hi) = x.fold((f64::INFINITY, 0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
+            let bnsl = Bnsl { x_range: (lo, hi) };
+            BenchmarkRefit {
+                cluster_starts: bench
+                    .clusters
+                    .iter()
+                    .map(|c| {
+                        (c.params.len() >= n).then(|| refit_starts(&law, &c.params[..n], false))
+                    })
+                    .collect(),
+                baseline_starts: bench
+                    .baselines
+                    .iter()
+                    .filter(|b| b.failure.is_none())
+                    .map(|b| {
+                        let law: &dyn Law<Input = f64> =
+                            if b.method == BNSL { &bnsl } else { &law };
+                        (b.method.clone(), refit_starts(law, &b.params, true))
+                    })
+                    .collect(),
+                ..BenchmarkRefit::default()
+            }
+        })
+        .collect()
+}
+
+/// The COD law of a benchmark under `params`: g fixed per benchmark, globally, or fitted.
+fn cod_law(params: &FitParams, benchmark: &str) -> CodLaw {
+    CodLaw {
+        guess: params
+            .guess_per_benchmark
+            .get(benchmark)
+            .copied()
+            .or(params.guess),
+    }
+}
+
+/// Fits `law` to one accuracy curve and judges it; `starts` replaces the law's grid of starts.
+#[allow(clippy::too_many_arguments)]
 fn fit_curve(
     law: &CodLaw,
+    starts: Option<Vec<Vec<f64>>>,
     x: &[f64],
     accuracy: Vec<f64>,
     size: usize,
@@ -148,7 +323,11 @@ fn fit_curve(
     params: &FitParams,
     options: FitOptions,
 ) -> ClusterFit {
-    match fit(law, x, &accuracy, options) {
+    let result = match starts {
+        Some(starts) => fit(&Restarted { law: *law, starts }, x, &accuracy, options),
+        None => fit(law, x, &accuracy, options),
+    };
+    match result {
         Ok(f) => {
             let (a, b, c, g) = law.abcg(&f.params);
             let full = vec![a, b, c, g];
@@ -173,7 +352,8 @@ fn fit_curve(
 }
 
 /// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the accuracy
-/// (exp) and on the mean pass rate, and BNSL on the error rate 1 − pass rate.
+/// (exp) and on the mean pass rate, and BNSL on the error rate 1 − pass rate. `refit` gives each
+/// method's shift of its curve and its start.
 fn baselines(
     law: &CodLaw,
     x: &[f64],
@@ -181,6 +361,7 @@ fn baselines(
     accuracy: &[f64],
     target: Option<&cod_artifact::Model>,
     options: FitOptions,
+    refit: &BenchmarkRefit,
 ) -> Vec<BaselineFit> {
     let at_target = |f: &dyn Fn(f64) -> f64| target.map(|t| f(t.flops / COMPUTE_UNIT));
     let failed = |method: &str, err: anyhow::Error| BaselineFit {
@@ -190,39 +371,54 @@ fn baselines(
         prediction: None,
         failure: Some(format!("{err:#}")),
     };
-    let exp = match fit(law, x, exp_accuracy, options) {
-        Ok(f) => BaselineFit {
-            method: "end-to-end-exp".to_owned(),
-            prediction: at_target(&|t| law.value(t, &f.params)),
-            params: f.params,
-            rmse: f.rmse,
-            failure: None,
-        },
-        Err(err) => failed("end-to-end-exp", err),
+    let cod_fit = |method: &str, y: &[f64]| {
+        let y = refit.shifted(method, y);
+        match refit.start(method) {
+            Some(starts) => fit(&Restarted { law: *law, starts }, x, &y, options),
+            None => fit(law, x, &y, options),
+        }
     };
-    let passrate = match fit(law, x, accuracy, options) {
+    let exp = match cod_fit(EXP, exp_accuracy) {
         Ok(f) => BaselineFit {
-            method: "end-to-end-passrate".to_owned(),
+            method: EXP.to_owned(),
             prediction: at_target(&|t| law.value(t, &f.params)),
             params: f.params,
             rmse: f.rmse,
             failure: None,
         },
-        Err(err) => failed("end-to-end-passrate", err),
+        Err(err) => failed(EXP, err),
+    };
+    let passrate = match cod_fit(PASS_RATE, accuracy) {
+        Ok(f) => BaselineFit {
+            method: PASS_RATE.to_owned(),
+            prediction: at_target(&|t| law.value(t, &f.params)),
+            params: f.params,
+            rmse: f.rmse,
+            failure: None,
+        },
+        Err(err) => failed(PASS_RATE, err),
     };
     let bnsl = Bnsl {
         x_range: (x[0], x[x.len() - 1]),
     };
-    let error: Vec<f64> = accuracy.iter().map(|a| 1.0 - a).collect();
-    let broken = match fit(&bnsl, x, &error, options) {
+    let error: Vec<f64> = refit
+        .shifted(BNSL, accuracy)
+        .iter()
+        .map(|a| 1.0 - a)
+        .collect();
+    let broken = match refit.start(BNSL) {
+        Some(starts) => fit(&Restarted { law: bnsl, starts }, x, &error, options),
+        None => fit(&bnsl, x, &error, options),
+    };
+    let broken = match broken {
         Ok(f) => BaselineFit {
-            method: "end-to-end-bnsl".to_owned(),
+            method: BNSL.to_owned(),
             prediction: at_target(&|t| (1.0 - bnsl.value(t, &f.params)).clamp(0.0, 1.0)),
             params: f.params,
             rmse: f.rmse,
             failure: None,
         },
-        Err(err) => failed("end-to-end-bnsl", err),
+        Err(err) => failed(BNSL, err),
     };
     vec![exp, passrate, broken]
 }
@@ -263,6 +459,17 @@ pub fn fit_clusters(
     clusters: &Clusters,
     params: &FitParams,
 ) -> anyhow::Result<Fits> {
+    fit_clusters_with(table, features, clusters, params, &BTreeMap::new())
+}
+
+/// [`fit_clusters`] with, per benchmark name, the shifts and starts of a bootstrap refit.
+pub fn fit_clusters_with(
+    table: &EvalTable,
+    features: &Features,
+    clusters: &Clusters,
+    params: &FitParams,
+    refits: &BTreeMap<String, BenchmarkRefit>,
+) -> anyhow::Result<Fits> {
     params.check()?;
     let d = features.ladder.len();
     let x: Vec<f64> = features
@@ -300,13 +507,9 @@ pub fn fit_clusters(
                 bench.name
             );
         }
-        let law = CodLaw {
-            guess: params
-                .guess_per_benchmark
-                .get(&bench.name)
-                .copied()
-                .or(params.guess),
-        };
+        let law = cod_law(params, &bench.name);
+        let no_refit = BenchmarkRefit::default();
+        let refit = refits.get(&bench.name).unwrap_or(&no_refit);
         let mut sums = vec![vec![0.0; d]; bench.clusters.len()];
         for (i, label) in bench.labels.iter().enumerate() {
             if let Some(c) = label {
@@ -315,17 +518,23 @@ pub fn fit_clusters(
                 }
             }
         }
-        let fit_one = |size: usize, accuracy: Vec<f64>| {
-            fit_curve(&law, &x, accuracy, size, target.as_ref(), params, options)
-        };
         let fits: Vec<ClusterFit> = bench
             .clusters
             .par_iter()
             .zip(sums)
-            .map(|(cluster, sum)| {
-                fit_one(
+            .enumerate()
+            .map(|(c, (cluster, sum))| {
+                let mean: Vec<f64> = sum.iter().map(|s| s / cluster.size as f64).collect();
+                let start = refit.cluster_starts.get(c).cloned().flatten();
+                fit_curve(
+                    &law,
+                    start,
+                    &x,
+                    add(&mean, refit.clusters.get(c)),
                     cluster.size,
-                    sum.iter().map(|s| s / cluster.size as f64).collect(),
+                    target.as_ref(),
+                    params,
+                    options,
                 )
             })
             .collect();
@@ -343,6 +552,7 @@ pub fn fit_clusters(
             &full_accuracy,
             target.as_ref(),
             options,
+            refit,
         );
         benchmarks.push(BenchmarkFits {
             name: bench.name.clone(),

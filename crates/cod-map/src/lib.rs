@@ -7,9 +7,9 @@ mod bootstrap;
 mod spline;
 mod stage;
 
-pub use bootstrap::{BootstrapParams, BootstrapStage, bootstrap, quantile};
+pub use bootstrap::{BootstrapParams, BootstrapStage, ModelVariation, bootstrap, quantile};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
-pub use stage::{MapParams, MapStage, MappingForm, predict};
+pub use stage::{MapParams, MapStage, MappingForm, predict, predict_with};
 
 #[cfg(test)]
 mod spline_tests;

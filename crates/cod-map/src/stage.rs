@@ -1,6 +1,7 @@
 //! The `map` stage: the predictable subset P′, the mapping f from P′ accuracy to full accuracy,
 //! and every method's prediction.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -215,6 +216,19 @@ pub fn predict(
     fits: &Fits,
     params: &MapParams,
 ) -> anyhow::Result<Predictions> {
+    predict_with(table, clusters, fits, params, &BTreeMap::new())
+}
+
+/// [`predict`] where, per benchmark name, each cluster's ladder curve was shifted (one shift per
+/// ladder model, in the fits' ladder order) before it was fitted: the mapping's ladder points move
+/// with their clusters, so the P′ accuracy stays the size-weighted mean of the shifted curves.
+pub fn predict_with(
+    table: &EvalTable,
+    clusters: &Clusters,
+    fits: &Fits,
+    params: &MapParams,
+    shifts: &BTreeMap<String, Vec<Vec<f64>>>,
+) -> anyhow::Result<Predictions> {
     params.check()?;
     let target = table.models.iter().position(|m| m.role == Role::Target);
     let benchmarks = clusters
@@ -226,7 +240,9 @@ pub fn predict(
                 .iter()
                 .find(|b| b.name == bench.name)
                 .with_context(|| format!("benchmark `{}` is not in the fits", bench.name))?;
-            predict_benchmark(table, target, bench, bench_fits, params)
+            let shifts = shifts.get(&bench.name).map_or(&[][..], Vec::as_slice);
+            let point_shifts = point_shifts(fits, bench, bench_fits, shifts);
+            predict_benchmark(table, target, bench, bench_fits, params, &point_shifts)
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Predictions {
@@ -234,6 +250,47 @@ pub fn predict(
         benchmarks,
         bootstrap: None,
     })
+}
+
+/// Per ladder model name, how far its (P′, full) mapping point moves when the clusters' curves are
+/// shifted by `shifts`: the size-weighted mean shift over the extrapolatable clusters, and over all
+/// items (outliers and never-solved items do not move).
+fn point_shifts(
+    fits: &Fits,
+    bench: &cod_artifact::BenchmarkClusters,
+    bench_fits: &cod_artifact::BenchmarkFits,
+    shifts: &[Vec<f64>],
+) -> BTreeMap<String, (f64, f64)> {
+    if shifts.is_empty() {
+        return BTreeMap::new();
+    }
+    let n_items = (bench.items.len() + bench.all_zero_items.len()) as f64;
+    let n_subset: usize = bench_fits
+        .clusters
+        .iter()
+        .filter(|c| c.verdict == Verdict::Extrapolatable)
+        .map(|c| c.size)
+        .sum();
+    fits.ladder
+        .iter()
+        .enumerate()
+        .map(|(k, model)| {
+            let (mut subset, mut full) = (0.0, 0.0);
+            for (fit, shift) in bench_fits.clusters.iter().zip(shifts) {
+                let moved = fit.size as f64 * shift.get(k).copied().unwrap_or(0.0);
+                full += moved;
+                if fit.verdict == Verdict::Extrapolatable {
+                    subset += moved;
+                }
+            }
+            let subset = if n_subset > 0 {
+                subset / n_subset as f64
+            } else {
+                0.0
+            };
+            (model.name.clone(), (subset, full / n_items))
+        })
+        .collect()
 }
 
 /// The indices (into the eval table's items) of the items in extrapolatable clusters.
@@ -273,13 +330,16 @@ fn fit_mapping_with_anchors(
     evals: &cod_artifact::BenchmarkEvals,
     subset: &[usize],
     params: &MapParams,
+    point_shifts: &BTreeMap<String, (f64, f64)>,
 ) -> anyhow::Result<(MapFn, Mapping)> {
     let n_models = table.models.len();
     let all: Vec<usize> = (0..evals.items.len()).collect();
     let point = |m: usize| -> Option<MappingPoint> {
+        let name = &table.models[m].name;
+        let (ds, df) = point_shifts.get(name).copied().unwrap_or((0.0, 0.0));
         Some(MappingPoint {
-            subset: mean_over(evals, subset, m, n_models)?,
-            full: mean_over(evals, &all, m, n_models)?,
+            subset: mean_over(evals, subset, m, n_models)? + ds,
+            full: mean_over(evals, &all, m, n_models)? + df,
             weight: 1.0,
             source: table.models[m].name.clone(),
         })
@@ -322,6 +382,7 @@ fn predict_benchmark(
     bench: &cod_artifact::BenchmarkClusters,
     bench_fits: &cod_artifact::BenchmarkFits,
     params: &MapParams,
+    point_shifts: &BTreeMap<String, (f64, f64)>,
 ) -> anyhow::Result<BenchmarkPredictions> {
     let evals = table
         .benchmarks
@@ -353,7 +414,7 @@ fn predict_benchmark(
     let (mapping, cod) = if subset.is_empty() {
         (None, None)
     } else {
-        let (f, mapping) = fit_mapping_with_anchors(table, evals, &subset, params)?;
+        let (f, mapping) = fit_mapping_with_anchors(table, evals, &subset, params, point_shifts)?;
         let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
         (Some(mapping), cod)
     };

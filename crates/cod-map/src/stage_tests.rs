@@ -5,7 +5,9 @@ use cod_artifact::{
     EvalTable, Fits, Model, Role, Verdict,
 };
 
-use crate::{MapParams, MappingForm, predict};
+use std::collections::BTreeMap;
+
+use crate::{MapParams, MappingForm, predict, predict_with};
 
 const MODELS: [(&str, Role); 6] = [
     ("s", Role::Ladder),
@@ -223,4 +225,44 @@ fn the_stored_curve_samples_f_at_the_prediction() {
     // P′ predicts 0.8, a sample point: f there is COD's prediction.
     let cod = b.methods.iter().find(|m| m.method == "cod").unwrap();
     assert!((curve[80][1] - cod.prediction.unwrap()).abs() < 1e-12);
+}
+
+#[test]
+fn shifted_cluster_curves_move_the_mapping_points_with_them() {
+    let table = table();
+    let mut f = fits(0.8);
+    f.ladder = table.models[..3].to_vec();
+    // Cluster 0 (extrapolatable, 2 items) moves by 2, 4, 6 points on s, m, l; cluster 1 (1 item)
+    // by 10 on each.
+    let shifts = BTreeMap::from([(
+        "b".to_owned(),
+        vec![vec![0.02, 0.04, 0.06], vec![0.1, 0.1, 0.1]],
+    )]);
+    let p = predict_with(&table, &clusters(), &f, &params(), &shifts).unwrap();
+    let points: Vec<(f64, f64)> = p.benchmarks[0]
+        .mapping
+        .as_ref()
+        .unwrap()
+        .points
+        .iter()
+        .filter(|q| MODELS[..3].iter().any(|(name, _)| *name == q.source))
+        .map(|q| (q.subset, q.full))
+        .collect();
+    // P′ moves with cluster 0 alone; the full accuracy by (2·δ0 + 1·δ1) / 4 items (the
+    // never-solved item does not move): unshifted, the points are (0.2, 0.225), (0.4, 0.325),
+    // (0.6, 0.425).
+    let want = [(0.22, 0.26), (0.44, 0.37), (0.66, 0.48)];
+    assert_eq!(points.len(), 3);
+    for (got, want) in points.iter().zip(want) {
+        assert!(
+            (got.0 - want.0).abs() < 1e-12 && (got.1 - want.1).abs() < 1e-12,
+            "{got:?} != {want:?}"
+        );
+    }
+    // Anchors are not ladder curves: `near` keeps its point.
+    let near = p.benchmarks[0].mapping.as_ref().unwrap().anchors[0].clone();
+    assert_eq!(
+        (near.model.as_str(), near.subset, near.full),
+        ("near", 0.5, 0.375)
+    );
 }
