@@ -36,10 +36,10 @@ bench-ingest runs="3":
     test -d target/bench-ingest/lm-eval || ./target/debug/cod-sim --scenario crates/cod-ingest/benches/lm_eval_20_models.toml --out target/bench-ingest --format lm-eval
     python3 scripts/bench_ingest.py target/bench-ingest {{runs}}
 
-# COD and the baselines on the mmlu scenario simulated with seeds 1..N (through the bootstrap
-# stage): one predictions.json each
-# under out/seeds/, a table of absolute errors (accuracy points) per seed with mean and max, and
-# the intervals' coverage of the actual values.
+# COD and the baselines on the mmlu scenario simulated with seeds 1..N (the whole mmlu pipeline;
+# ARGS go to `cod pipeline run`): one predictions.json and backtest.csv each under out/seeds/, a
+# table of absolute errors (accuracy points) per seed with mean and max, and the intervals'
+# coverage of the actual values, for the target and over the backtests' held-out models.
 evaluate-seeds n="10" *args:
     #!/usr/bin/env bash
     set -euo pipefail
@@ -48,7 +48,7 @@ evaluate-seeds n="10" *args:
       dir=out/seeds/$seed
       ./target/debug/cod-sim --scenario fixtures/mmlu/scenario.toml --out $dir/data --seed $seed
       ./target/debug/cod pipeline run mmlu --out $dir --set ingest.path=$dir/data/items.parquet \
-        --set ingest.manifest=$dir/data/models.toml --until bootstrap {{args}} > $dir/run.log
+        --set ingest.manifest=$dir/data/models.toml {{args}} > $dir/run.log
     done
     python3 scripts/seed_errors.py out/seeds {{n}}
 

@@ -52,8 +52,21 @@ pub struct BacktestRow {
     pub actual: Option<f64>,
     /// |prediction − actual| when both are known.
     pub abs_error: Option<f64>,
+    /// The method's bootstrap interval for the prediction, when the backtest computed one.
+    pub interval: Option<(f64, f64)>,
     /// Why there is no prediction, or what was unusual.
     pub note: Option<String>,
+}
+
+/// How often one method's backtest intervals hold the held-out actual value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Coverage {
+    /// Rows with both an interval and an actual value.
+    pub rows: usize,
+    /// Of those, the rows whose interval holds the actual.
+    pub held: usize,
+    /// Mean interval width.
+    pub mean_width: f64,
 }
 
 /// The name of the backtest's CSV file.
@@ -214,16 +227,50 @@ impl Backtest {
             .collect()
     }
 
+    /// Per method with any interval, how often its intervals hold the actual value, over every
+    /// holdout and benchmark; in method order.
+    #[must_use]
+    pub fn coverage(&self) -> Vec<(&str, Coverage)> {
+        self.methods()
+            .into_iter()
+            .filter_map(|method| {
+                let rows: Vec<((f64, f64), f64)> = self
+                    .rows
+                    .iter()
+                    .filter(|r| r.method == method)
+                    .filter_map(|r| Some((r.interval?, r.actual?)))
+                    .collect();
+                if rows.is_empty() {
+                    return None;
+                }
+                let held = rows
+                    .iter()
+                    .filter(|((lo, hi), a)| lo <= a && a <= hi)
+                    .count();
+                let width = rows.iter().map(|((lo, hi), _)| hi - lo).sum::<f64>();
+                Some((
+                    method,
+                    Coverage {
+                        rows: rows.len(),
+                        held,
+                        mean_width: width / rows.len() as f64,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Every row as CSV with a header; fractions in [0, 1].
     #[must_use]
     pub fn csv(&self) -> String {
         let cell = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
-        let mut out =
-            String::from("holdout,held_out,benchmark,method,prediction,actual,abs_error,note\n");
+        let mut out = String::from(
+            "holdout,held_out,benchmark,method,prediction,actual,abs_error,lower,upper,note\n",
+        );
         for r in &self.rows {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{},{}",
                 r.holdout,
                 csv_field(&r.held_out),
                 csv_field(&r.benchmark),
@@ -231,6 +278,8 @@ impl Backtest {
                 cell(r.prediction),
                 cell(r.actual),
                 cell(r.abs_error),
+                cell(r.interval.map(|i| i.0)),
+                cell(r.interval.map(|i| i.1)),
                 csv_field(r.note.as_deref().unwrap_or("")),
             );
         }
@@ -409,6 +458,23 @@ impl Backtest {
             .map(|(m, n)| format!("{m} {n}"))
             .collect();
         blocks.push(Block::Line(format!("wins: {}", wins.join(", "))));
+        let coverage = self.coverage();
+        if !coverage.is_empty() {
+            blocks.push(Block::Heading(
+                "interval coverage: how often a method's bootstrap interval holds the held-out \
+                 actual value"
+                    .to_owned(),
+            ));
+            let mut t = Table::new(&[("method", Left), ("held", Right), ("mean width", Right)]);
+            for (method, c) in coverage {
+                t.rows.push(vec![
+                    method.to_owned(),
+                    format!("{}/{}", c.held, c.rows),
+                    points(c.mean_width),
+                ]);
+            }
+            blocks.push(Block::Table(t));
+        }
         blocks
     }
 }
@@ -520,7 +586,7 @@ impl Table {
 
 impl Artifact for Backtest {
     const KIND: ArtifactKind = ArtifactKind::Backtest;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -551,8 +617,34 @@ mod tests {
             prediction: error.map(|e| 0.5 + e),
             actual: Some(0.5),
             abs_error: error,
+            interval: None,
             note: None,
         }
+    }
+
+    #[test]
+    fn coverage_counts_intervals_that_hold_the_actual() {
+        let with = |method: &str, interval: Option<(f64, f64)>, actual: Option<f64>| BacktestRow {
+            interval,
+            actual,
+            ..row(1, "b", method, Some(0.1))
+        };
+        let b = backtest(vec![
+            with("cod", Some((0.4, 0.6)), Some(0.5)),
+            with("cod", Some((0.5, 0.6)), Some(0.5)),
+            with("cod", Some((0.1, 0.2)), Some(0.5)),
+            // No actual: not counted.
+            with("cod", Some((0.0, 1.0)), None),
+            // No interval: not counted, and a method without any is left out.
+            with("cod", None, Some(0.5)),
+            with("bnsl", None, Some(0.5)),
+        ]);
+        let coverage = b.coverage();
+        assert_eq!(coverage.len(), 1);
+        let (method, c) = coverage[0];
+        assert_eq!((method, c.rows, c.held), ("cod", 3, 2));
+        assert!((c.mean_width - 0.4 / 3.0).abs() < 1e-12, "{}", c.mean_width);
+        assert!(b.markdown().contains("| cod | 2/3 |"), "{}", b.markdown());
     }
 
     fn backtest(rows: Vec<BacktestRow>) -> Backtest {
@@ -659,12 +751,14 @@ mod tests {
     fn csv_has_every_row_and_quotes_notes() {
         let mut r = row(1, "x", "cod", None);
         r.note = Some("fit failed: a, b".to_owned());
-        let csv = backtest(vec![r, row(2, "x", "cod", Some(0.25))]).csv();
+        let mut with_interval = row(2, "x", "cod", Some(0.25));
+        with_interval.interval = Some((0.25, 0.875));
+        let csv = backtest(vec![r, with_interval]).csv();
         assert_eq!(
             csv,
-            "holdout,held_out,benchmark,method,prediction,actual,abs_error,note\n\
-             1,m1,x,cod,,0.5,,\"fit failed: a, b\"\n\
-             2,m2,x,cod,0.75,0.5,0.25,\n"
+            "holdout,held_out,benchmark,method,prediction,actual,abs_error,lower,upper,note\n\
+             1,m1,x,cod,,0.5,,,,\"fit failed: a, b\"\n\
+             2,m2,x,cod,0.75,0.5,0.25,0.25,0.875,\n"
         );
     }
 

@@ -30,7 +30,9 @@ mod predictions;
 mod report;
 mod runs;
 
-pub use backtest::{BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, ErrorStats, Holdout, Winner};
+pub use backtest::{
+    BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, Coverage, ErrorStats, Holdout, Winner,
+};
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
 pub use eval_table::{BenchmarkEvals, EvalTable};

@@ -93,6 +93,8 @@ fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec
                     prediction,
                     actual: t.accuracy_actual,
                     abs_error: None,
+                    // The ladder's bootstrap bands the chained two-step prediction only.
+                    interval: (method == "ladder").then_some(t.interval).flatten(),
                     note: if prediction.is_none() {
                         failure(task, method)
                     } else {
@@ -210,7 +212,7 @@ pub struct LadderBacktestStage;
 impl Stage for LadderBacktestStage {
     type Params = LadderBacktestParams;
     const KIND: &'static str = "ladder-backtest";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
 

@@ -142,6 +142,7 @@ mod tests {
                 prediction,
                 actual,
                 abs_error: None,
+                interval: None,
                 note: None,
             })
         };

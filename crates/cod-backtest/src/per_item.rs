@@ -38,6 +38,11 @@ pub struct BacktestParams {
     #[arg(long, default_value_t = default_min_ladder())]
     #[serde(default = "default_min_ladder")]
     pub min_ladder: usize,
+    /// Bootstrap resamples for each held-out prediction's 5-95% interval, as the `bootstrap`
+    /// stage draws them (residual bootstrap, seed 1); 0 computes no intervals.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub interval_resamples: usize,
     /// The `cluster` stage's parameters.
     #[command(flatten)]
     #[serde(default = "defaults")]
@@ -130,6 +135,15 @@ fn run_one(table: &EvalTable, params: &BacktestParams) -> anyhow::Result<Outcome
     let clusters = cod_cluster::cluster_features(&features, &method, &Progress::hidden())?;
     let fits = cod_fit::fit_clusters(table, &features, &clusters, &params.fit)?;
     let mut predictions = cod_map::predict(table, &clusters, &fits, &params.map)?;
+    if params.interval_resamples > 0 {
+        let mut bootstrap: cod_map::BootstrapParams = defaults();
+        bootstrap.resamples = params.interval_resamples;
+        bootstrap.seed = 1;
+        bootstrap.fit = params.fit.clone();
+        bootstrap.map = params.map.clone();
+        let draws = cod_map::bootstrap(table, &clusters, &bootstrap, &Progress::hidden())?;
+        cod_map::add_intervals(&mut predictions, draws, &bootstrap);
+    }
     Ok(Outcome {
         predictions: predictions.benchmarks.remove(0),
         cluster_method: method.describe(),
@@ -201,6 +215,7 @@ pub fn backtest(
                 // The end-to-end (exp) baseline is scored against majority accuracy.
                 actual: m.actual.or(p.actual),
                 abs_error: None,
+                interval: m.interval,
                 note: m.note.clone(),
             })
         }));
@@ -241,7 +256,7 @@ pub struct BacktestStage;
 impl Stage for BacktestStage {
     type Params = BacktestParams;
     const KIND: &'static str = "backtest";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
 

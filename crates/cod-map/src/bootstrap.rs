@@ -417,6 +417,41 @@ pub fn bootstrap(
     Ok(draws)
 }
 
+/// Sets each method's interval from its bootstrap draws (see [`bootstrap`]), and notes when some
+/// resamples gave it no prediction.
+pub fn add_intervals(
+    predictions: &mut Predictions,
+    mut draws: BTreeMap<(String, String), Vec<f64>>,
+    params: &BootstrapParams,
+) {
+    let (lo, hi) = params.quantiles;
+    for bench in &mut predictions.benchmarks {
+        for m in &mut bench.methods {
+            let Some(values) = draws.get_mut(&(bench.name.clone(), m.method.clone())) else {
+                continue;
+            };
+            if values.len() < 2 {
+                continue;
+            }
+            values.sort_by(f64::total_cmp);
+            m.interval = Some((quantile(values, lo), quantile(values, hi)));
+            let missing = params.resamples - values.len();
+            if missing > 0 {
+                let note = format!(
+                    "interval over {} of {} resamples",
+                    values.len(),
+                    params.resamples
+                );
+                m.note = Some(
+                    m.note
+                        .take()
+                        .map_or(note.clone(), |n| format!("{n}; {note}")),
+                );
+            }
+        }
+    }
+}
+
 /// Adds bootstrap intervals to the map stage's predictions.
 pub struct BootstrapStage;
 
@@ -453,33 +488,8 @@ impl Stage for BootstrapStage {
         let table: EvalTable = cod_artifact::read(&inputs[0])?;
         let clusters: Clusters = cod_artifact::read(&inputs[1])?;
         let mut predictions: Predictions = cod_artifact::read(&inputs[2])?;
-        let mut draws = bootstrap(&table, &clusters, params, progress)?;
-        let (lo, hi) = params.quantiles;
-        for bench in &mut predictions.benchmarks {
-            for m in &mut bench.methods {
-                let Some(values) = draws.get_mut(&(bench.name.clone(), m.method.clone())) else {
-                    continue;
-                };
-                if values.len() < 2 {
-                    continue;
-                }
-                values.sort_by(f64::total_cmp);
-                m.interval = Some((quantile(values, lo), quantile(values, hi)));
-                let missing = params.resamples - values.len();
-                if missing > 0 {
-                    let note = format!(
-                        "interval over {} of {} resamples",
-                        values.len(),
-                        params.resamples
-                    );
-                    m.note = Some(
-                        m.note
-                            .take()
-                            .map_or(note.clone(), |n| format!("{n}; {note}")),
-                    );
-                }
-            }
-        }
+        let draws = bootstrap(&table, &clusters, params, progress)?;
+        add_intervals(&mut predictions, draws, params);
         let mut varied = vec!["items within clusters, outliers and never-solved items".to_owned()];
         match params.models {
             ModelVariation::Residuals => varied.push(

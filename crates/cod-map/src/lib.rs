@@ -7,7 +7,9 @@ mod bootstrap;
 mod spline;
 mod stage;
 
-pub use bootstrap::{BootstrapParams, BootstrapStage, ModelVariation, bootstrap, quantile};
+pub use bootstrap::{
+    BootstrapParams, BootstrapStage, ModelVariation, add_intervals, bootstrap, quantile,
+};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
 pub use stage::{MapParams, MapStage, MappingForm, predict, predict_with};
 
