@@ -256,7 +256,7 @@ pub struct BacktestStage;
 impl Stage for BacktestStage {
     type Params = BacktestParams;
     const KIND: &'static str = "backtest";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
 

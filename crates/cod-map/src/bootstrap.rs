@@ -408,7 +408,8 @@ pub fn bootstrap(
         for bench in predictions.benchmarks {
             for m in bench.methods {
                 let entry = draws.entry((bench.name.clone(), m.method)).or_default();
-                if let Some(p) = m.prediction {
+                // A non-finite prediction (e.g. BNSL's on degenerate data) counts as none.
+                if let Some(p) = m.prediction.filter(|p| p.is_finite()) {
                     entry.push(p);
                 }
             }
@@ -458,7 +459,7 @@ pub struct BootstrapStage;
 impl Stage for BootstrapStage {
     type Params = BootstrapParams;
     const KIND: &'static str = "bootstrap";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

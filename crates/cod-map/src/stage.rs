@@ -337,9 +337,10 @@ fn fit_mapping_with_anchors(
     let point = |m: usize| -> Option<MappingPoint> {
         let name = &table.models[m].name;
         let (ds, df) = point_shifts.get(name).copied().unwrap_or((0.0, 0.0));
+        // A shifted point stays an accuracy.
         Some(MappingPoint {
-            subset: mean_over(evals, subset, m, n_models)? + ds,
-            full: mean_over(evals, &all, m, n_models)? + df,
+            subset: (mean_over(evals, subset, m, n_models)? + ds).clamp(0.0, 1.0),
+            full: (mean_over(evals, &all, m, n_models)? + df).clamp(0.0, 1.0),
             weight: 1.0,
             source: table.models[m].name.clone(),
         })
@@ -411,12 +412,18 @@ fn predict_benchmark(
     let all: Vec<usize> = (0..evals.items.len()).collect();
     let actual = target.and_then(|t| mean_over(evals, &all, t, table.models.len()));
 
-    let (mapping, cod) = if subset.is_empty() {
-        (None, None)
+    // A mapping that cannot be fitted leaves COD without a prediction, said in its note; the
+    // other methods still predict.
+    let (mapping, cod, cod_note) = if subset.is_empty() {
+        (None, None, Some("no extrapolatable cluster".to_owned()))
     } else {
-        let (f, mapping) = fit_mapping_with_anchors(table, evals, &subset, params, point_shifts)?;
-        let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
-        (Some(mapping), cod)
+        match fit_mapping_with_anchors(table, evals, &subset, params, point_shifts) {
+            Ok((f, mapping)) => {
+                let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
+                (Some(mapping), cod, None)
+            }
+            Err(err) => (None, None, Some(format!("mapping failed: {err:#}"))),
+        }
     };
 
     let no_subset = subset
@@ -443,7 +450,7 @@ fn predict_benchmark(
         }
     };
     let mut methods = vec![
-        method("cod", cod, no_subset.clone()),
+        method("cod", cod, cod_note),
         method("cod-without-mapping", subset_prediction, no_subset),
     ];
     methods.extend(bench_fits.baselines.iter().map(|b| {
@@ -472,7 +479,7 @@ pub struct MapStage;
 impl Stage for MapStage {
     type Params = MapParams;
     const KIND: &'static str = "map";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
     const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

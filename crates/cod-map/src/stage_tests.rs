@@ -266,3 +266,24 @@ fn shifted_cluster_curves_move_the_mapping_points_with_them() {
         ("near", 0.5, 0.375)
     );
 }
+
+#[test]
+fn a_mapping_that_cannot_be_fitted_leaves_cod_without_a_prediction_only() {
+    let table = table();
+    let mut f = fits(0.8);
+    f.ladder = table.models[..3].to_vec();
+    // A non-finite shift makes a mapping point non-finite: no spline goes through it.
+    let shifts = BTreeMap::from([(
+        "b".to_owned(),
+        vec![vec![f64::NAN, 0.0, 0.0], vec![0.0, 0.0, 0.0]],
+    )]);
+    let p = predict_with(&table, &clusters(), &f, &params(), &shifts).unwrap();
+    let b = &p.benchmarks[0];
+    assert!(b.mapping.is_none());
+    let method = |name: &str| b.methods.iter().find(|m| m.method == name).unwrap();
+    assert_eq!(method("cod").prediction, None);
+    let note = method("cod").note.clone().unwrap();
+    assert!(note.starts_with("mapping failed: "), "{note}");
+    assert_eq!(method("cod-without-mapping").prediction, Some(0.8));
+    assert_eq!(method("end-to-end-passrate").prediction, Some(0.6));
+}
