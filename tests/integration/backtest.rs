@@ -7,7 +7,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{Output, Project, root, sibling_binary};
+use crate::support::{Output, Project, root, shared_data, sibling_binary};
 
 /// Six ladder models from 1e20 to 3e22 FLOPs and a 1e24 target; one 600-item benchmark.
 const SCENARIO: &str = r#"
@@ -241,15 +241,9 @@ fn backtest_stage_binary_writes_what_the_runner_writes() {
     }
 }
 
+/// The shared data, with the OLMo ladder in it.
 fn data_dir() -> PathBuf {
-    let data =
-        std::env::var_os("COD_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
-    assert!(
-        data.join("olmo-ladder/1B-10xC.csv").is_file(),
-        "`{}` is missing: the OLMo ladder is expected at ../shared/data or $COD_DATA",
-        data.join("olmo-ladder").display()
-    );
-    data
+    shared_data("olmo-ladder/1B-10xC.csv")
 }
 
 /// `cod backtest pipelines/olmo-ladder.toml ARGS` in a scratch project.

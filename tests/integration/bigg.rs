@@ -1,16 +1,10 @@
 //! The bigg pipeline on the real BIG-G data in `../shared/data` (or `$COD_DATA`).
 
-use crate::support::{Project, root};
+use crate::support::{Project, root, shared_data};
 
 #[test]
 fn bigg_pipeline_runs_on_the_real_data() {
-    let data = std::env::var_os("COD_DATA")
-        .map_or_else(|| root().join("../shared/data"), std::path::PathBuf::from);
-    assert!(
-        data.join("bigg/items.csv").is_file(),
-        "`{}` is missing: the BIG-G data is expected at ../shared/data or $COD_DATA",
-        data.join("bigg/items.csv").display()
-    );
+    let data = shared_data("bigg/items.csv");
     let p = Project::new();
     let pipeline = root().join("pipelines/bigg.toml");
     let out = p.run(

@@ -7,17 +7,11 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::support::{Project, root};
+use crate::support::{Project, root, shared_data};
 
+/// The shared data, with the OLMo ladder in it.
 fn data_dir() -> PathBuf {
-    let data =
-        std::env::var_os("COD_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
-    assert!(
-        data.join("olmo-ladder/1B-10xC.csv").is_file(),
-        "`{}` is missing: the OLMo ladder is expected at ../shared/data or $COD_DATA",
-        data.join("olmo-ladder").display()
-    );
-    data
+    shared_data("olmo-ladder/1B-10xC.csv")
 }
 
 /// Runs `pipelines/olmo-ladder.toml` in a scratch project; returns it and its stdout.

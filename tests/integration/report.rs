@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Project, TINY_PIPELINE, root, sibling_binary};
+use crate::support::{Project, TINY_PIPELINE, root, shared_data, sibling_binary};
 
 /// The tiny data set of `support.rs` taken through clustering, fits, the mapping and the report.
 /// Its compute is tiny (1e14..3e16 FLOPs), so no cluster is extrapolatable: the report of a
@@ -255,15 +255,9 @@ fn report_inputs_must_come_from_one_run() {
     );
 }
 
+/// The shared data, with the OLMo ladder in it.
 fn data_dir() -> PathBuf {
-    let data =
-        std::env::var_os("COD_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
-    assert!(
-        data.join("olmo-ladder/1B-10xC.csv").is_file(),
-        "`{}` is missing: the OLMo ladder is expected at ../shared/data or $COD_DATA",
-        data.join("olmo-ladder").display()
-    );
-    data
+    shared_data("olmo-ladder/1B-10xC.csv")
 }
 
 /// Runs a pipeline of `pipelines/` in a scratch project.

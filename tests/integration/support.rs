@@ -6,6 +6,19 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The shared evaluation data: `$COD_DATA`, else `../shared/data` beside the project. Fails the
+/// test, naming the place, when `needed` (a path inside it) is missing.
+pub fn shared_data(needed: &str) -> PathBuf {
+    let data =
+        std::env::var_os("COD_DATA").map_or_else(|| root().join("../shared/data"), PathBuf::from);
+    assert!(
+        data.join(needed).exists(),
+        "`{}` is missing: the shared data is expected at ../shared/data or $COD_DATA",
+        data.join(needed).display()
+    );
+    data
+}
+
 /// A binary built beside `cod`: the stage binaries. `just test` builds them first.
 pub fn sibling_binary(name: &str) -> PathBuf {
     let cod = PathBuf::from(env!("CARGO_BIN_EXE_cod"));

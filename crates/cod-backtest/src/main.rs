@@ -37,17 +37,13 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let code = cod_pipeline::run_stage_binary::<BacktestStage>(
+    cod_pipeline::run_stage_binary_with_files::<BacktestStage>(
         &cli.params,
         &[cli.eval_table],
         &cli.output,
-    );
-    match cli.files {
-        Some(dir) if code == std::process::ExitCode::SUCCESS => {
-            cod_pipeline::write_artifact_files(&cli.output, &dir)
-        }
-        _ => code,
-    }
+        cli.files.as_deref(),
+        cod_pipeline::write_artifact_files,
+    )
 }
 
 #[cfg(test)]

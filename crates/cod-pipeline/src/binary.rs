@@ -31,6 +31,23 @@ pub fn run_stage_binary<S: Stage>(
     }
 }
 
+/// The body of a stage binary with `--files DIR`: [`run_stage_binary`], then, when the stage
+/// succeeded and `files` is given, `write_files(output, dir)`.
+#[must_use]
+pub fn run_stage_binary_with_files<S: Stage>(
+    params: &S::Params,
+    inputs: &[PathBuf],
+    output: &Path,
+    files: Option<&Path>,
+    write_files: impl FnOnce(&Path, &Path) -> ExitCode,
+) -> ExitCode {
+    let code = run_stage_binary::<S>(params, inputs, output);
+    match files {
+        Some(dir) if code == ExitCode::SUCCESS => write_files(output, dir),
+        _ => code,
+    }
+}
+
 /// For a stage binary's `--files DIR`: writes the files the artifact at `artifact` has beside it
 /// in a pipeline's output directory ([`cod_artifact::AnyArtifact::output_files`]) into `dir`, as
 /// `cod pipeline run` does.

@@ -26,7 +26,7 @@ mod progress;
 mod runner;
 mod stage;
 
-pub use binary::{run_stage_binary, write_artifact_files};
+pub use binary::{run_stage_binary, run_stage_binary_with_files, write_artifact_files};
 pub use cache::{Cache, StageKey};
 pub use pipeline::{Override, Pipeline, PipelineError, StageSpec};
 pub use progress::Progress;

@@ -41,15 +41,11 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let code = cod_pipeline::run_stage_binary::<ReportStage>(
+    cod_pipeline::run_stage_binary_with_files::<ReportStage>(
         &cli.params,
         &[cli.eval_table, cli.clusters, cli.fits, cli.predictions],
         &cli.output,
-    );
-    match cli.files {
-        Some(dir) if code == std::process::ExitCode::SUCCESS => {
-            cod_report::write_files(&cli.output, &dir)
-        }
-        _ => code,
-    }
+        cli.files.as_deref(),
+        cod_report::write_files,
+    )
 }

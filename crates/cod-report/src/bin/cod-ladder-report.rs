@@ -35,15 +35,11 @@ struct Cli {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let code = cod_pipeline::run_stage_binary::<LadderReportStage>(
+    cod_pipeline::run_stage_binary_with_files::<LadderReportStage>(
         &cli.params,
         &[cli.runs, cli.ladder_fits],
         &cli.output,
-    );
-    match cli.files {
-        Some(dir) if code == std::process::ExitCode::SUCCESS => {
-            cod_report::write_files(&cli.output, &dir)
-        }
-        _ => code,
-    }
+        cli.files.as_deref(),
+        cod_report::write_files,
+    )
 }
