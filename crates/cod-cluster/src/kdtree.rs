@@ -1,7 +1,9 @@
 //! A k-d tree over points in R^d with per-node sums, for the queries MeanShift makes most: the sum
 //! and count of all points within a radius. Subtrees whose bounding box lies wholly inside the ball
 //! are added from their stored sums without visiting their points, so a query costs about the
-//! boundary of the ball rather than its contents.
+//! boundary of the ball rather than its contents. Nodes split and are bounded along the points'
+//! principal axes ([`Axes`]), which fit correlated pass-rate vectors more tightly than the
+//! coordinate axes; whether a point is in range is still decided from its own coordinates.
 //!
 //! Sums are kept in fixed point (i128 accumulators over i64 coordinates scaled by a power of two
 //! chosen from the data's range), so a sum is exact and independent of the order points are added:
@@ -24,7 +26,12 @@ pub struct KdTree {
     fixed: Vec<i64>,
     scale: f64,
     nodes: Vec<Node>,
-    /// Per node: bounding-box low corner and high corner, each `dim` wide.
+    /// The axes the tree splits along and bounds its nodes in (see [`Axes`]).
+    axes: Axes,
+    /// How far a box test's squared distance may be from the exact one through rounding in the
+    /// rotation: a box is skipped or taken whole only when it clears the radius by this much.
+    margin: f64,
+    /// Per node: bounding-box low corner and high corner in the tree's axes, each `dim` wide.
     lo: Vec<f64>,
     hi: Vec<f64>,
     /// Per node: fixed-point coordinate sums, `dim` wide.
@@ -46,6 +53,75 @@ struct Node {
     children: Option<(usize, usize)>,
 }
 
+/// The principal axes of the points: the tree splits and bounds its nodes in coordinates
+/// z = R·(x − mean). Pass-rate vectors are strongly correlated across the ladder, so axis-aligned
+/// boxes in x fit them loosely; in z they fit far more tightly, and a query can skip or take whole
+/// more subtrees. Distances are only compared in z with a margin: whether a point is in range is
+/// always decided from its own coordinates x, exactly as without the rotation.
+struct Axes {
+    mean: Vec<f64>,
+    /// Row-major d × d; row k is the k-th axis (a unit vector).
+    rotation: Vec<f64>,
+}
+
+impl Axes {
+    /// The eigenvectors of the points' covariance; the identity when they cannot be computed.
+    fn principal(points: &[f64], dim: usize) -> Axes {
+        let identity = || Axes {
+            mean: vec![0.0; dim],
+            rotation: (0..dim * dim)
+                .map(|i| if i / dim == i % dim { 1.0 } else { 0.0 })
+                .collect(),
+        };
+        let n = points.len() / dim;
+        if n < 2 || dim < 2 {
+            return identity();
+        }
+        let mut mean = vec![0.0; dim];
+        for p in points.chunks_exact(dim) {
+            for (m, x) in mean.iter_mut().zip(p) {
+                *m += x / n as f64;
+            }
+        }
+        let mut cov = ndarray::Array2::<f64>::zeros((dim, dim));
+        for p in points.chunks_exact(dim) {
+            for i in 0..dim {
+                for j in 0..=i {
+                    cov[[i, j]] += (p[i] - mean[i]) * (p[j] - mean[j]);
+                }
+            }
+        }
+        for i in 0..dim {
+            for j in 0..i {
+                cov[[j, i]] = cov[[i, j]];
+            }
+        }
+        match linfa_linalg::eigh::EighInto::eigh_into(cov) {
+            Ok((_, vectors)) if vectors.iter().all(|v| v.is_finite()) => Axes {
+                mean,
+                rotation: (0..dim)
+                    .flat_map(|k| (0..dim).map(move |i| (k, i)))
+                    .map(|(k, i)| vectors[[i, k]])
+                    .collect(),
+            },
+            _ => identity(),
+        }
+    }
+
+    fn rotate(&self, x: &[f64], out: &mut [f64]) {
+        let d = out.len();
+        for (k, z) in out.iter_mut().enumerate() {
+            let row = &self.rotation[k * d..][..d];
+            *z = row
+                .iter()
+                .zip(x)
+                .zip(&self.mean)
+                .map(|((r, x), m)| r * (x - m))
+                .sum();
+        }
+    }
+}
+
 impl KdTree {
     /// Builds the tree over `n = points.len() / dim` points stored row-major.
     #[must_use]
@@ -60,6 +136,11 @@ impl KdTree {
         // `FLUSH_EVERY` of them add up in an i64 without overflow.
         let max_abs = points.iter().fold(1.0f64, |m, x| m.max(x.abs()));
         let scale = 2f64.powi(57 - max_abs.log2().ceil() as i32);
+        let axes = Axes::principal(points, dim);
+        let mut rotated = vec![0.0; points.len()];
+        for (x, z) in points.chunks_exact(dim).zip(rotated.chunks_exact_mut(dim)) {
+            axes.rotate(x, z);
+        }
         let mut tree = KdTree {
             dim,
             points: Vec::new(),
@@ -67,12 +148,16 @@ impl KdTree {
             fixed: Vec::new(),
             scale,
             nodes: Vec::new(),
+            axes,
+            // Rotated coordinates carry relative errors of about d·ε; 1e-9 of the squared scale is
+            // far beyond them.
+            margin: 1e-9 * (2.0 * max_abs) * (2.0 * max_abs) * dim as f64,
             lo: Vec::new(),
             hi: Vec::new(),
             sum: Vec::new(),
         };
         if n > 0 {
-            tree.build(points, &mut order, 0, n);
+            tree.build(&rotated, &mut order, 0, n);
         }
         tree.points = order
             .iter()
@@ -107,7 +192,8 @@ impl KdTree {
         sum.sum.iter().map(|&s| s as f64 / denom).collect()
     }
 
-    /// Builds the node over `order[start..end]` and returns its id.
+    /// Builds the node over `order[start..end]` of `points` (rotated coordinates) and returns its
+    /// id.
     fn build(&mut self, points: &[f64], order: &mut [usize], start: usize, end: usize) -> usize {
         let d = self.dim;
         let id = self.nodes.len();
@@ -205,11 +291,14 @@ impl KdTree {
             return out;
         }
         let r2 = radius * radius;
+        let mut z = vec![0.0; d];
+        self.axes.rotate(q, &mut z);
+        let (skip, whole) = (r2 + self.margin, r2 - self.margin);
         let mut leaf = vec![0i64; d];
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
-            let (near, far) = self.box_distances(width, node, q);
-            if near > r2 {
+            let (near, far) = self.box_distances(width, node, &z);
+            if near > skip {
                 continue;
             }
             let Node {
@@ -217,7 +306,7 @@ impl KdTree {
                 end,
                 children,
             } = self.nodes[node];
-            if far <= r2 {
+            if far < whole {
                 for (s, v) in out.sum.iter_mut().zip(&self.sum[node * d..][..d]) {
                     *s += v;
                 }
@@ -264,10 +353,13 @@ impl KdTree {
         }
         let r2 = radius * radius;
         let d = self.dim;
+        let mut z = vec![0.0; d];
+        self.axes.rotate(q, &mut z);
+        let (skip, whole) = (r2 + self.margin, r2 - self.margin);
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
-            let (near, far) = self.box_distances(Dyn(d), node, q);
-            if near > r2 {
+            let (near, far) = self.box_distances(Dyn(d), node, &z);
+            if near > skip {
                 continue;
             }
             let Node {
@@ -276,13 +368,13 @@ impl KdTree {
                 children,
             } = self.nodes[node];
             match children {
-                Some((left, right)) if far > r2 => {
+                Some((left, right)) if far >= whole => {
                     stack.push(right);
                     stack.push(left);
                 }
                 _ => {
                     for i in start..end {
-                        if far <= r2 || squared_distance(&self.points[i * d..][..d], q) <= r2 {
+                        if far < whole || squared_distance(&self.points[i * d..][..d], q) <= r2 {
                             visit(self.order[i]);
                         }
                     }
@@ -388,6 +480,33 @@ mod tests {
                 got.sort_unstable();
                 assert_eq!(got, want, "d={d} q={qi} r={radius}");
             }
+        }
+    }
+
+    #[test]
+    fn points_exactly_at_the_radius_count_as_without_the_rotation() {
+        // A correlated integer grid: many points lie at exactly 1, √2 or 2 from a grid point, where
+        // the rotated box tests must defer to the exact test on the points' own coordinates.
+        let d = 3;
+        let pts: Vec<f64> = (0..6)
+            .flat_map(|a| (0..6).flat_map(move |b| (0..3).map(move |c| [a, b, c])))
+            .flat_map(|[a, b, c]| [f64::from(a), f64::from(a + b), f64::from(a + b + c)])
+            .collect();
+        let tree = KdTree::new(&pts, d);
+        for (qi, radius) in [(40, 1.0), (57, 2f64.sqrt()), (12, 2.0), (80, 3.0)] {
+            let q = &pts[qi * d..(qi + 1) * d];
+            let want: Vec<usize> = (0..pts.len() / d)
+                .filter(|&i| squared_distance(&pts[i * d..(i + 1) * d], q) <= radius * radius)
+                .collect();
+            assert_eq!(
+                tree.range_sum(q, radius).count,
+                want.len(),
+                "q={qi} r={radius}"
+            );
+            let mut got = Vec::new();
+            tree.within(q, radius, |i| got.push(i));
+            got.sort_unstable();
+            assert_eq!(got, want, "q={qi} r={radius}");
         }
     }
 
