@@ -13,8 +13,18 @@
 //! Neighbour crates (linfa-nn, kiddo) return the points in range one by one; none keeps subtree
 //! aggregates, which is what makes every-point-a-seed MeanShift fast here.
 
-/// Points per leaf: small enough to prune well, large enough to keep the tree shallow.
-const LEAF_SIZE: usize = 16;
+/// A bound on |d²₃₂ − d²|, the error of a squared distance computed in single precision between
+/// points whose coordinates are at most `max_abs` in absolute value: rounding x and q to f32,
+/// their difference, its square and a sum of d squares each err by at most 2^-24 relatively, which
+/// gives (20d + 4d²)·max_abs²·2^-24; twice that leaves room for the double-precision side.
+#[must_use]
+fn f32_distance_error(dim: usize, max_abs: f64) -> f64 {
+    let d = dim as f64;
+    2.0 * (20.0 * d + 4.0 * d * d) * max_abs * max_abs * 2f64.powi(-24)
+}
+
+/// Points per leaf: small enough to prune well, large enough for vectorized leaf scans to pay.
+const LEAF_SIZE: usize = 64;
 
 pub struct KdTree {
     dim: usize,
@@ -24,6 +34,12 @@ pub struct KdTree {
     order: Vec<usize>,
     /// `points` in fixed point: `round(x · scale)`.
     fixed: Vec<i64>,
+    /// `points` in single precision, dimension-major: coordinate k of reordered point i at
+    /// `k · n + i`, so a leaf's coordinates along one axis are contiguous.
+    columns: Vec<f32>,
+    /// A bound on |d²₃₂ − d²| for any point and query: single-precision squared distances decide
+    /// every point farther than this from the radius, and the rest are decided exactly.
+    f32_error: f64,
     scale: f64,
     nodes: Vec<Node>,
     /// The axes the tree splits along and bounds its nodes in (see [`Axes`]).
@@ -141,11 +157,14 @@ impl KdTree {
         for (x, z) in points.chunks_exact(dim).zip(rotated.chunks_exact_mut(dim)) {
             axes.rotate(x, z);
         }
+        let f32_error = f32_distance_error(dim, max_abs);
         let mut tree = KdTree {
             dim,
             points: Vec::new(),
             order: Vec::new(),
             fixed: Vec::new(),
+            columns: Vec::new(),
+            f32_error,
             scale,
             nodes: Vec::new(),
             axes,
@@ -162,6 +181,12 @@ impl KdTree {
         tree.points = order
             .iter()
             .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
+            .collect();
+        tree.columns = (0..dim)
+            .flat_map(|k| {
+                let points = &tree.points;
+                (0..n).map(move |i| points[i * dim + k] as f32)
+            })
             .collect();
         tree.fixed = tree
             .points
@@ -294,6 +319,9 @@ impl KdTree {
         let mut z = vec![0.0; d];
         self.axes.rotate(q, &mut z);
         let (skip, whole) = (r2 + self.margin, r2 - self.margin);
+        let q32: Vec<f32> = q.iter().map(|&x| x as f32).collect();
+        let (inside, outside) = ((r2 - self.f32_error) as f32, (r2 + self.f32_error) as f32);
+        let mut d2: Vec<f32> = Vec::with_capacity(LEAF_SIZE);
         let mut leaf = vec![0i64; d];
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
@@ -318,15 +346,25 @@ impl KdTree {
                 stack.push(left);
                 continue;
             }
-            let mut pending = 0;
-            for i in start..end {
-                let p = &self.points[i * d..][..d];
-                let mut d2 = 0.0;
-                for k in 0..d {
-                    let t = p[k] - q[k];
-                    d2 += t * t;
+            // Squared distances of the whole leaf in single precision, one axis at a time (the
+            // loop vectorizes); only those within `f32_error` of r² are recomputed exactly.
+            let n = self.order.len();
+            d2.clear();
+            d2.resize(end - start, 0.0);
+            for (k, &qk) in q32.iter().enumerate() {
+                let column = &self.columns[k * n + start..k * n + end];
+                for (acc, &x) in d2.iter_mut().zip(column) {
+                    let t = x - qk;
+                    *acc += t * t;
                 }
-                if d2 <= r2 {
+            }
+            let mut pending = 0;
+            for (j, &d2) in d2.iter().enumerate() {
+                if d2 > outside {
+                    continue;
+                }
+                let i = start + j;
+                if d2 < inside || squared_distance(&self.points[i * d..][..d], q) <= r2 {
                     for (s, &v) in leaf.iter_mut().zip(&self.fixed[i * d..][..d]) {
                         *s += v;
                     }
