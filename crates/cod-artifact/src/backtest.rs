@@ -625,8 +625,8 @@ mod tests {
     #[test]
     fn coverage_counts_intervals_that_hold_the_actual() {
         let with = |method: &str, interval: Option<(f64, f64)>, actual: Option<f64>| BacktestRow {
-            interval,
             actual,
+            interval,
             ..row(1, "b", method, Some(0.1))
         };
         let b = backtest(vec![

@@ -67,7 +67,7 @@ fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, V
         .iter()
         .map(ToString::to_string)
         .collect();
-    check_header(&names, path)?;
+    crate::tidy::check_header(&names, &REQUIRED, &OPTIONAL, path)?;
     if df.height() == 0 {
         bail!("`{}`: no rows", path.display());
     }
@@ -228,33 +228,6 @@ fn build_run(
         series,
         missing,
     })
-}
-
-/// The required columns are there and nothing unknown is.
-fn check_header(names: &[String], path: &Path) -> anyhow::Result<()> {
-    for want in REQUIRED {
-        if !names.iter().any(|n| n == want) {
-            bail!(
-                "`{}`: missing column `{want}`; expected columns {} (optional: {}), found {}",
-                path.display(),
-                REQUIRED.join(","),
-                OPTIONAL.join(","),
-                names.join(",")
-            );
-        }
-    }
-    if let Some(extra) = names
-        .iter()
-        .find(|n| !REQUIRED.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()))
-    {
-        bail!(
-            "`{}`: unexpected column `{extra}`; expected columns {} (optional: {})",
-            path.display(),
-            REQUIRED.join(","),
-            OPTIONAL.join(",")
-        );
-    }
-    Ok(())
 }
 
 /// A non-empty cell, trimmed.

@@ -112,20 +112,21 @@ pub(crate) fn text_column(df: &DataFrame, name: &str) -> anyhow::Result<StringCh
     Ok(col.str()?.clone())
 }
 
-/// Checks the header: every required column, nothing unknown, at least one row.
-fn check_columns(df: &DataFrame, path: &Path) -> anyhow::Result<bool> {
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
-    for want in REQUIRED {
+/// Checks a table's header: every `required` column is there and nothing outside `required` and
+/// `optional` is.
+pub(crate) fn check_header(
+    names: &[String],
+    required: &[&str],
+    optional: &[&str],
+    path: &Path,
+) -> anyhow::Result<()> {
+    for want in required {
         if !names.iter().any(|n| n == want) {
             bail!(
                 "`{}`: missing column `{want}`; expected columns {} (optional: {}), found {}",
                 path.display(),
-                REQUIRED.join(","),
-                OPTIONAL.join(","),
+                required.join(","),
+                optional.join(","),
                 if names.is_empty() {
                     "none".to_owned()
                 } else {
@@ -136,15 +137,27 @@ fn check_columns(df: &DataFrame, path: &Path) -> anyhow::Result<bool> {
     }
     if let Some(extra) = names
         .iter()
-        .find(|n| !REQUIRED.contains(&n.as_str()) && !OPTIONAL.contains(&n.as_str()))
+        .find(|n| !required.contains(&n.as_str()) && !optional.contains(&n.as_str()))
     {
         bail!(
             "`{}`: unexpected column `{extra}`; expected columns {} (optional: {})",
             path.display(),
-            REQUIRED.join(","),
-            OPTIONAL.join(","),
+            required.join(","),
+            optional.join(","),
         );
     }
+    Ok(())
+}
+
+/// Checks the header ([`check_header`]) and that there is at least one row; returns whether the
+/// table has a `loss` column.
+fn check_columns(df: &DataFrame, path: &Path) -> anyhow::Result<bool> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    check_header(&names, &REQUIRED, &OPTIONAL, path)?;
     if df.height() == 0 {
         bail!("`{}`: no rows", path.display());
     }
