@@ -16,8 +16,9 @@ lint:
     cargo fmt --all --check
     cargo clippy --workspace --all-targets --quiet -- -D warnings
 
-# Clustering benchmarks (release build): the mmlu fixture, 140k × 8 and 1M × 10 simulated items.
-# Each scenario runs in its own process; medians of RUNS runs and peak memory are printed.
+# Clustering benchmarks (release build): the mmlu fixture and 40k × 8 simulated items. Each
+# scenario runs in its own process; medians of RUNS runs and peak memory are printed. Larger runs
+# by hand, e.g. `cargo bench -p cod-cluster --bench cluster -- sim 1000000 10 bins 1`.
 bench runs="5":
     cargo run --quiet --bin cod -- pipeline run mmlu --until features > /dev/null
     cargo bench --quiet -p cod-cluster --bench cluster -- mmlu {{runs}}
