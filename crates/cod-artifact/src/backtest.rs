@@ -227,8 +227,8 @@ impl Backtest {
             .collect()
     }
 
-    /// Per method with any interval, how often its intervals hold the actual value, over every
-    /// holdout and benchmark; in method order.
+    /// Per method with any interval, how often its intervals hold the actual value, over the rows
+    /// it also predicted (those its errors are counted on); in method order.
     #[must_use]
     pub fn coverage(&self) -> Vec<(&str, Coverage)> {
         self.methods()
@@ -237,7 +237,7 @@ impl Backtest {
                 let rows: Vec<((f64, f64), f64)> = self
                     .rows
                     .iter()
-                    .filter(|r| r.method == method)
+                    .filter(|r| r.method == method && r.prediction.is_some())
                     .filter_map(|r| Some((r.interval?, r.actual?)))
                     .collect();
                 if rows.is_empty() {

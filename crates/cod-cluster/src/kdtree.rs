@@ -37,16 +37,13 @@ pub struct KdTree {
     /// `points` in single precision, dimension-major: coordinate k of reordered point i at
     /// `k · n + i`, so a leaf's coordinates along one axis are contiguous.
     columns: Vec<f32>,
-    /// A bound on |d²₃₂ − d²| for any point and query: single-precision squared distances decide
-    /// every point farther than this from the radius, and the rest are decided exactly.
-    f32_error: f64,
     scale: f64,
     nodes: Vec<Node>,
     /// The axes the tree splits along and bounds its nodes in (see [`Axes`]).
     axes: Axes,
-    /// How far a box test's squared distance may be from the exact one through rounding in the
-    /// rotation: a box is skipped or taken whole only when it clears the radius by this much.
-    margin: f64,
+    /// The largest absolute coordinate of the points (at least 1): with the query's, it bounds
+    /// the rounding errors of distances ([`KdTree::tolerances`]).
+    max_abs: f64,
     /// Per node: bounding-box low corner and high corner in the tree's axes, each `dim` wide.
     lo: Vec<f64>,
     hi: Vec<f64>,
@@ -157,20 +154,16 @@ impl KdTree {
         for (x, z) in points.chunks_exact(dim).zip(rotated.chunks_exact_mut(dim)) {
             axes.rotate(x, z);
         }
-        let f32_error = f32_distance_error(dim, max_abs);
         let mut tree = KdTree {
             dim,
             points: Vec::new(),
             order: Vec::new(),
             fixed: Vec::new(),
             columns: Vec::new(),
-            f32_error,
             scale,
             nodes: Vec::new(),
             axes,
-            // Rotated coordinates carry relative errors of about d·ε; 1e-9 of the squared scale is
-            // far beyond them.
-            margin: 1e-9 * (2.0 * max_abs) * (2.0 * max_abs) * dim as f64,
+            max_abs,
             lo: Vec::new(),
             hi: Vec::new(),
             sum: Vec::new(),
@@ -259,6 +252,20 @@ impl KdTree {
         id
     }
 
+    /// For a query at `q`: (margin, f32 error). A box test in the rotated axes is trusted only when
+    /// it clears the radius by the margin (rotated coordinates carry relative errors of about d·ε;
+    /// 1e-9 of the squared scale is far beyond them). A point's single-precision squared distance
+    /// decides it only when it clears r² by the f32 error ([`f32_distance_error`]); the rest are
+    /// decided exactly. Both grow with the coordinates' size, the query's included (a bin seed may
+    /// lie outside the points' range).
+    fn tolerances(&self, q: &[f64]) -> (f64, f64) {
+        let m = q.iter().fold(self.max_abs, |m, x| m.max(x.abs()));
+        (
+            1e-9 * (2.0 * m) * (2.0 * m) * self.dim as f64,
+            f32_distance_error(self.dim, m),
+        )
+    }
+
     /// Number of points.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -318,9 +325,10 @@ impl KdTree {
         let r2 = radius * radius;
         let mut z = vec![0.0; d];
         self.axes.rotate(q, &mut z);
-        let (skip, whole) = (r2 + self.margin, r2 - self.margin);
+        let (margin, f32_error) = self.tolerances(q);
+        let (skip, whole) = (r2 + margin, r2 - margin);
         let q32: Vec<f32> = q.iter().map(|&x| x as f32).collect();
-        let (inside, outside) = ((r2 - self.f32_error) as f32, (r2 + self.f32_error) as f32);
+        let (inside, outside) = ((r2 - f32_error) as f32, (r2 + f32_error) as f32);
         let mut d2: Vec<f32> = Vec::with_capacity(LEAF_SIZE);
         let mut leaf = vec![0i64; d];
         let mut stack = vec![0usize];
@@ -393,7 +401,8 @@ impl KdTree {
         let d = self.dim;
         let mut z = vec![0.0; d];
         self.axes.rotate(q, &mut z);
-        let (skip, whole) = (r2 + self.margin, r2 - self.margin);
+        let (margin, _) = self.tolerances(q);
+        let (skip, whole) = (r2 + margin, r2 - margin);
         let mut stack = vec![0usize];
         while let Some(node) = stack.pop() {
             let (near, far) = self.box_distances(Dyn(d), node, &z);
@@ -545,6 +554,32 @@ mod tests {
             tree.within(q, radius, |i| got.push(i));
             got.sort_unstable();
             assert_eq!(got, want, "q={qi} r={radius}");
+        }
+    }
+
+    #[test]
+    fn queries_outside_the_points_range_are_exact_too() {
+        // Bin seeds can lie outside the points' range; the error bounds must grow with the query.
+        let d = 8;
+        let pts = points(400, d);
+        let tree = KdTree::new(&pts, d);
+        for (q, radius) in [
+            (vec![3.0; d], 7.5),
+            (vec![-2.0; d], 6.2),
+            (vec![40.0; d], 112.0),
+        ] {
+            let want: Vec<usize> = (0..400)
+                .filter(|&i| squared_distance(&pts[i * d..(i + 1) * d], &q) <= radius * radius)
+                .collect();
+            assert_eq!(
+                tree.range_sum(&q, radius).count,
+                want.len(),
+                "{q:?} {radius}"
+            );
+            let mut got = Vec::new();
+            tree.within(&q, radius, |i| got.push(i));
+            got.sort_unstable();
+            assert_eq!(got, want, "{q:?} {radius}");
         }
     }
 

@@ -323,8 +323,10 @@ fn fit_curve(
     params: &FitParams,
     options: FitOptions,
 ) -> ClusterFit {
+    // A refit whose given starts all fail falls back to the law's own grid.
     let result = match starts {
-        Some(starts) => fit(&Restarted { law: *law, starts }, x, &accuracy, options),
+        Some(starts) => fit(&Restarted { law: *law, starts }, x, &accuracy, options)
+            .or_else(|_| fit(law, x, &accuracy, options)),
         None => fit(law, x, &accuracy, options),
     };
     match result {
