@@ -167,6 +167,35 @@ impl BenchmarkRefit {
     }
 }
 
+/// Fits `law` from `starts` when given, else from the law's own grid.
+fn fit_from<L: Law + Clone>(
+    law: &L,
+    starts: Option<Vec<Vec<f64>>>,
+    x: &[L::Input],
+    y: &[f64],
+    options: FitOptions,
+) -> anyhow::Result<crate::Fit> {
+    match starts {
+        Some(starts) => fit(
+            &Restarted {
+                law: law.clone(),
+                starts,
+            },
+            x,
+            y,
+            options,
+        ),
+        None => fit(law, x, y, options),
+    }
+}
+
+/// BNSL over a ladder's computes `x` (increasing), which place its starting breaks.
+fn bnsl_over(x: &[f64]) -> Bnsl {
+    Bnsl {
+        x_range: (x[0], x[x.len() - 1]),
+    }
+}
+
 /// y + shift, or y when there is no shift.
 fn add(y: &[f64], shift: Option<&Vec<f64>>) -> Vec<f64> {
     match shift {
@@ -181,12 +210,10 @@ fn add(y: &[f64], shift: Option<&Vec<f64>>) -> Vec<f64> {
 pub struct BenchmarkResiduals {
     /// Per cluster; `None` when its fit failed.
     pub clusters: Vec<Option<Vec<f64>>>,
-    /// Per baseline method that fitted.
-    pub baselines: BTreeMap<String, Vec<f64>>,
-    /// Parameters of the COD law as fitted (3 with g fixed, else 4).
+    /// Parameters of the clusters' COD law as fitted (3 with g fixed, else 4).
     pub cod_params: usize,
-    /// Parameters of BNSL.
-    pub bnsl_params: usize,
+    /// Per baseline method that fitted: its residuals and its law's number of parameters.
+    pub baselines: BTreeMap<String, (Vec<f64>, usize)>,
 }
 
 /// Every fitted curve's residuals on the ladder, per benchmark (in the fits' order).
@@ -209,27 +236,30 @@ pub fn residuals(fits: &Fits, params: &FitParams) -> Vec<BenchmarkResiduals> {
                         .then(|| residual(&c.accuracy, &|x| law.value(x, &c.params[..n])))
                 })
                 .collect();
-            let bnsl = Bnsl {
-                x_range: (x[0], x[x.len() - 1]),
-            };
+            let bnsl = bnsl_over(&x);
             let baselines = bench
                 .baselines
                 .iter()
                 .filter(|b| b.failure.is_none())
                 .map(|b| {
                     let r = match b.method.as_str() {
-                        EXP => residual(&bench.exp_accuracy, &|x| law.value(x, &b.params)),
-                        BNSL => residual(&bench.accuracy, &|x| 1.0 - bnsl.value(x, &b.params)),
-                        _ => residual(&bench.accuracy, &|x| law.value(x, &b.params)),
+                        EXP => (
+                            residual(&bench.exp_accuracy, &|x| law.value(x, &b.params)),
+                            n,
+                        ),
+                        BNSL => (
+                            residual(&bench.accuracy, &|x| 1.0 - bnsl.value(x, &b.params)),
+                            bnsl.names().len(),
+                        ),
+                        _ => (residual(&bench.accuracy, &|x| law.value(x, &b.params)), n),
                     };
                     (b.method.clone(), r)
                 })
                 .collect();
             BenchmarkResiduals {
                 clusters,
-                baselines,
                 cod_params: n,
-                bnsl_params: bnsl.names().len(),
+                baselines,
             }
         })
         .collect()
@@ -268,14 +298,13 @@ pub fn refit_starts(law: &dyn Law<Input = f64>, optimum: &[f64], with_grid: bool
 /// tens of clusters); each baseline, one curve per benchmark, from its optimum and its whole grid.
 #[must_use]
 pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
+    let x: Vec<f64> = fits.ladder.iter().map(|m| m.flops / COMPUTE_UNIT).collect();
     fits.benchmarks
         .iter()
         .map(|bench| {
             let law = cod_law(params, &bench.name);
             let n = law.names().len();
-            let x = fits.ladder.iter().map(|m| m.flops / COMPUTE_UNIT);
-            let (lo, hi) = x.fold((f64::INFINITY, 0f64), |(lo, hi), x| (lo.min(x), hi.max(x)));
-            let bnsl = Bnsl { x_range: (lo, hi) };
+            let bnsl = bnsl_over(&x);
             BenchmarkRefit {
                 cluster_starts: bench
                     .clusters
@@ -325,7 +354,7 @@ fn fit_curve(
 ) -> ClusterFit {
     // A refit whose given starts all fail falls back to the law's own grid.
     let result = match starts {
-        Some(starts) => fit(&Restarted { law: *law, starts }, x, &accuracy, options)
+        Some(_) => fit_from(law, starts, x, &accuracy, options)
             .or_else(|_| fit(law, x, &accuracy, options)),
         None => fit(law, x, &accuracy, options),
     };
@@ -374,11 +403,13 @@ fn baselines(
         failure: Some(format!("{err:#}")),
     };
     let cod_fit = |method: &str, y: &[f64]| {
-        let y = refit.shifted(method, y);
-        match refit.start(method) {
-            Some(starts) => fit(&Restarted { law: *law, starts }, x, &y, options),
-            None => fit(law, x, &y, options),
-        }
+        fit_from(
+            law,
+            refit.start(method),
+            x,
+            &refit.shifted(method, y),
+            options,
+        )
     };
     let exp = match cod_fit(EXP, exp_accuracy) {
         Ok(f) => BaselineFit {
@@ -400,19 +431,13 @@ fn baselines(
         },
         Err(err) => failed(PASS_RATE, err),
     };
-    let bnsl = Bnsl {
-        x_range: (x[0], x[x.len() - 1]),
-    };
+    let bnsl = bnsl_over(x);
     let error: Vec<f64> = refit
         .shifted(BNSL, accuracy)
         .iter()
         .map(|a| 1.0 - a)
         .collect();
-    let broken = match refit.start(BNSL) {
-        Some(starts) => fit(&Restarted { law: bnsl, starts }, x, &error, options),
-        None => fit(&bnsl, x, &error, options),
-    };
-    let broken = match broken {
+    let broken = match fit_from(&bnsl, refit.start(BNSL), x, &error, options) {
         Ok(f) => BaselineFit {
             method: BNSL.to_owned(),
             prediction: at_target(&|t| (1.0 - bnsl.value(t, &f.params)).clamp(0.0, 1.0)),

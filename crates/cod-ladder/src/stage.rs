@@ -122,6 +122,15 @@ pub struct LadderParams {
 }
 
 impl LadderParams {
+    /// The fit options of step 1 and L(C) (Huber on ln L) and of the accuracy fits (squared).
+    fn fit_options(&self) -> (FitOptions, FitOptions) {
+        let with = |loss| FitOptions {
+            loss,
+            max_iters: self.max_iters,
+        };
+        (with(Loss::Huber(self.huber_delta)), with(Loss::Squared))
+    }
+
     fn chance(&self, task: &str) -> f64 {
         self.chance_per_task
             .get(task)
@@ -235,14 +244,7 @@ fn fit_task(
         step2_anchor: params.step2_anchor,
     };
     let prepared = prepare_task(ladder, task, &options)?;
-    let huber = FitOptions {
-        loss: Loss::Huber(params.huber_delta),
-        max_iters: params.max_iters,
-    };
-    let squared = FitOptions {
-        loss: Loss::Squared,
-        max_iters: params.max_iters,
-    };
+    let (huber, squared) = params.fit_options();
 
     let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
         prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
@@ -441,14 +443,7 @@ fn bootstrap_steps(
     sigmoid: LossToAccuracy,
     step2: &[f64],
 ) -> Vec<(Vec<f64>, Vec<f64>)> {
-    let huber = FitOptions {
-        loss: Loss::Huber(params.huber_delta),
-        max_iters: params.max_iters,
-    };
-    let squared = FitOptions {
-        loss: Loss::Squared,
-        max_iters: params.max_iters,
-    };
+    let (huber, squared) = params.fit_options();
     let restarted = Restarted {
         law: sigmoid,
         starts: vec![step2.to_vec()],

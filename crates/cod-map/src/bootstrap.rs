@@ -340,13 +340,6 @@ impl FullFit {
             .map(|((name, res), start)| {
                 let mut refit = start.clone();
                 if let Some(sigma) = sigma {
-                    let p = |method: &str| {
-                        if method == cod_fit::BNSL {
-                            res.bnsl_params
-                        } else {
-                            res.cod_params
-                        }
-                    };
                     refit.clusters = res
                         .clusters
                         .iter()
@@ -359,7 +352,7 @@ impl FullFit {
                     refit.baselines = res
                         .baselines
                         .iter()
-                        .map(|(m, r)| (m.clone(), residual_shift(r, sigma, p(m))))
+                        .map(|(m, (r, p))| (m.clone(), residual_shift(r, sigma, *p)))
                         .collect();
                 }
                 (name.clone(), refit)
