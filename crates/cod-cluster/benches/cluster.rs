@@ -1,12 +1,13 @@
 //! Clustering benchmarks, run by `just bench`; one scenario per process so peak memory is the
 //! scenario's own.
 //!
-//!     cargo bench -p cod-cluster --bench cluster -- mmlu [RUNS]
+//!     cargo bench -p cod-cluster --bench cluster -- mmlu [RUNS] [SEEDING]
 //!     cargo bench -p cod-cluster --bench cluster -- sim N D SEEDING [RUNS]
 //!
 //! Scenarios:
 //! - `mmlu`: the fixture's features (`out/mmlu/features.bin`, written by `just pipeline mmlu`),
-//!   13,642 × 8, improved MeanShift with every point a seed, and again with bin seeding;
+//!   13,642 × 8, improved MeanShift with every point a seed, and again with bin seeding (SEEDING
+//!   `all`, `bins` or `both`, the default);
 //! - `sim N D SEEDING [RUNS]`: N × D simulated pass rates, SEEDING `all`, `bins` or `both`; past
 //!   20,000 items the bandwidth is estimated on 20,000 sampled items.
 //!
@@ -134,24 +135,31 @@ fn main() {
                 .unwrap_or_else(|err| panic!("{err}; run `just pipeline mmlu` first"));
             let bench = &features.benchmarks[0];
             let dim = features.ladder.len();
-            let exact = time(
-                "mmlu every-seed",
-                runs,
-                &bench.pass_rates,
-                dim,
-                &method(Seeding::All, None),
-            );
-            let binned = time(
-                "mmlu bin-seeding",
-                runs,
-                &bench.pass_rates,
-                dim,
-                &method(Seeding::Bins, None),
-            );
-            println!(
-                "mmlu: adjusted Rand index, bin seeding vs every seed: {:.4}",
-                adjusted_rand(&exact.partition.labels, &binned.partition.labels)
-            );
+            let seeding = args.get(2).map_or("both", String::as_str);
+            let exact = matches!(seeding, "all" | "both").then(|| {
+                time(
+                    "mmlu every-seed",
+                    runs,
+                    &bench.pass_rates,
+                    dim,
+                    &method(Seeding::All, None),
+                )
+            });
+            let binned = matches!(seeding, "bins" | "both").then(|| {
+                time(
+                    "mmlu bin-seeding",
+                    runs,
+                    &bench.pass_rates,
+                    dim,
+                    &method(Seeding::Bins, None),
+                )
+            });
+            if let (Some(a), Some(b)) = (exact, binned) {
+                println!(
+                    "mmlu: adjusted Rand index, bin seeding vs every seed: {:.4}",
+                    adjusted_rand(&a.partition.labels, &b.partition.labels)
+                );
+            }
         }
         "sim" => {
             // sim N D SEEDING [RUNS]: SEEDING is `all`, `bins` or `both` (which also compares them).

@@ -32,11 +32,14 @@ pub struct KdTree {
     points: Vec<f64>,
     /// `order[i]` is the caller's index of reordered point `i`.
     order: Vec<usize>,
-    /// `points` in fixed point: `round(x · scale)`.
+    /// `points` in fixed point, `round(x · scale)`, dimension-major like `columns`.
     fixed: Vec<i64>,
     /// `points` in single precision, dimension-major: coordinate k of reordered point i at
-    /// `k · n + i`, so a leaf's coordinates along one axis are contiguous.
+    /// `k · stride + i`, so a leaf's coordinates along one axis are contiguous. Each column is
+    /// padded with `BLOCK` zeros, so a block read from any leaf stays in bounds.
     columns: Vec<f32>,
+    /// Length of one padded column: n + `BLOCK`.
+    stride: usize,
     scale: f64,
     nodes: Vec<Node>,
     /// The axes the tree splits along and bounds its nodes in (see [`Axes`]).
@@ -145,8 +148,8 @@ impl KdTree {
         );
         let n = points.len() / dim;
         let mut order: Vec<usize> = (0..n).collect();
-        // The largest power of two that keeps every |x| · scale below 2^57, so that
-        // `FLUSH_EVERY` of them add up in an i64 without overflow.
+        // The largest power of two that keeps every |x| · scale at most 2^57, so that the
+        // `BLOCK / LANES` values one lane of a leaf sum adds up fit in an i64.
         let max_abs = points.iter().fold(1.0f64, |m, x| m.max(x.abs()));
         let scale = 2f64.powi(57 - max_abs.log2().ceil() as i32);
         let axes = Axes::principal(points, dim);
@@ -160,6 +163,7 @@ impl KdTree {
             order: Vec::new(),
             fixed: Vec::new(),
             columns: Vec::new(),
+            stride: n + BLOCK,
             scale,
             nodes: Vec::new(),
             axes,
@@ -175,28 +179,28 @@ impl KdTree {
             .iter()
             .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
             .collect();
+        let column = |k: usize| {
+            let points = &tree.points;
+            (0..n + BLOCK).map(move |i| points.get(i * dim + k).copied().filter(|_| i < n))
+        };
         tree.columns = (0..dim)
-            .flat_map(|k| {
-                let points = &tree.points;
-                (0..n).map(move |i| points[i * dim + k] as f32)
-            })
+            .flat_map(|k| column(k).map(|x| x.map_or(0.0, |x| x as f32)))
             .collect();
-        tree.fixed = tree
-            .points
-            .iter()
-            .map(|&x| (x * scale).round() as i64)
+        tree.fixed = (0..dim)
+            .flat_map(|k| column(k).map(|x| x.map_or(0, |x| (x * scale).round() as i64)))
             .collect();
         tree.order = order;
         let sums: Vec<i128> = (0..tree.nodes.len())
             .flat_map(|node| {
                 let Node { start, end, .. } = tree.nodes[node];
-                let mut sum = vec![0i128; dim];
-                for p in tree.fixed[start * dim..end * dim].chunks_exact(dim) {
-                    for (s, &v) in sum.iter_mut().zip(p) {
-                        *s += i128::from(v);
-                    }
-                }
-                sum
+                (0..dim)
+                    .map(|k| {
+                        tree.fixed[k * tree.stride + start..k * tree.stride + end]
+                            .iter()
+                            .map(|&v| i128::from(v))
+                            .sum::<i128>()
+                    })
+                    .collect::<Vec<_>>()
             })
             .collect();
         tree.sum = sums;
@@ -277,6 +281,9 @@ impl KdTree {
         self.order.is_empty()
     }
 
+    // Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
     fn box_distances(&self, width: impl Width, node: usize, q: &[f64]) -> (f64, f64) {
         let d = width.get();
         let (lo, hi, q) = (
@@ -304,89 +311,75 @@ impl KdTree {
         macro_rules! dispatch {
             ($($d:literal)*) => {
                 match self.dim {
-                    $($d => self.range_sum_in(Const::<$d>, q, radius),)*
-                    d => self.range_sum_in(Dyn(d), q, radius),
+                    $($d => range_sum_in(self, Const::<$d>, q, radius),)*
+                    d => range_sum_in(self, Dyn(d), q, radius),
                 }
             };
         }
         dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
     }
 
-    fn range_sum_in(&self, width: impl Width, q: &[f64], radius: f64) -> PointSum {
+    /// Which of the `len` points from `block` on lie within `r2` of `q`: all ones or zero per
+    /// point, zero past `len`. Squared distances are computed in single precision one axis at a
+    /// time (the loops vectorize); only those within the f32 error of r² (`inside`..=`outside`) are
+    /// recomputed exactly.
+    #[allow(clippy::too_many_arguments)]
+    // Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn block_mask(
+        &self,
+        width: impl Width,
+        block: usize,
+        len: usize,
+        q: &[f64],
+        q32: &[f32],
+        r2: f64,
+        (inside, outside): (f32, f32),
+    ) -> [i64; BLOCK] {
         let d = width.get();
-        let q = &q[..d];
-        let mut out = PointSum {
-            sum: vec![0; d],
-            count: 0,
-        };
-        if self.is_empty() {
-            return out;
+        let mut d2 = [0.0f32; BLOCK];
+        for (k, &qk) in q32[..d].iter().enumerate() {
+            let column = &self.columns[k * self.stride + block..][..BLOCK];
+            for (acc, &x) in d2.iter_mut().zip(column) {
+                let t = x - qk;
+                *acc += t * t;
+            }
         }
-        let r2 = radius * radius;
-        let mut z = vec![0.0; d];
-        self.axes.rotate(q, &mut z);
-        let (margin, f32_error) = self.tolerances(q);
-        let (skip, whole) = (r2 + margin, r2 - margin);
+        for far in &mut d2[len..] {
+            *far = f32::INFINITY;
+        }
+        let mut mask = [0i64; BLOCK];
+        let mut unsure = false;
+        for (m, &d2) in mask.iter_mut().zip(&d2) {
+            *m = -i64::from(d2 < inside);
+            unsure |= u8::from(d2 >= inside) & u8::from(d2 <= outside) != 0;
+        }
+        if unsure {
+            for (j, (m, &d2)) in mask.iter_mut().zip(&d2).enumerate() {
+                if d2 >= inside && d2 <= outside {
+                    let i = block + j;
+                    *m = -i64::from(squared_distance(&self.points[i * d..][..d], q) <= r2);
+                }
+            }
+        }
+        mask
+    }
+
+    /// The caller's index of reordered point `i`, and its coordinates.
+    pub(crate) fn point(&self, i: usize) -> (usize, &[f64]) {
+        (self.order[i], &self.points[i * self.dim..][..self.dim])
+    }
+
+    /// Single-precision squared distances from `q` to every point, in the tree's order, and a
+    /// bound on how far each is from the exact squared distance.
+    pub(crate) fn f32_squared_distances(&self, q: &[f64], out: &mut Vec<f32>) -> f64 {
+        let n = self.len();
+        out.clear();
+        out.resize(n, 0.0);
         let q32: Vec<f32> = q.iter().map(|&x| x as f32).collect();
-        let (inside, outside) = ((r2 - f32_error) as f32, (r2 + f32_error) as f32);
-        let mut d2: Vec<f32> = Vec::with_capacity(LEAF_SIZE);
-        let mut leaf = vec![0i64; d];
-        let mut stack = vec![0usize];
-        while let Some(node) = stack.pop() {
-            let (near, far) = self.box_distances(width, node, &z);
-            if near > skip {
-                continue;
-            }
-            let Node {
-                start,
-                end,
-                children,
-            } = self.nodes[node];
-            if far < whole {
-                for (s, v) in out.sum.iter_mut().zip(&self.sum[node * d..][..d]) {
-                    *s += v;
-                }
-                out.count += end - start;
-                continue;
-            }
-            if let Some((left, right)) = children {
-                stack.push(right);
-                stack.push(left);
-                continue;
-            }
-            // Squared distances of the whole leaf in single precision, one axis at a time (the
-            // loop vectorizes); only those within `f32_error` of r² are recomputed exactly.
-            let n = self.order.len();
-            d2.clear();
-            d2.resize(end - start, 0.0);
-            for (k, &qk) in q32.iter().enumerate() {
-                let column = &self.columns[k * n + start..k * n + end];
-                for (acc, &x) in d2.iter_mut().zip(column) {
-                    let t = x - qk;
-                    *acc += t * t;
-                }
-            }
-            let mut pending = 0;
-            for (j, &d2) in d2.iter().enumerate() {
-                if d2 > outside {
-                    continue;
-                }
-                let i = start + j;
-                if d2 < inside || squared_distance(&self.points[i * d..][..d], q) <= r2 {
-                    for (s, &v) in leaf.iter_mut().zip(&self.fixed[i * d..][..d]) {
-                        *s += v;
-                    }
-                    out.count += 1;
-                    pending += 1;
-                    if pending == FLUSH_EVERY {
-                        flush(&mut out.sum, &mut leaf);
-                        pending = 0;
-                    }
-                }
-            }
-            flush(&mut out.sum, &mut leaf);
-        }
-        out
+        column_distances(&self.columns, self.stride, &q32, out);
+        self.tolerances(q).1
     }
 
     /// Calls `visit` with the caller's index of every point within `radius` of `q` (inclusive).
@@ -431,13 +424,113 @@ impl KdTree {
     }
 }
 
-/// How many fixed-point coordinates an i64 accumulator takes before it is added to the i128 sum.
-const FLUSH_EVERY: usize = 32;
+/// Points a leaf scan handles at once: a leaf's worth, with fixed-size loops that vectorize.
+const BLOCK: usize = LEAF_SIZE;
 
-fn flush(sum: &mut [i128], leaf: &mut [i64]) {
-    for (s, l) in sum.iter_mut().zip(leaf.iter_mut()) {
-        *s += i128::from(*l);
-        *l = 0;
+/// Independent i64 accumulators in [`masked_sum`]; each adds `BLOCK / LANES` = 8 values of at most
+/// 2^57 in absolute value, so none overflows.
+const LANES: usize = 8;
+
+/// The exact sum of the fixed-point values whose mask is all ones. Branch-free: whether a point
+/// is in range is as unpredictable as a coin where the ball cuts through a leaf.
+// Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn masked_sum(values: &[i64], mask: &[i64; BLOCK]) -> i128 {
+    let mut lanes = [0i64; LANES];
+    for (v, m) in values[..BLOCK]
+        .chunks_exact(LANES)
+        .zip(mask.chunks_exact(LANES))
+    {
+        for l in 0..LANES {
+            lanes[l] += v[l] & m[l];
+        }
+    }
+    lanes.iter().map(|&l| i128::from(l)).sum()
+}
+
+/// [`KdTree::range_sum`]'s work, compiled once more for each listed instruction set and picked at
+/// run time: the leaf scans are wide vector loops, which AVX2 (and AVX-512) run 2–4× wider than
+/// the SSE2 every x86-64 has.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn range_sum_in<W: Width>(tree: &KdTree, width: W, q: &[f64], radius: f64) -> PointSum {
+    let d = width.get();
+    let q = &q[..d];
+    let mut out = PointSum {
+        sum: vec![0; d],
+        count: 0,
+    };
+    if tree.is_empty() {
+        return out;
+    }
+    let r2 = radius * radius;
+    let mut z = vec![0.0; d];
+    tree.axes.rotate(q, &mut z);
+    let (margin, f32_error) = tree.tolerances(q);
+    let (skip, whole) = (r2 + margin, r2 - margin);
+    let q32: Vec<f32> = q.iter().map(|&x| x as f32).collect();
+    let (inside, outside) = ((r2 - f32_error) as f32, (r2 + f32_error) as f32);
+    let mut stack = vec![0usize];
+    while let Some(node) = stack.pop() {
+        let (near, far) = tree.box_distances(width, node, &z);
+        if near > skip {
+            continue;
+        }
+        let Node {
+            start,
+            end,
+            children,
+        } = tree.nodes[node];
+        if far < whole {
+            for (s, v) in out.sum.iter_mut().zip(&tree.sum[node * d..][..d]) {
+                *s += v;
+            }
+            out.count += end - start;
+            continue;
+        }
+        if let Some((left, right)) = children {
+            stack.push(right);
+            stack.push(left);
+            continue;
+        }
+        // A leaf of identical points can be longer than a block.
+        for block in (start..end).step_by(BLOCK) {
+            let len = BLOCK.min(end - block);
+            let mask = tree.block_mask(width, block, len, q, &q32, r2, (inside, outside));
+            let count = mask.iter().filter(|&&m| m != 0).count();
+            if count == 0 {
+                continue;
+            }
+            out.count += count;
+            if count == end - start {
+                for (s, v) in out.sum.iter_mut().zip(&tree.sum[node * d..][..d]) {
+                    *s += v;
+                }
+                continue;
+            }
+            for (k, s) in out.sum.iter_mut().enumerate() {
+                *s += masked_sum(&tree.fixed[k * tree.stride + block..][..BLOCK], &mask);
+            }
+        }
+    }
+    out
+}
+
+/// `out[i] += Σ_k (columns[k · stride + i] − q[k])²` in single precision, one axis at a time.
+#[multiversion::multiversion(targets(
+    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
+    "x86_64+avx2+fma"
+))]
+fn column_distances(columns: &[f32], stride: usize, q: &[f32], out: &mut [f32]) {
+    for (k, &qk) in q.iter().enumerate() {
+        let column = &columns[k * stride..][..out.len()];
+        for (acc, &x) in out.iter_mut().zip(column) {
+            let t = x - qk;
+            *acc += t * t;
+        }
     }
 }
 
