@@ -69,10 +69,8 @@ fn converge_all(
     let mut active: Vec<usize> = (0..trajectories.len()).collect();
     let mut completed = 0;
     while !active.is_empty() {
-        let sums: Vec<PointSum> = active
-            .par_iter()
-            .map(|&t| tree.range_sum(&trajectories[t].pos, bandwidth))
-            .collect();
+        let positions: Vec<&[f64]> = active.iter().map(|&t| &trajectories[t].pos[..]).collect();
+        let sums = range_sums_batched(tree, &positions, bandwidth);
         let mut still = Vec::with_capacity(active.len());
         for (&t, sum) in active.iter().zip(sums) {
             if sum.count == 0 {
@@ -110,6 +108,35 @@ fn converge_all(
                 }
             }
         })
+        .collect()
+}
+
+/// Queries per batch in [`range_sums_batched`]: enough to share each leaf's trip from memory,
+/// few enough that a batch's queries stay near each other.
+const BATCH: usize = 32;
+
+/// [`KdTree::range_sum`] for every query, in parallel: queries are ordered by the leaf they fall
+/// in and sent to the tree in batches of neighbours ([`KdTree::range_sums`]).
+fn range_sums_batched(tree: &KdTree, queries: &[&[f64]], radius: f64) -> Vec<PointSum> {
+    let mut order: Vec<(usize, usize)> = queries
+        .par_iter()
+        .enumerate()
+        .map(|(i, q)| (tree.leaf_of(q), i))
+        .collect();
+    order.sort_unstable();
+    let batches: Vec<Vec<PointSum>> = order
+        .par_chunks(BATCH)
+        .map(|batch| {
+            let batch: Vec<&[f64]> = batch.iter().map(|&(_, i)| queries[i]).collect();
+            tree.range_sums(&batch, radius)
+        })
+        .collect();
+    let mut sums: Vec<Option<PointSum>> = vec![None; queries.len()];
+    for (&(_, i), sum) in order.iter().zip(batches.into_iter().flatten()) {
+        sums[i] = Some(sum);
+    }
+    sums.into_iter()
+        .map(|sum| sum.expect("every query answered"))
         .collect()
 }
 
