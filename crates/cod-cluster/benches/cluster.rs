@@ -6,8 +6,8 @@
 //!
 //! Scenarios:
 //! - `mmlu`: the fixture's features (`out/mmlu/features.bin`, written by `just pipeline mmlu`),
-//!   13,642 × 8, improved MeanShift with every point a seed, and again with bin seeding (SEEDING
-//!   `all`, `bins` or `both`, the default);
+//!   13,642 × 8, improved MeanShift with bin seeding and with every point a seed (SEEDING `bins`,
+//!   `all` or `both`, the default);
 //! - `sim N D SEEDING [RUNS]`: N × D simulated pass rates, SEEDING `all`, `bins` or `both`; past
 //!   20,000 items the bandwidth is estimated on 20,000 sampled items.
 //!
@@ -118,6 +118,36 @@ fn peak_memory() -> String {
         .unwrap_or_else(|| "VmHWM: unknown".to_owned())
 }
 
+/// Times improved MeanShift with bin seeding, every point a seed, or both (`seeding`: `bins`,
+/// `all` or `both`), bandwidth estimated on `samples` items when given; with both, prints how
+/// far the partitions agree.
+fn compare_seedings(
+    label: &str,
+    seeding: &str,
+    runs: usize,
+    points: &[f64],
+    dim: usize,
+    samples: Option<usize>,
+) {
+    let run = |name: &str, s: Seeding| {
+        time(
+            &format!("{label} {name}"),
+            runs,
+            points,
+            dim,
+            &method(s, samples),
+        )
+    };
+    let binned = matches!(seeding, "bins" | "both").then(|| run("bin-seeding", Seeding::Bins));
+    let exact = matches!(seeding, "all" | "both").then(|| run("every-seed", Seeding::All));
+    if let (Some(a), Some(b)) = (exact, binned) {
+        println!(
+            "{label}: adjusted Rand index, bin seeding vs every seed: {:.4}",
+            adjusted_rand(&a.partition.labels, &b.partition.labels)
+        );
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -136,30 +166,7 @@ fn main() {
             let bench = &features.benchmarks[0];
             let dim = features.ladder.len();
             let seeding = args.get(2).map_or("both", String::as_str);
-            let exact = matches!(seeding, "all" | "both").then(|| {
-                time(
-                    "mmlu every-seed",
-                    runs,
-                    &bench.pass_rates,
-                    dim,
-                    &method(Seeding::All, None),
-                )
-            });
-            let binned = matches!(seeding, "bins" | "both").then(|| {
-                time(
-                    "mmlu bin-seeding",
-                    runs,
-                    &bench.pass_rates,
-                    dim,
-                    &method(Seeding::Bins, None),
-                )
-            });
-            if let (Some(a), Some(b)) = (exact, binned) {
-                println!(
-                    "mmlu: adjusted Rand index, bin seeding vs every seed: {:.4}",
-                    adjusted_rand(&a.partition.labels, &b.partition.labels)
-                );
-            }
+            compare_seedings("mmlu", seeding, runs, &bench.pass_rates, dim, None);
         }
         "sim" => {
             // sim N D SEEDING [RUNS]: SEEDING is `all`, `bins` or `both` (which also compares them).
@@ -176,31 +183,14 @@ fn main() {
             let points = simulated(n, dim, n as u64);
             // The exact bandwidth is O(n²); past 20,000 items it is estimated on a sample.
             let samples = (n > 20_000).then_some(20_000);
-            let label = format!("sim{n}x{dim}");
-            let binned = matches!(seeding, "bins" | "both").then(|| {
-                time(
-                    &format!("{label} bin-seeding"),
-                    runs,
-                    &points,
-                    dim,
-                    &method(Seeding::Bins, samples),
-                )
-            });
-            let exact = matches!(seeding, "all" | "both").then(|| {
-                time(
-                    &format!("{label} every-seed"),
-                    runs,
-                    &points,
-                    dim,
-                    &method(Seeding::All, samples),
-                )
-            });
-            if let (Some(a), Some(b)) = (exact, binned) {
-                println!(
-                    "{label}: adjusted Rand index, bin seeding vs every seed: {:.4}",
-                    adjusted_rand(&a.partition.labels, &b.partition.labels)
-                );
-            }
+            compare_seedings(
+                &format!("sim{n}x{dim}"),
+                seeding,
+                runs,
+                &points,
+                dim,
+                samples,
+            );
         }
         other => panic!("unknown scenario `{other}`: expected `mmlu` or `sim N D SEEDING [RUNS]`"),
     }

@@ -72,11 +72,12 @@ impl KthNeighbour {
         // Every single-precision squared distance is within `error` of the exact one, so the
         // exact k-th lies within `error` of `v32`: points more than 2·error below it rank below
         // it, points more than 2·error above it rank above, and only the band between is
-        // decided exactly. The extra half error covers rounding the bounds to f32.
+        // decided exactly. The extra half error covers rounding the bounds to f32, so a point
+        // at `lo` itself is still more than 2·error below.
         let lo = (f64::from(v32) - 2.5 * error) as f32;
         let hi = (f64::from(v32) + 2.5 * error) as f32;
-        let below = count_below(&self.d32, lo);
-        indices_between(&self.d32, (lo, hi), true, &mut self.band);
+        let below = count_at_or_below(&self.d32, lo);
+        indices_between(&self.d32, (lo, hi), &mut self.band);
         self.exact.clear();
         self.exact.extend(
             self.band
@@ -125,7 +126,7 @@ impl KthNeighbour {
                 (lo, below) = (t, count);
             }
         }
-        indices_between(values, (lo, hi), false, &mut self.band);
+        indices_between(values, (lo, hi), &mut self.band);
         self.scratch.clear();
         self.scratch
             .extend(self.band.iter().map(|&i| values[i as usize]));
@@ -156,18 +157,6 @@ fn count_at_or_below(values: &[f32], t: f32) -> usize {
         .sum()
 }
 
-/// How many of `values` are below `t`.
-#[multiversion::multiversion(targets(
-    "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
-    "x86_64+avx2+fma"
-))]
-fn count_below(values: &[f32], t: f32) -> usize {
-    values
-        .chunks(1 << 20)
-        .map(|chunk| chunk.iter().map(|&x| u32::from(x < t)).sum::<u32>() as usize)
-        .sum()
-}
-
 /// The largest of `values` (0 for none).
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
@@ -177,17 +166,16 @@ fn max_value(values: &[f32]) -> f32 {
     values.iter().copied().fold(0.0, f32::max)
 }
 
-/// The indices of the values in `lo < x <= hi` (`lo <= x` when `closed`), without branches: the
-/// tests are as unpredictable as the values.
-fn indices_between(values: &[f32], (lo, hi): (f32, f32), closed: bool, out: &mut Vec<u32>) {
+/// The indices of the values in `lo < x <= hi`, without branches: the tests are as unpredictable
+/// as the values.
+fn indices_between(values: &[f32], (lo, hi): (f32, f32), out: &mut Vec<u32>) {
     out.clear();
     out.resize(values.len() + 1, 0);
     let slots = &mut out[..];
     let mut found = 0;
     for (i, &x) in values.iter().enumerate() {
         slots[found] = i as u32;
-        let above = if closed { x >= lo } else { x > lo };
-        found += usize::from(above) & usize::from(x <= hi);
+        found += usize::from(x > lo) & usize::from(x <= hi);
     }
     out.truncate(found);
 }

@@ -179,9 +179,10 @@ impl KdTree {
             .iter()
             .flat_map(|&i| points[i * dim..(i + 1) * dim].iter().copied())
             .collect();
+        // Past the n points, `get` finds nothing: the padding.
         let column = |k: usize| {
             let points = &tree.points;
-            (0..n + BLOCK).map(move |i| points.get(i * dim + k).copied().filter(|_| i < n))
+            (0..n + BLOCK).map(move |i| points.get(i * dim + k).copied())
         };
         tree.columns = (0..dim)
             .flat_map(|k| column(k).map(|x| x.map_or(0.0, |x| x as f32)))
@@ -365,19 +366,8 @@ impl KdTree {
         (inside, outside): (f32, f32),
     ) -> [i64; BLOCK] {
         let d = width.get();
-        // A chunk of points at a time, so its sums stay in registers across the axes.
         let mut d2 = [0.0f32; BLOCK];
-        for (c, out) in d2.chunks_exact_mut(CHUNK).enumerate() {
-            let mut acc = [0.0f32; CHUNK];
-            for (k, &qk) in q32[..d].iter().enumerate() {
-                let column = &self.columns[k * self.stride + block + c * CHUNK..][..CHUNK];
-                for (a, &x) in acc.iter_mut().zip(column) {
-                    let t = x - qk;
-                    *a += t * t;
-                }
-            }
-            out.copy_from_slice(&acc);
-        }
+        f32_squared_distances_into(&self.columns, self.stride, block, &q32[..d], &mut d2);
         for far in &mut d2[len..] {
             *far = f32::INFINITY;
         }
@@ -398,6 +388,18 @@ impl KdTree {
         mask
     }
 
+    /// Adds a node's stored sum and count to `out`.
+    // Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn add_node(&self, node: usize, out: &mut PointSum) {
+        let d = self.dim;
+        for (s, v) in out.sum.iter_mut().zip(&self.sum[node * d..][..d]) {
+            *s += v;
+        }
+        out.count += self.nodes[node].end - self.nodes[node].start;
+    }
+
     /// The caller's index of reordered point `i`, and its coordinates.
     pub(crate) fn point(&self, i: usize) -> (usize, &[f64]) {
         (self.order[i], &self.points[i * self.dim..][..self.dim])
@@ -406,9 +408,8 @@ impl KdTree {
     /// Single-precision squared distances from `q` to every point, in the tree's order, and a
     /// bound on how far each is from the exact squared distance.
     pub(crate) fn f32_squared_distances(&self, q: &[f64], out: &mut Vec<f32>) -> f64 {
-        let n = self.len();
         out.clear();
-        out.resize(n, 0.0);
+        out.resize(self.len(), 0.0);
         let q32: Vec<f32> = q.iter().map(|&x| x as f32).collect();
         column_distances(&self.columns, self.stride, &q32, out);
         self.tolerances(q).1
@@ -459,7 +460,8 @@ impl KdTree {
 /// Points a leaf scan handles at once: a leaf's worth, with fixed-size loops that vectorize.
 const BLOCK: usize = LEAF_SIZE;
 
-/// Points whose squared distances [`KdTree::block_mask`] accumulates together across the axes.
+/// Points whose squared distances [`f32_squared_distances_into`] accumulates together across the
+/// axes; at most `BLOCK`, the columns' padding.
 const CHUNK: usize = 16;
 
 /// Independent i64 accumulators in [`masked_sum`]; each adds `BLOCK / LANES` = 8 values of at most
@@ -566,11 +568,7 @@ fn range_sums_in<W: Width>(
                 continue;
             }
             if far < query.whole {
-                let out = &mut out[j];
-                for (s, v) in out.sum.iter_mut().zip(&tree.sum[node * d..][..d]) {
-                    *s += v;
-                }
-                out.count += end - start;
+                tree.add_node(node, &mut out[j]);
                 continue;
             }
             lists.push(j as u32);
@@ -603,13 +601,11 @@ fn range_sums_in<W: Width>(
                 if count == 0 {
                     continue;
                 }
-                out.count += count;
                 if count == end - start {
-                    for (s, v) in out.sum.iter_mut().zip(&tree.sum[node * d..][..d]) {
-                        *s += v;
-                    }
+                    tree.add_node(node, out);
                     continue;
                 }
+                out.count += count;
                 for (k, s) in out.sum.iter_mut().enumerate() {
                     *s += masked_sum(&tree.fixed[k * tree.stride + block..][..BLOCK], &mask);
                 }
@@ -619,18 +615,52 @@ fn range_sums_in<W: Width>(
     out
 }
 
-/// `out[i] += Σ_k (columns[k · stride + i] − q[k])²` in single precision, one axis at a time.
+/// [`f32_squared_distances_into`] from the first point on, compiled for wide vectors like
+/// [`range_sums_in`].
 #[multiversion::multiversion(targets(
     "x86_64+avx512f+avx512bw+avx512vl+avx2+fma",
     "x86_64+avx2+fma"
 ))]
 fn column_distances(columns: &[f32], stride: usize, q: &[f32], out: &mut [f32]) {
-    for (k, &qk) in q.iter().enumerate() {
-        let column = &columns[k * stride..][..out.len()];
-        for (acc, &x) in out.iter_mut().zip(column) {
-            let t = x - qk;
-            *acc += t * t;
+    f32_squared_distances_into(columns, stride, 0, q, out);
+}
+
+/// `out[j] = Σ_k (columns[k · stride + first + j] − q[k])²` in single precision: the one place
+/// single-precision distances are computed, so [`f32_distance_error`] bounds them all. A chunk of
+/// points at a time, so its sums stay in registers across the axes; a last partial chunk reads
+/// into the columns' padding.
+// Inlined into the multiversioned kernels, so it is compiled for their instruction sets.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn f32_squared_distances_into(
+    columns: &[f32],
+    stride: usize,
+    first: usize,
+    q: &[f32],
+    out: &mut [f32],
+) {
+    let chunk = |c: usize| {
+        let mut acc = [0.0f32; CHUNK];
+        for (k, &qk) in q.iter().enumerate() {
+            let column = &columns[k * stride + first + c * CHUNK..][..CHUNK];
+            for (a, &x) in acc.iter_mut().zip(column) {
+                let t = x - qk;
+                *a += t * t;
+            }
         }
+        acc
+    };
+    // Whole chunks apart from the remainder: with one variable-length loop for both, the leaf
+    // scans no longer vectorized and the mmlu benchmark ran 1.9× slower.
+    let last = out.len() / CHUNK;
+    let mut chunks = out.chunks_exact_mut(CHUNK);
+    for (c, out) in chunks.by_ref().enumerate() {
+        out.copy_from_slice(&chunk(c));
+    }
+    let rest = chunks.into_remainder();
+    let len = rest.len();
+    if len > 0 {
+        rest.copy_from_slice(&chunk(last)[..len]);
     }
 }
 
