@@ -241,8 +241,15 @@ pub fn predict_with(
                 .find(|b| b.name == bench.name)
                 .with_context(|| format!("benchmark `{}` is not in the fits", bench.name))?;
             let shifts = shifts.get(&bench.name).map_or(&[][..], Vec::as_slice);
-            let point_shifts = point_shifts(fits, bench, bench_fits, shifts);
-            predict_benchmark(table, target, bench, bench_fits, params, &point_shifts)
+            predict_benchmark(
+                table,
+                target,
+                bench,
+                bench_fits,
+                params,
+                &fits.ladder,
+                shifts,
+            )
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Predictions {
@@ -253,25 +260,21 @@ pub fn predict_with(
 }
 
 /// Per ladder model name, how far its (P′, full) mapping point moves when the clusters' curves are
-/// shifted by `shifts`: the size-weighted mean shift over the extrapolatable clusters, and over all
-/// items (outliers and never-solved items do not move).
+/// shifted by `shifts` (one per ladder model, in `ladder`'s order): the size-weighted mean shift
+/// over the extrapolatable clusters (`n_kept` items), and over all items (outliers and
+/// never-solved items do not move).
 fn point_shifts(
-    fits: &Fits,
+    ladder: &[cod_artifact::Model],
     bench: &cod_artifact::BenchmarkClusters,
     bench_fits: &cod_artifact::BenchmarkFits,
     shifts: &[Vec<f64>],
+    n_kept: usize,
 ) -> BTreeMap<String, (f64, f64)> {
     if shifts.is_empty() {
         return BTreeMap::new();
     }
     let n_items = (bench.items.len() + bench.all_zero_items.len()) as f64;
-    let n_subset: usize = bench_fits
-        .clusters
-        .iter()
-        .filter(|c| c.verdict == Verdict::Extrapolatable)
-        .map(|c| c.size)
-        .sum();
-    fits.ladder
+    ladder
         .iter()
         .enumerate()
         .map(|(k, model)| {
@@ -283,8 +286,8 @@ fn point_shifts(
                     subset += moved;
                 }
             }
-            let subset = if n_subset > 0 {
-                subset / n_subset as f64
+            let subset = if n_kept > 0 {
+                subset / n_kept as f64
             } else {
                 0.0
             };
@@ -383,7 +386,8 @@ fn predict_benchmark(
     bench: &cod_artifact::BenchmarkClusters,
     bench_fits: &cod_artifact::BenchmarkFits,
     params: &MapParams,
-    point_shifts: &BTreeMap<String, (f64, f64)>,
+    ladder: &[cod_artifact::Model],
+    shifts: &[Vec<f64>],
 ) -> anyhow::Result<BenchmarkPredictions> {
     let evals = table
         .benchmarks
@@ -417,7 +421,8 @@ fn predict_benchmark(
     let (mapping, cod, cod_note) = if subset.is_empty() {
         (None, None, Some("no extrapolatable cluster".to_owned()))
     } else {
-        match fit_mapping_with_anchors(table, evals, &subset, params, point_shifts) {
+        let point_shifts = point_shifts(ladder, bench, bench_fits, shifts, n_kept);
+        match fit_mapping_with_anchors(table, evals, &subset, params, &point_shifts) {
             Ok((f, mapping)) => {
                 let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
                 (Some(mapping), cod, None)

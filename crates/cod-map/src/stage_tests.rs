@@ -2,7 +2,7 @@
 
 use cod_artifact::{
     BaselineFit, BenchmarkClusters, BenchmarkEvals, BenchmarkFits, Cluster, ClusterFit, Clusters,
-    EvalTable, Fits, Model, Role, Verdict,
+    EvalTable, Fits, Model, Predictions, Role, Verdict,
 };
 
 use std::collections::BTreeMap;
@@ -227,18 +227,21 @@ fn the_stored_curve_samples_f_at_the_prediction() {
     assert!((curve[80][1] - cod.prediction.unwrap()).abs() < 1e-12);
 }
 
-#[test]
-fn shifted_cluster_curves_move_the_mapping_points_with_them() {
+/// The predictions when benchmark `b`'s two clusters' curves were shifted by `shifts` on the
+/// ladder s, m, l.
+fn predict_shifted(shifts: [[f64; 3]; 2]) -> Predictions {
     let table = table();
     let mut f = fits(0.8);
     f.ladder = table.models[..3].to_vec();
+    let shifts = BTreeMap::from([("b".to_owned(), shifts.map(Vec::from).to_vec())]);
+    predict_with(&table, &clusters(), &f, &params(), &shifts).unwrap()
+}
+
+#[test]
+fn shifted_cluster_curves_move_the_mapping_points_with_them() {
     // Cluster 0 (extrapolatable, 2 items) moves by 2, 4, 6 points on s, m, l; cluster 1 (1 item)
     // by 10 on each.
-    let shifts = BTreeMap::from([(
-        "b".to_owned(),
-        vec![vec![0.02, 0.04, 0.06], vec![0.1, 0.1, 0.1]],
-    )]);
-    let p = predict_with(&table, &clusters(), &f, &params(), &shifts).unwrap();
+    let p = predict_shifted([[0.02, 0.04, 0.06], [0.1, 0.1, 0.1]]);
     let points: Vec<(f64, f64)> = p.benchmarks[0]
         .mapping
         .as_ref()
@@ -269,15 +272,8 @@ fn shifted_cluster_curves_move_the_mapping_points_with_them() {
 
 #[test]
 fn a_mapping_that_cannot_be_fitted_leaves_cod_without_a_prediction_only() {
-    let table = table();
-    let mut f = fits(0.8);
-    f.ladder = table.models[..3].to_vec();
     // A non-finite shift makes a mapping point non-finite: no spline goes through it.
-    let shifts = BTreeMap::from([(
-        "b".to_owned(),
-        vec![vec![f64::NAN, 0.0, 0.0], vec![0.0, 0.0, 0.0]],
-    )]);
-    let p = predict_with(&table, &clusters(), &f, &params(), &shifts).unwrap();
+    let p = predict_shifted([[f64::NAN, 0.0, 0.0], [0.0; 3]]);
     let b = &p.benchmarks[0];
     assert!(b.mapping.is_none());
     let method = |name: &str| b.methods.iter().find(|m| m.method == name).unwrap();
