@@ -305,6 +305,44 @@ impl KdTree {
         (near, far)
     }
 
+    /// [`KdTree::box_distances`] for a group of queries at once, one per vector lane: `zs` holds
+    /// their rotated coordinates axis-major (`k · TRAVERSAL + lane`). Returns two bit sets: the
+    /// queries whose nearest squared distance is within `skip` (the node may hold points in
+    /// range), and those whose farthest is below `whole` (every point is in range). Each lane
+    /// adds its terms in the same order as `box_distances`, so the results are the same.
+    // Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+    #[allow(clippy::inline_always)]
+    #[inline(always)]
+    fn box_tests(
+        &self,
+        width: impl Width,
+        node: usize,
+        zs: &[f64],
+        (skip, whole): (&[f64], &[f64]),
+    ) -> (u8, u8) {
+        let d = width.get();
+        let (lo, hi) = (&self.lo[node * d..][..d], &self.hi[node * d..][..d]);
+        let mut near = [0.0; GROUP];
+        let mut far = [0.0; GROUP];
+        for k in 0..d {
+            let z = &zs[k * TRAVERSAL..][..GROUP];
+            for l in 0..GROUP {
+                let below = lo[k] - z[l];
+                let above = z[l] - hi[k];
+                let gap = below.max(above).max(0.0);
+                near[l] += gap * gap;
+                let reach = (z[l] - lo[k]).abs().max((hi[k] - z[l]).abs());
+                far[l] += reach * reach;
+            }
+        }
+        let mut bits = (0u8, 0u8);
+        for l in 0..GROUP {
+            bits.0 |= u8::from(near[l] <= skip[l]) << l;
+            bits.1 |= u8::from(far[l] < whole[l]) << l;
+        }
+        bits
+    }
+
     /// The exact sum and count of every point within distance `radius` of `q` (inclusive).
     #[must_use]
     pub fn range_sum(&self, q: &[f64], radius: f64) -> PointSum {
@@ -320,10 +358,13 @@ impl KdTree {
         // Dimensions known at compile time let the distance loops unroll and vectorize.
         macro_rules! dispatch {
             ($($d:literal)*) => {
-                match self.dim {
-                    $($d => range_sums_in(self, Const::<$d>, queries, radius),)*
-                    d => range_sums_in(self, Dyn(d), queries, radius),
-                }
+                queries
+                    .chunks(TRAVERSAL)
+                    .flat_map(|queries| match self.dim {
+                        $($d => range_sums_in(self, Const::<$d>, queries, radius),)*
+                        d => range_sums_in(self, Dyn(d), queries, radius),
+                    })
+                    .collect()
             };
         }
         dispatch!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16)
@@ -457,6 +498,13 @@ impl KdTree {
     }
 }
 
+/// Queries one traversal carries, as the bits of a `u64`; [`KdTree::range_sums`] sends more in
+/// several.
+const TRAVERSAL: usize = 64;
+
+/// Queries whose box tests run together, one per vector lane ([`KdTree::box_tests`]).
+const GROUP: usize = 8;
+
 /// Points a leaf scan handles at once: a leaf's worth, with fixed-size loops that vectorize.
 const BLOCK: usize = LEAF_SIZE;
 
@@ -464,17 +512,20 @@ const BLOCK: usize = LEAF_SIZE;
 /// axes; at most `BLOCK`, the columns' padding.
 const CHUNK: usize = 16;
 
-/// Independent i64 accumulators in [`masked_sum`]; each adds `BLOCK / LANES` = 8 values of at most
-/// 2^57 in absolute value, so none overflows.
+/// Independent i64 accumulators per axis in [`masked_add`]; a leaf scan adds `BLOCK / LANES` = 8
+/// values of at most 2^57 in absolute value to each, at most 2^60.
 const LANES: usize = 8;
 
-/// The exact sum of the fixed-point values whose mask is all ones. Branch-free: whether a point
-/// is in range is as unpredictable as a coin where the ball cuts through a leaf.
+/// Leaf scans a query's lanes take before they are added into its i128 sums: 7 × 2^60 < 2^63, so
+/// no lane overflows. Adding lanes into i128 after every scan took a fifth of the traversal.
+const SCANS_PER_FLUSH: u32 = 7;
+
+/// Adds the fixed-point values whose mask is all ones into `lanes`. Branch-free: whether a point is
+/// in range is as unpredictable as a coin where the ball cuts through a leaf.
 // Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
 #[allow(clippy::inline_always)]
 #[inline(always)]
-fn masked_sum(values: &[i64], mask: &[i64; BLOCK]) -> i128 {
-    let mut lanes = [0i64; LANES];
+fn masked_add(values: &[i64], mask: &[i64; BLOCK], lanes: &mut [i64; LANES]) {
     for (v, m) in values[..BLOCK]
         .chunks_exact(LANES)
         .zip(mask.chunks_exact(LANES))
@@ -483,18 +534,31 @@ fn masked_sum(values: &[i64], mask: &[i64; BLOCK]) -> i128 {
             lanes[l] += v[l] & m[l];
         }
     }
-    lanes.iter().map(|&l| i128::from(l)).sum()
 }
 
-/// One query's constants during a batched traversal.
+/// A query's partial sums during a traversal: exact i128 sums, and per axis `LANES` i64
+/// accumulators that leaf scans add into and that are emptied into the sums every
+/// [`SCANS_PER_FLUSH`] scans.
+struct Partial {
+    total: PointSum,
+    lanes: Vec<[i64; LANES]>,
+    scans: u32,
+}
+
+impl Partial {
+    fn flush(&mut self) {
+        for (s, lanes) in self.total.sum.iter_mut().zip(&mut self.lanes) {
+            *s += lanes.iter().map(|&l| i128::from(l)).sum::<i128>();
+            *lanes = [0; LANES];
+        }
+        self.scans = 0;
+    }
+}
+
+/// One query's constants during a batched traversal (its box tests' are in `range_sums_in`).
 struct Query<'a> {
     q: &'a [f64],
     q32: Vec<f32>,
-    /// `q` in the tree's axes.
-    z: Vec<f64>,
-    /// Box tests: skip a node beyond `skip`, take it whole within `whole` (squared, rotated).
-    skip: f64,
-    whole: f64,
     /// Single-precision point tests: in below `inside`, out above `outside`, else exact.
     inside: f32,
     outside: f32,
@@ -519,75 +583,102 @@ fn range_sums_in<W: Width>(
     radius: f64,
 ) -> Vec<PointSum> {
     let d = width.get();
-    let mut out: Vec<PointSum> = queries
+    let mut out: Vec<Partial> = queries
         .iter()
-        .map(|_| PointSum {
-            sum: vec![0; d],
-            count: 0,
+        .map(|_| Partial {
+            total: PointSum {
+                sum: vec![0; d],
+                count: 0,
+            },
+            lanes: vec![[0; LANES]; d],
+            scans: 0,
         })
         .collect();
+    let done = |out: Vec<Partial>| {
+        out.into_iter()
+            .map(|mut partial| {
+                partial.flush();
+                partial.total
+            })
+            .collect()
+    };
     if tree.is_empty() || queries.is_empty() {
-        return out;
+        return done(out);
     }
     let r2 = radius * radius;
+    let mut z = vec![0.0; d];
+    // Rotated queries, axis-major: query j's coordinate k at `k · TRAVERSAL + j`, so a group's
+    // coordinates along one axis are one vector.
+    let mut zs = vec![0.0; d * TRAVERSAL];
+    let mut skip = [f64::NEG_INFINITY; TRAVERSAL];
+    let mut whole = [f64::NEG_INFINITY; TRAVERSAL];
     let queries: Vec<Query> = queries
         .iter()
-        .map(|&q| {
+        .enumerate()
+        .map(|(j, &q)| {
             let q = &q[..d];
-            let mut z = vec![0.0; d];
             tree.axes.rotate(q, &mut z);
+            for (k, &zk) in z.iter().enumerate() {
+                zs[k * TRAVERSAL + j] = zk;
+            }
             let (margin, f32_error) = tree.tolerances(q);
+            skip[j] = r2 + margin;
+            whole[j] = r2 - margin;
             Query {
                 q,
                 q32: q.iter().map(|&x| x as f32).collect(),
-                z,
-                skip: r2 + margin,
-                whole: r2 - margin,
                 inside: (r2 - f32_error) as f32,
                 outside: (r2 + f32_error) as f32,
             }
         })
         .collect();
-    // Lists of query indices, as a stack: a node's frame names the list of queries that reached
-    // it (shared by both children), and every list above it belongs to frames already done.
-    let mut lists: Vec<u32> = (0..queries.len() as u32).collect();
-    let mut stack: Vec<(usize, usize, usize)> = vec![(0, 0, queries.len())];
-    while let Some((node, from, to)) = stack.pop() {
-        lists.truncate(to);
+    let groups = queries.len().div_ceil(GROUP);
+    // Each frame: a node, and the queries (bits) that reached it.
+    let mut stack: Vec<(usize, u64)> = vec![(0, u64::MAX >> (TRAVERSAL - queries.len()))];
+    while let Some((node, reached)) = stack.pop() {
         let Node {
             start,
             end,
             children,
         } = tree.nodes[node];
-        let partial = lists.len();
-        for i in from..to {
-            let j = lists[i] as usize;
-            let query = &queries[j];
-            let (near, far) = tree.box_distances(width, node, &query.z);
-            if near > query.skip {
+        let mut partial = 0u64;
+        for g in 0..groups {
+            let reached = (reached >> (g * GROUP)) as u8;
+            if reached == 0 {
                 continue;
             }
-            if far < query.whole {
-                tree.add_node(node, &mut out[j]);
-                continue;
+            let at = g * GROUP;
+            let (near, far) = tree.box_tests(
+                width,
+                node,
+                &zs[at..],
+                (&skip[at..][..GROUP], &whole[at..][..GROUP]),
+            );
+            let mut inside = reached & near & far;
+            partial |= u64::from(reached & near & !far) << at;
+            while inside != 0 {
+                let j = at + inside.trailing_zeros() as usize;
+                inside &= inside - 1;
+                tree.add_node(node, &mut out[j].total);
             }
-            lists.push(j as u32);
         }
-        if lists.len() == partial {
+        if partial == 0 {
             continue;
         }
         if let Some((left, right)) = children {
-            let list = (partial, lists.len());
-            stack.push((right, list.0, list.1));
-            stack.push((left, list.0, list.1));
+            stack.push((right, partial));
+            stack.push((left, partial));
             continue;
         }
         // A leaf of identical points can be longer than a block.
         for block in (start..end).step_by(BLOCK) {
             let len = BLOCK.min(end - block);
-            for &j in &lists[partial..] {
-                let query = &queries[j as usize];
-                let out = &mut out[j as usize];
+            let mut queries_here = partial;
+            while queries_here != 0 {
+                let j = queries_here.trailing_zeros() as usize;
+                queries_here &= queries_here - 1;
+                let query = &queries[j];
+                let out = &mut out[j];
                 let mask = tree.block_mask(
                     width,
                     block,
@@ -602,17 +693,25 @@ fn range_sums_in<W: Width>(
                     continue;
                 }
                 if count == end - start {
-                    tree.add_node(node, out);
+                    tree.add_node(node, &mut out.total);
                     continue;
                 }
-                out.count += count;
-                for (k, s) in out.sum.iter_mut().enumerate() {
-                    *s += masked_sum(&tree.fixed[k * tree.stride + block..][..BLOCK], &mask);
+                out.total.count += count;
+                for (k, lanes) in out.lanes.iter_mut().enumerate() {
+                    masked_add(
+                        &tree.fixed[k * tree.stride + block..][..BLOCK],
+                        &mask,
+                        lanes,
+                    );
+                }
+                out.scans += 1;
+                if out.scans == SCANS_PER_FLUSH {
+                    out.flush();
                 }
             }
         }
     }
-    out
+    done(out)
 }
 
 /// [`f32_squared_distances_into`] from the first point on, compiled for wide vectors like
@@ -756,24 +855,36 @@ mod tests {
     #[test]
     fn batched_queries_match_brute_force() {
         // Near and far queries in one batch, in scattered order, including copies of one query
-        // and a query outside the points' range: each gets exactly its own sum.
+        // and a query outside the points' range, and enough of them to take several traversals:
+        // each gets exactly its own count and fixed-point sum.
         let d = 8;
         let pts = points(700, d);
         let tree = KdTree::new(&pts, d);
         let far = vec![5.0; d];
         let queries: Vec<&[f64]> = [3, 500, 3, 77, 6, 699, 250]
-            .iter()
-            .map(|&i| &pts[i * d..(i + 1) * d])
+            .into_iter()
+            .chain((0..700).step_by(5))
+            .map(|i| &pts[i * d..(i + 1) * d])
             .chain([&far[..]])
             .collect();
+        assert!(queries.len() > 2 * TRAVERSAL);
         for radius in [0.0, 0.3, 0.9, 10.0] {
             let sums = tree.range_sums(&queries, radius);
             assert_eq!(sums.len(), queries.len());
             for (q, got) in queries.iter().zip(&sums) {
-                let want = (0..700)
-                    .filter(|&i| squared_distance(&pts[i * d..(i + 1) * d], q) <= radius * radius)
-                    .count();
-                assert_eq!(got.count, want, "r={radius}");
+                let mut want = PointSum {
+                    sum: vec![0; d],
+                    count: 0,
+                };
+                for p in pts.chunks_exact(d) {
+                    if squared_distance(p, q) <= radius * radius {
+                        want.count += 1;
+                        for (s, x) in want.sum.iter_mut().zip(p) {
+                            *s += (x * tree.scale).round() as i128;
+                        }
+                    }
+                }
+                assert_eq!(*got, want, "r={radius}");
                 assert_eq!(*got, tree.range_sum(q, radius), "r={radius}");
             }
         }
