@@ -510,7 +510,7 @@ const BLOCK: usize = LEAF_SIZE;
 
 /// Points whose squared distances [`f32_squared_distances_into`] accumulates together across the
 /// axes; at most `BLOCK`, the columns' padding.
-const CHUNK: usize = 16;
+const CHUNK: usize = 32;
 
 /// Independent i64 accumulators per axis in [`masked_add`]; a leaf scan adds `BLOCK / LANES` = 8
 /// values of at most 2^57 in absolute value to each, at most 2^60.
