@@ -23,6 +23,30 @@ fn f32_distance_error(dim: usize, max_abs: f64) -> f64 {
     2.0 * (20.0 * d + 4.0 * d * d) * max_abs * max_abs * 2f64.powi(-24)
 }
 
+/// A tighter bound for deciding whether d² ≤ r²: the error of a single-precision squared distance
+/// at d = r, between a point and a query whose norms add up to at most `norms`. With u = 2^-24
+/// (taken as 1.01·u for second-order terms), each coordinate difference errs by at most
+/// u·(|x_k| + |q_k| + |x_k − q_k|), so the difference vector by δ = u·(norms + r); its squared
+/// norm then errs by at most 2rδ + δ², and squaring and summing d terms by (d + 1)·u·(r + δ)².
+/// Twice that is returned.
+///
+/// The bound is used at r only, not at each point's own distance: it grows with d, but slower
+/// than d² itself as long as u·norms/r is small, so a point beyond r still computes to beyond
+/// r² minus the bound at r. When the radius is too small for that (under a quarter of a
+/// millionth of the norms), `None`: use [`f32_distance_error`].
+#[must_use]
+fn f32_distance_error_near(dim: usize, norms: f64, r2: f64) -> Option<f64> {
+    let u = 1.01 * 2f64.powi(-24);
+    let r = r2.sqrt();
+    if u * norms > 0.25 * r {
+        return None;
+    }
+    let delta = u * (norms + r);
+    let error =
+        2.0 * r * delta + delta * delta + (dim as f64 + 1.0) * u * (r + delta) * (r + delta);
+    Some(2.0 * error)
+}
+
 /// Points per leaf: small enough to prune well, large enough for vectorized leaf scans to pay.
 const LEAF_SIZE: usize = 64;
 
@@ -47,6 +71,9 @@ pub struct KdTree {
     /// The largest absolute coordinate of the points (at least 1): with the query's, it bounds
     /// the rounding errors of distances ([`KdTree::tolerances`]).
     max_abs: f64,
+    /// The largest norm of a point (slightly over): with the query's, it bounds the rounding
+    /// errors of distances near the radius ([`f32_distance_error_near`]).
+    max_norm: f64,
     /// Per node: bounding-box low corner and high corner in the tree's axes, each `dim` wide.
     lo: Vec<f64>,
     hi: Vec<f64>,
@@ -168,6 +195,11 @@ impl KdTree {
             nodes: Vec::new(),
             axes,
             max_abs,
+            max_norm: points
+                .chunks_exact(dim)
+                .map(|p| squared_distance(p, &vec![0.0; dim]).sqrt())
+                .fold(0.0, f64::max)
+                * (1.0 + 1e-9),
             lo: Vec::new(),
             hi: Vec::new(),
             sum: Vec::new(),
@@ -329,9 +361,9 @@ impl KdTree {
             for l in 0..GROUP {
                 let below = lo[k] - z[l];
                 let above = z[l] - hi[k];
-                let gap = below.max(above).max(0.0);
+                let gap = larger(larger(below, above), 0.0);
                 near[l] += gap * gap;
-                let reach = (z[l] - lo[k]).abs().max((hi[k] - z[l]).abs());
+                let reach = larger((z[l] - lo[k]).abs(), (hi[k] - z[l]).abs());
                 far[l] += reach * reach;
             }
         }
@@ -498,6 +530,14 @@ impl KdTree {
     }
 }
 
+/// The larger of two numbers that are not NaN: one vector max, where `f64::max` adds NaN handling
+/// to each.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn larger(a: f64, b: f64) -> f64 {
+    if a > b { a } else { b }
+}
+
 /// Queries one traversal carries, as the bits of a `u64`; [`KdTree::range_sums`] sends more in
 /// several.
 const TRAVERSAL: usize = 64;
@@ -622,6 +662,9 @@ fn range_sums_in<W: Width>(
                 zs[k * TRAVERSAL + j] = zk;
             }
             let (margin, f32_error) = tree.tolerances(q);
+            let q_norm = squared_distance(q, &vec![0.0; d]).sqrt() * (1.0 + 1e-9);
+            let f32_error =
+                f32_distance_error_near(d, tree.max_norm + q_norm, r2).unwrap_or(f32_error);
             skip[j] = r2 + margin;
             whole[j] = r2 - margin;
             Query {
@@ -940,6 +983,38 @@ mod tests {
             tree.within(&q, radius, |i| got.push(i));
             got.sort_unstable();
             assert_eq!(got, want, "{q:?} {radius}");
+        }
+    }
+
+    #[test]
+    fn points_within_rounding_of_the_radius_are_decided_exactly() {
+        // Points at distances r·(1 + i·10⁻⁹) from the query, far closer to r than single
+        // precision can tell apart: each must be counted as its double-precision distance says.
+        let d = 8;
+        let directions = points(300, d);
+        for (q, radius) in [(vec![0.5; d], 0.3), (vec![0.2; d], 1.0), (vec![3.0; d], 2.5)] {
+            let mut pts = Vec::new();
+            for (i, dir) in directions.chunks_exact(d).enumerate() {
+                let dir: Vec<f64> = dir.iter().map(|x| x - 0.45).collect();
+                let norm = squared_distance(&dir, &vec![0.0; d]).sqrt();
+                let at = radius * (1.0 + (i as f64 - 150.0) * 1e-9);
+                pts.extend(q.iter().zip(&dir).map(|(q, x)| q + x / norm * at));
+            }
+            let tree = KdTree::new(&pts, d);
+            let mut want = PointSum {
+                sum: vec![0; d],
+                count: 0,
+            };
+            for p in pts.chunks_exact(d) {
+                if squared_distance(p, &q) <= radius * radius {
+                    want.count += 1;
+                    for (s, x) in want.sum.iter_mut().zip(p) {
+                        *s += (x * tree.scale).round() as i128;
+                    }
+                }
+            }
+            assert!(want.count > 100 && want.count < 200, "{}", want.count);
+            assert_eq!(tree.range_sum(&q, radius), want, "{q:?} {radius}");
         }
     }
 
