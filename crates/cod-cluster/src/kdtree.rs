@@ -992,7 +992,11 @@ mod tests {
         // precision can tell apart: each must be counted as its double-precision distance says.
         let d = 8;
         let directions = points(300, d);
-        for (q, radius) in [(vec![0.5; d], 0.3), (vec![0.2; d], 1.0), (vec![3.0; d], 2.5)] {
+        for (q, radius) in [
+            (vec![0.5; d], 0.3),
+            (vec![0.2; d], 1.0),
+            (vec![3.0; d], 2.5),
+        ] {
             let mut pts = Vec::new();
             for (i, dir) in directions.chunks_exact(d).enumerate() {
                 let dir: Vec<f64> = dir.iter().map(|x| x - 0.45).collect();
