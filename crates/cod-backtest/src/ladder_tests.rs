@@ -1,13 +1,11 @@
 //! The ladder backtest on a noise-free synthetic ladder drawn from a known step-1 law and step-2
-//! sigmoid (the shapes of `cod-ladder`'s oracle tests).
+//! sigmoid (`cod_ladder::synthetic`).
 
-use cod_artifact::{Backtest, Role, Series, TaskSource, TrainingRun, TrainingRuns};
+use cod_artifact::{Backtest, Role, TrainingRun, TrainingRuns};
+use cod_ladder::synthetic::{self, true_accuracy, true_loss};
 
 use crate::{LadderBacktestParams, defaults, ladder_backtest};
 
-/// (ln A, ln B, α, β, E) of step 1 and (a, L0, k, b) of step 2.
-const STEP1: [f64; 5] = [5.88, 6.9, 0.33, 0.335, 0.5];
-const STEP2: [f64; 4] = [-0.7, 1.1, 5.0, 1.0];
 const SIZES: [(&str, f64); 4] = [
     ("190M", 1.9e8),
     ("370M", 3.7e8),
@@ -15,44 +13,12 @@ const SIZES: [(&str, f64); 4] = [
     ("1B", 1.3e9),
 ];
 
-fn true_loss(n: f64, d: f64) -> f64 {
-    let [a, b, alpha, beta, e] = STEP1;
-    (a - alpha * n.ln()).exp() + (b - beta * d.ln()).exp() + e
-}
-
-fn true_accuracy(l: f64) -> f64 {
-    let [a, l0, k, b] = STEP2;
-    a / (1.0 + (-k * (l - l0)).exp()) + b
-}
-
+/// A noise-free run with 20 checkpoints up to D.
 fn run(name: &str, role: Role, n: f64, d: f64) -> TrainingRun {
     let tokens: Vec<f64> = (1..=20).map(|i| d * f64::from(i) / 20.0).collect();
     let loss: Vec<f64> = tokens.iter().map(|&t| true_loss(n, t)).collect();
     let accuracy = loss.iter().map(|&l| true_accuracy(l)).collect();
-    TrainingRun {
-        name: name.to_owned(),
-        role,
-        monitor: false,
-        source: "synthetic".to_owned(),
-        params: n,
-        tokens: d,
-        tokens_from: "synthetic".to_owned(),
-        steps: None,
-        checkpoint_tokens: tokens,
-        series: vec![
-            Series {
-                task: "t".to_owned(),
-                metric: "loss".to_owned(),
-                values: loss,
-            },
-            Series {
-                task: "t".to_owned(),
-                metric: "accuracy".to_owned(),
-                values: accuracy,
-            },
-        ],
-        missing: Vec::new(),
-    }
+    synthetic::run(name.to_owned(), role, (n, d), tokens, (loss, accuracy))
 }
 
 /// Four sizes × token multiples 20·N·{1, 2, 5}, the target listed first.
@@ -63,13 +29,7 @@ fn runs() -> TrainingRuns {
             runs.push(run(&format!("{name}-{x}xC"), Role::Ladder, n, 20.0 * n * x));
         }
     }
-    TrainingRuns {
-        tasks: vec![TaskSource {
-            name: "t".to_owned(),
-            parts: vec![("t".to_owned(), 1.0)],
-        }],
-        runs,
-    }
+    synthetic::runs(runs)
 }
 
 fn backtest(runs: &TrainingRuns, holdout: usize) -> Backtest {

@@ -11,6 +11,7 @@
 
 mod prepare;
 mod stage;
+pub mod synthetic;
 
 #[cfg(test)]
 mod oracle;

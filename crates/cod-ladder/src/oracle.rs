@@ -1,34 +1,19 @@
 //! Oracle tests: synthetic ladders drawn from a known step-1 law and step-2 sigmoid, with and
 //! without noise, must give back the target's true loss and accuracy.
 
-use cod_artifact::{Role, Series, TaskSource, TrainingRun, TrainingRuns};
+use cod_artifact::{Role, TrainingRuns};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
+use crate::synthetic::{self, true_accuracy, true_loss};
 use crate::{LadderParams, fit_ladder};
 
-/// (ln A, ln B, α, β, E) of the synthetic step 1, shaped like the OLMo ladder's tasks: the runs'
-/// final losses span 1.77 (190M, 1×) to 1.0 (1.3B, 10×) bits per byte and the target's is 0.76.
-const STEP1: [f64; 5] = [5.88, 6.9, 0.33, 0.335, 0.5];
-/// (a, L0, k, b) of the synthetic step 2: accuracy 0.32 at loss 1.77, 0.73 at 1.0, 0.89 at 0.76,
-/// and 0.997 at 0, close to the paper's anchor (0, 1); b = 1 as in most OLMo-ladder fits.
-const STEP2: [f64; 4] = [-0.7, 1.1, 5.0, 1.0];
 const TARGET: (f64, f64) = (7e9, 4e12);
-
-fn true_loss(n: f64, d: f64) -> f64 {
-    let [a, b, alpha, beta, e] = STEP1;
-    (a - alpha * n.ln()).exp() + (b - beta * d.ln()).exp() + e
-}
-
-fn true_accuracy(l: f64) -> f64 {
-    let [a, l0, k, b] = STEP2;
-    a / (1.0 + (-k * (l - l0)).exp()) + b
-}
 
 /// Four sizes × four token multiples (20·N·{1, 2, 5, 10}), 40 checkpoints each, and the target
 /// (its last 5 checkpoints at its final D). `loss_noise` is relative, `accuracy_noise` absolute.
-fn synthetic(loss_noise: f64, accuracy_noise: f64, seed: u64) -> TrainingRuns {
+fn synthetic_ladder(loss_noise: f64, accuracy_noise: f64, seed: u64) -> TrainingRuns {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
     let loss_eps = Normal::new(0.0, loss_noise.max(1e-300)).unwrap();
     let acc_eps = Normal::new(0.0, accuracy_noise.max(1e-300)).unwrap();
@@ -41,30 +26,7 @@ fn synthetic(loss_noise: f64, accuracy_noise: f64, seed: u64) -> TrainingRuns {
             .iter()
             .map(|&l| true_accuracy(l) + acc_eps.sample(&mut rng))
             .collect();
-        TrainingRun {
-            name,
-            role,
-            monitor: false,
-            source: "synthetic".to_owned(),
-            params: n,
-            tokens: d,
-            tokens_from: "synthetic".to_owned(),
-            steps: None,
-            checkpoint_tokens: tokens,
-            series: vec![
-                Series {
-                    task: "t".to_owned(),
-                    metric: "loss".to_owned(),
-                    values: loss,
-                },
-                Series {
-                    task: "t".to_owned(),
-                    metric: "accuracy".to_owned(),
-                    values: accuracy,
-                },
-            ],
-            missing: Vec::new(),
-        }
+        synthetic::run(name, role, (n, d), tokens, (loss, accuracy))
     };
     let mut runs = Vec::new();
     for n in [1.9e8, 3.7e8, 7.6e8, 1.3e9] {
@@ -76,13 +38,7 @@ fn synthetic(loss_noise: f64, accuracy_noise: f64, seed: u64) -> TrainingRuns {
     }
     let (n, d) = TARGET;
     runs.push(run("target".to_owned(), Role::Target, n, d, vec![d; 5]));
-    TrainingRuns {
-        tasks: vec![TaskSource {
-            name: "t".to_owned(),
-            parts: vec![("t".to_owned(), 1.0)],
-        }],
-        runs,
-    }
+    synthetic::runs(runs)
 }
 
 fn params() -> LadderParams {
@@ -112,7 +68,7 @@ fn noise_free_ladder_recovers_the_target() {
     exact.step1_last = 1;
     exact.step2_smooth = 1;
     exact.step2_anchor = false;
-    let (loss, chained, step2) = errors(&synthetic(0.0, 0.0, 1), &exact);
+    let (loss, chained, step2) = errors(&synthetic_ladder(0.0, 0.0, 1), &exact);
     assert!(loss < 1e-5, "loss relative error {loss}");
     assert!(chained < 1e-4, "chained accuracy error {chained}");
     assert!(step2 < 1e-4, "step-2 accuracy error {step2}");
@@ -121,7 +77,7 @@ fn noise_free_ladder_recovers_the_target() {
     // at 90..100% of D and so above L(N, D); smoothing x and y separately moves points off the
     // sigmoid where it curves. Here that is 0.14% of loss and 0.06 points of accuracy; the
     // tolerance is about twice that, 0.3% and 0.3 points.
-    let (loss, chained, step2) = errors(&synthetic(0.0, 0.0, 1), &params());
+    let (loss, chained, step2) = errors(&synthetic_ladder(0.0, 0.0, 1), &params());
     assert!(loss < 0.003, "loss relative error {loss}");
     assert!(chained < 0.003, "chained accuracy error {chained}");
     assert!(step2 < 0.003, "step-2 accuracy error {step2}");
@@ -136,7 +92,7 @@ fn noisy_ladders_recover_the_target_within_stated_tolerances() {
     // (median 0.5 points), leave room for other platforms' rounding but fail on a real bias.
     let mut chained_errors = Vec::new();
     for seed in 1..=10 {
-        let (loss, chained, step2) = errors(&synthetic(0.003, 0.005, seed), &params());
+        let (loss, chained, step2) = errors(&synthetic_ladder(0.003, 0.005, seed), &params());
         assert!(loss < 0.015, "seed {seed}: loss relative error {loss}");
         assert!(
             chained < 0.01,
@@ -153,7 +109,7 @@ fn noisy_ladders_recover_the_target_within_stated_tolerances() {
 fn missing_series_and_short_ladders_give_reasons_not_panics() {
     // A run without the intermediate metric: the steps fail with the reason, the one-step
     // variants still predict.
-    let mut runs = synthetic(0.0, 0.0, 1);
+    let mut runs = synthetic_ladder(0.0, 0.0, 1);
     runs.runs[3].series.retain(|s| s.metric != "loss");
     runs.runs[3]
         .missing
@@ -170,7 +126,7 @@ fn missing_series_and_short_ladders_give_reasons_not_panics() {
     assert!(task.targets[0].accuracy_predicted.is_none());
     assert!(task.targets[0].accuracy_one_step.is_some());
 
-    let mut runs = synthetic(0.0, 0.0, 1);
+    let mut runs = synthetic_ladder(0.0, 0.0, 1);
     runs.runs
         .retain(|r| r.role == Role::Target || r.name.starts_with("1.9e8-1x"));
     let err = fit_ladder(&runs, &params()).unwrap_err().to_string();
@@ -178,7 +134,7 @@ fn missing_series_and_short_ladders_give_reasons_not_panics() {
 
     let mut p = params();
     p.tasks = vec!["nope".to_owned()];
-    let err = fit_ladder(&synthetic(0.0, 0.0, 1), &p)
+    let err = fit_ladder(&synthetic_ladder(0.0, 0.0, 1), &p)
         .unwrap_err()
         .to_string();
     assert!(
