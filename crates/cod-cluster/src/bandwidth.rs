@@ -253,9 +253,9 @@ mod tests {
                     (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
                 })
                 .collect();
-            let norm = squared_distance(&direction, &vec![0.0; dim]).sqrt();
+            let length = crate::kdtree::norm(&direction);
             let r = 1.0 + i as f64 * 1e-9;
-            out.extend(direction.iter().map(|x| x / norm * r));
+            out.extend(direction.iter().map(|x| x / length * r));
         }
         out
     }

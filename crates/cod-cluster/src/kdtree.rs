@@ -195,11 +195,7 @@ impl KdTree {
             nodes: Vec::new(),
             axes,
             max_abs,
-            max_norm: points
-                .chunks_exact(dim)
-                .map(|p| squared_distance(p, &vec![0.0; dim]).sqrt())
-                .fold(0.0, f64::max)
-                * (1.0 + 1e-9),
+            max_norm: points.chunks_exact(dim).map(norm).fold(0.0, f64::max) * (1.0 + 1e-9),
             lo: Vec::new(),
             hi: Vec::new(),
             sum: Vec::new(),
@@ -327,12 +323,9 @@ impl KdTree {
         let mut near = 0.0;
         let mut far = 0.0;
         for k in 0..d {
-            let below = lo[k] - q[k];
-            let above = q[k] - hi[k];
-            let gap = below.max(above).max(0.0);
-            near += gap * gap;
-            let reach = (q[k] - lo[k]).abs().max((hi[k] - q[k]).abs());
-            far += reach * reach;
+            let (gap2, reach2) = axis_distances(lo[k], hi[k], q[k]);
+            near += gap2;
+            far += reach2;
         }
         (near, far)
     }
@@ -359,12 +352,9 @@ impl KdTree {
         for k in 0..d {
             let z = &zs[k * TRAVERSAL..][..GROUP];
             for l in 0..GROUP {
-                let below = lo[k] - z[l];
-                let above = z[l] - hi[k];
-                let gap = larger(larger(below, above), 0.0);
-                near[l] += gap * gap;
-                let reach = larger((z[l] - lo[k]).abs(), (hi[k] - z[l]).abs());
-                far[l] += reach * reach;
+                let (gap2, reach2) = axis_distances(lo[k], hi[k], z[l]);
+                near[l] += gap2;
+                far[l] += reach2;
             }
         }
         let mut bits = (0u8, 0u8);
@@ -530,6 +520,17 @@ impl KdTree {
     }
 }
 
+/// Along one axis, from `z` to the interval [`lo`, `hi`]: the squared distance to its nearest
+/// point and to its farthest end, the terms of [`KdTree::box_distances`].
+// Inlined into the multiversioned kernel, so it is compiled for the kernel's instruction set.
+#[allow(clippy::inline_always)]
+#[inline(always)]
+fn axis_distances(lo: f64, hi: f64, z: f64) -> (f64, f64) {
+    let gap = larger(larger(lo - z, z - hi), 0.0);
+    let reach = larger((z - lo).abs(), (hi - z).abs());
+    (gap * gap, reach * reach)
+}
+
 /// The larger of two numbers that are not NaN: one vector max, where `f64::max` adds NaN handling
 /// to each.
 #[allow(clippy::inline_always)]
@@ -662,7 +663,7 @@ fn range_sums_in<W: Width>(
                 zs[k * TRAVERSAL + j] = zk;
             }
             let (margin, f32_error) = tree.tolerances(q);
-            let q_norm = squared_distance(q, &vec![0.0; d]).sqrt() * (1.0 + 1e-9);
+            let q_norm = norm(q) * (1.0 + 1e-9);
             let f32_error =
                 f32_distance_error_near(d, tree.max_norm + q_norm, r2).unwrap_or(f32_error);
             skip[j] = r2 + margin;
@@ -837,6 +838,12 @@ pub fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// Euclidean norm.
+#[must_use]
+pub(crate) fn norm(x: &[f64]) -> f64 {
+    x.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,6 +866,24 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// The fixed-point sum and count of the points within `radius` of `q`, one by one.
+    fn brute_force_sum(tree: &KdTree, pts: &[f64], q: &[f64], radius: f64) -> PointSum {
+        let d = q.len();
+        let mut want = PointSum {
+            sum: vec![0; d],
+            count: 0,
+        };
+        for p in pts.chunks_exact(d) {
+            if squared_distance(p, q) <= radius * radius {
+                want.count += 1;
+                for (s, x) in want.sum.iter_mut().zip(p) {
+                    *s += (x * tree.scale).round() as i128;
+                }
+            }
+        }
+        want
     }
 
     #[test]
@@ -915,18 +940,7 @@ mod tests {
             let sums = tree.range_sums(&queries, radius);
             assert_eq!(sums.len(), queries.len());
             for (q, got) in queries.iter().zip(&sums) {
-                let mut want = PointSum {
-                    sum: vec![0; d],
-                    count: 0,
-                };
-                for p in pts.chunks_exact(d) {
-                    if squared_distance(p, q) <= radius * radius {
-                        want.count += 1;
-                        for (s, x) in want.sum.iter_mut().zip(p) {
-                            *s += (x * tree.scale).round() as i128;
-                        }
-                    }
-                }
+                let want = brute_force_sum(&tree, &pts, q, radius);
                 assert_eq!(*got, want, "r={radius}");
                 assert_eq!(*got, tree.range_sum(q, radius), "r={radius}");
             }
@@ -1000,23 +1014,12 @@ mod tests {
             let mut pts = Vec::new();
             for (i, dir) in directions.chunks_exact(d).enumerate() {
                 let dir: Vec<f64> = dir.iter().map(|x| x - 0.45).collect();
-                let norm = squared_distance(&dir, &vec![0.0; d]).sqrt();
+                let length = norm(&dir);
                 let at = radius * (1.0 + (i as f64 - 150.0) * 1e-9);
-                pts.extend(q.iter().zip(&dir).map(|(q, x)| q + x / norm * at));
+                pts.extend(q.iter().zip(&dir).map(|(q, x)| q + x / length * at));
             }
             let tree = KdTree::new(&pts, d);
-            let mut want = PointSum {
-                sum: vec![0; d],
-                count: 0,
-            };
-            for p in pts.chunks_exact(d) {
-                if squared_distance(p, &q) <= radius * radius {
-                    want.count += 1;
-                    for (s, x) in want.sum.iter_mut().zip(p) {
-                        *s += (x * tree.scale).round() as i128;
-                    }
-                }
-            }
+            let want = brute_force_sum(&tree, &pts, &q, radius);
             assert!(want.count > 100 && want.count < 200, "{}", want.count);
             assert_eq!(tree.range_sum(&q, radius), want, "{q:?} {radius}");
         }
