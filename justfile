@@ -37,6 +37,16 @@ bench-ingest runs="3":
     test -d target/bench-ingest/lm-eval || ./target/debug/cod-sim --scenario crates/cod-ingest/benches/lm_eval_20_models.toml --out target/bench-ingest --format lm-eval
     python3 scripts/bench_ingest.py target/bench-ingest {{runs}}
 
+# Every method on the real data sets, beside `no-change` (a benchmark, not a test): BIG-G (8b from
+# 2m..4b; per task and the union of tasks), the OLMo ladder (7B and 13B × 8 tasks), and the
+# simulator seeds that `just evaluate-seeds` left in out/seeds. Outputs under out/evaluate/.
+evaluate:
+    cargo build --quiet --bins
+    mkdir -p out/evaluate
+    ./target/debug/cod pipeline run bigg --out out/evaluate/bigg > out/evaluate/bigg.log
+    ./target/debug/cod pipeline run olmo-ladder --out out/evaluate/olmo-ladder > out/evaluate/olmo-ladder.log
+    python3 scripts/evaluate.py out/evaluate out/seeds
+
 # COD and the baselines on the mmlu scenario simulated with seeds 1..N (the whole mmlu pipeline;
 # ARGS go to `cod pipeline run`): one predictions.json and backtest.csv each under out/seeds/, a
 # table of absolute errors (accuracy points) per seed with mean and max, and the intervals'

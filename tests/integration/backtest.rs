@@ -197,9 +197,10 @@ fn simulated_backtest_predicts_the_held_out_models_from_the_smaller_ones() {
         .unwrap();
     assert!(cod["abs_error"].as_f64().unwrap() < 0.05, "{cod}");
 
-    // backtest.csv holds every row: 2 holdouts × 5 methods.
+    // backtest.csv holds every row: 2 holdouts × 11 methods (COD with each of its 4 mapping
+    // forms, COD without mapping, the 3 end-to-end laws, no-change, log-linear and IRT).
     let csv = std::fs::read_to_string(p.path().join("out/sim/backtest.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 5);
+    assert_eq!(csv.lines().count(), 1 + 2 * 11);
     let md = std::fs::read_to_string(p.path().join("out/sim/backtest.md")).unwrap();
     assert!(md.starts_with("# Backtest (backtest)\n"), "{md}");
 
@@ -278,14 +279,15 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
     let fitted = strings(&h["fitted"]);
     assert_eq!(fitted.len(), 12);
     assert!(fitted.iter().all(|r| !r.starts_with("1B")), "{fitted:?}");
-    // 4 held-out runs × 8 tasks × 5 methods, every one predicted and scored.
+    // 4 held-out runs × 8 tasks × 7 methods (the ladder's 5 and no-change, log-linear), every
+    // one predicted and scored.
     let rows = b["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 4 * 8 * 5);
+    assert_eq!(rows.len(), 4 * 8 * 7);
     assert!(rows.iter().all(|r| r["abs_error"].is_number()), "{rows:?}");
     // Only the runner's pipeline stages up to the backtest ran: no ladder fit of the targets.
     assert!(!p.path().join("out/olmo-ladder/ladder.bin").exists());
     let csv = std::fs::read_to_string(p.path().join("out/olmo-ladder/backtest.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 5);
+    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 7);
 }
 
 #[test]

@@ -27,16 +27,21 @@ pub struct BenchmarkFits {
     /// Each ladder model's accuracy as the end-to-end (exp) baseline measures it (see the fit
     /// stage's `exp_accuracy`).
     pub exp_accuracy: Vec<f64>,
-    /// End-to-end baselines (METHODS §3), fitted to `accuracy` or `exp_accuracy`.
+    /// The baselines (METHODS §3): the end-to-end laws fitted to `accuracy` or `exp_accuracy`,
+    /// the trivial `no-change` and `log-linear`, and `irt` on the items' counts.
     pub baselines: Vec<BaselineFit>,
 }
 
-/// An end-to-end baseline: one law fitted to the whole benchmark.
+/// A baseline: one prediction from the whole benchmark, without clusters.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BaselineFit {
     /// `end-to-end-exp` (the COD law on `exp_accuracy`), `end-to-end-passrate` (the COD law on the
-    /// mean pass rate) or `end-to-end-bnsl` (a broken power law on 1 − mean pass rate).
+    /// mean pass rate), `end-to-end-bnsl` (a broken power law on 1 − mean pass rate),
+    /// `no-change` (the largest ladder model's mean pass rate), `log-linear` (a line in log10
+    /// compute through the 3 largest) or `irt` (item response theory on the counts).
     pub method: String,
+    /// The law's parameters; `no-change`: the accuracy; `log-linear`: intercept and slope per
+    /// decade; `irt`: the guess floor used.
     pub params: Vec<f64>,
     pub rmse: f64,
     /// Predicted accuracy at the target.

@@ -105,6 +105,11 @@ pub struct LadderTarget {
     pub accuracy_one_step: Option<f64>,
     /// The one-step variant at the target's compute.
     pub accuracy_one_step_compute: Option<f64>,
+    /// The largest ladder run's (by compute) final accuracy. The method `no-change`.
+    pub accuracy_no_change: Option<f64>,
+    /// A straight line in log compute through the 3 largest ladder runs' final accuracies,
+    /// clipped to [chance, 1]. The method `log-linear`.
+    pub accuracy_log_linear: Option<f64>,
     /// The target's observed accuracy (mean over its last checkpoints).
     pub accuracy_actual: Option<f64>,
     /// The bootstrap interval of `accuracy_predicted` (resampled ladder runs, both steps refitted).
@@ -123,13 +128,15 @@ fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
 impl LadderTarget {
     /// Every accuracy method's prediction, by method name.
     #[must_use]
-    pub fn methods(&self) -> [(&'static str, Option<f64>); 5] {
+    pub fn methods(&self) -> [(&'static str, Option<f64>); 7] {
         [
             ("ladder", self.accuracy_predicted),
             ("ladder-step2", self.accuracy_step2),
             ("loss-intermediate", self.accuracy_loss_intermediate),
             ("one-step", self.accuracy_one_step),
             ("one-step-compute", self.accuracy_one_step_compute),
+            ("no-change", self.accuracy_no_change),
+            ("log-linear", self.accuracy_log_linear),
         ]
     }
 }
@@ -138,7 +145,8 @@ impl LadderTarget {
 const CSV_HEADER: &str = "target,task,actual,predicted,abs_error,rel_error,\
 loss_actual,loss_predicted,step1_abs_error,step1_rel_error,step2_predicted,step2_abs_error,\
 loss_intermediate_predicted,loss_intermediate_abs_error,one_step_predicted,one_step_abs_error,\
-one_step_compute_predicted,one_step_compute_abs_error,loss_std,accuracy_std";
+one_step_compute_predicted,one_step_compute_abs_error,no_change_predicted,no_change_abs_error,\
+log_linear_predicted,log_linear_abs_error,loss_std,accuracy_std";
 
 fn cell(v: Option<f64>) -> String {
     v.map_or_else(String::new, |v| format!("{v}"))
@@ -255,6 +263,10 @@ impl LadderFits {
                     cell(abs_error(t.accuracy_one_step, t.accuracy_actual)),
                     cell(t.accuracy_one_step_compute),
                     cell(abs_error(t.accuracy_one_step_compute, t.accuracy_actual)),
+                    cell(t.accuracy_no_change),
+                    cell(abs_error(t.accuracy_no_change, t.accuracy_actual)),
+                    cell(t.accuracy_log_linear),
+                    cell(abs_error(t.accuracy_log_linear, t.accuracy_actual)),
                     cell(Some(task.loss_std)),
                     cell(Some(task.accuracy_std)),
                 ];
@@ -333,7 +345,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 3;
+    const SCHEMA_VERSION: u32 = 4;
 
     #[allow(clippy::too_many_lines)] // one wide table, its columns' formats side by side
     fn summary(&self) -> String {

@@ -61,11 +61,16 @@ impl BenchmarkPredictions {
 /// The fitted mapping f from P′ accuracy to full-benchmark accuracy.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Mapping {
-    /// `smoothing-spline` or `monotone-fallback` (isotonic regression + PCHIP, used when the
-    /// spline was not monotone).
+    /// `fitpack-spline` (FITPACK's smoothing spline), `smoothing-spline` (Reinsch's),
+    /// `monotone-quartic`, `pchip`, or `monotone-fallback` (isotonic regression + PCHIP, used
+    /// when a spline was not monotone or the points too few).
     pub kind: String,
-    /// The spline's penalty λ (0 interpolates); `None` for the fallback.
+    /// The Reinsch spline's penalty λ (0 interpolates); `None` for the other kinds.
     pub lambda: Option<f64>,
+    /// The FITPACK spline's smoothing factor s; `None` for the other kinds.
+    pub s: Option<f64>,
+    /// The FITPACK spline's interior knots (none: a single cubic).
+    pub knots: Vec<f64>,
     /// Root-mean-square error of f on its fit points.
     pub rmse: f64,
     /// Fit points (P′ accuracy, full accuracy, weight, source), end points and anchors included.
@@ -159,7 +164,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 4;
+    const SCHEMA_VERSION: u32 = 5;
 
     fn summary(&self) -> String {
         let mut out = String::new();

@@ -160,7 +160,8 @@ mod tests {
     fn describe_lists_every_parameter() {
         assert_eq!(
             describe(&defaults::<cod_map::MapParams>()),
-            "mapping=spline rmse_target=0.005 end_weight=1000000.0 anchor_tolerance=0.05"
+            "mapping=spline rmse_target=0.005 end_weight=100.0 reinsch_end_weight=1000000.0 \
+             s_start=1.0 s_stop=0.00000001 s_steps=60 anchor_tolerance=0.05"
         );
     }
 }

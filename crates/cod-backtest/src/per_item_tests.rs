@@ -122,10 +122,16 @@ fn holds_out_the_largest_ladder_models_in_turn() {
 
     let methods = [
         "cod",
+        "cod-reinsch",
+        "cod-quartic",
+        "cod-pchip",
         "cod-without-mapping",
         "end-to-end-exp",
         "end-to-end-passrate",
         "end-to-end-bnsl",
+        "no-change",
+        "log-linear",
+        "irt",
     ];
     assert_eq!(b.methods(), methods);
     assert_eq!(b.rows.len(), 2 * 2 * methods.len());

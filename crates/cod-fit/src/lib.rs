@@ -16,6 +16,7 @@
 //! artifacts and no other files.
 
 mod fitting;
+pub mod irt;
 mod ladder_laws;
 mod laws;
 mod stage;
@@ -25,8 +26,11 @@ pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepC
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{
     BNSL, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, EXP, ExpAccuracy, FitParams, FitStage,
-    LossName, PASS_RATE, fit_clusters, fit_clusters_with, refit_starts, residuals, warm_starts,
+    IRT, LOG_LINEAR, LOG_LINEAR_MODELS, LossName, NO_CHANGE, PASS_RATE, fit_clusters,
+    fit_clusters_with, log_linear_line, refit_starts, residuals, warm_starts,
 };
 
+#[cfg(test)]
+mod irt_tests;
 #[cfg(test)]
 mod oracle;

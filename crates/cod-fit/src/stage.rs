@@ -12,6 +12,7 @@ use cod_pipeline::{Progress, Stage};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::irt::{IrtOptions, fit_irt};
 use crate::{Bnsl, CodLaw, FitOptions, Law, Loss, Restarted, fit};
 
 /// FLOPs per unit of compute in the fits: the COD filter's thresholds assume 1e18.
@@ -108,6 +109,17 @@ impl FitParams {
         Ok(())
     }
 
+    /// The fitting options of the configured loss.
+    fn fit_options(&self) -> FitOptions {
+        FitOptions {
+            loss: match self.loss {
+                LossName::Squared => Loss::Squared,
+                LossName::Huber => Loss::Huber(self.huber_delta),
+            },
+            ..FitOptions::default()
+        }
+    }
+
     /// The verdict on a COD-law fit (a, b, c, g).
     #[must_use]
     pub fn verdict(&self, params: &[f64]) -> Verdict {
@@ -142,6 +154,37 @@ impl FitParams {
 pub const EXP: &str = "end-to-end-exp";
 pub const PASS_RATE: &str = "end-to-end-passrate";
 pub const BNSL: &str = "end-to-end-bnsl";
+/// The trivial baselines (METHODS §3): the largest ladder model's accuracy, and a straight line in
+/// log compute through the three largest.
+pub const NO_CHANGE: &str = "no-change";
+pub const LOG_LINEAR: &str = "log-linear";
+/// Item response theory with ability log10 compute (METHODS §3, [`crate::irt`]).
+pub const IRT: &str = "irt";
+
+/// The baselines that fit no law to the accuracy curve: no residuals of their own, no starts.
+/// (IRT fits every item's counts; a bootstrap varies it through the resampled items.)
+const NO_CURVE_LAW: [&str; 3] = [NO_CHANGE, LOG_LINEAR, IRT];
+
+/// Ladder models the log-linear baseline's line goes through (the largest ones).
+pub const LOG_LINEAR_MODELS: usize = 3;
+
+/// The log-linear baseline: the least-squares line of accuracy on log10 compute through the
+/// `LOG_LINEAR_MODELS` largest models (all of them when the ladder is smaller), as (intercept,
+/// slope). `x` must be in increasing compute, as the ladder is.
+#[must_use]
+pub fn log_linear_line(x: &[f64], y: &[f64]) -> Option<(f64, f64)> {
+    let k = x.len().min(LOG_LINEAR_MODELS);
+    if k < 2 {
+        return None;
+    }
+    let lx: Vec<f64> = x[x.len() - k..].iter().map(|x| x.log10()).collect();
+    let ly = &y[y.len() - k..];
+    let mx = lx.iter().sum::<f64>() / k as f64;
+    let my = ly.iter().sum::<f64>() / k as f64;
+    let sxx: f64 = lx.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = lx.iter().zip(ly).map(|(x, y)| (x - mx) * (y - my)).sum();
+    (sxx > 0.0).then(|| (my - mx * sxy / sxx, sxy / sxx))
+}
 
 /// What a bootstrap refit of one benchmark changes: shifts added to its ladder curves before they
 /// are fitted, and the full data's optima to start from instead of each law's grid.
@@ -240,7 +283,7 @@ pub fn residuals(fits: &Fits, params: &FitParams) -> Vec<BenchmarkResiduals> {
             let baselines = bench
                 .baselines
                 .iter()
-                .filter(|b| b.failure.is_none())
+                .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method.as_str()))
                 .map(|b| {
                     let r = match b.method.as_str() {
                         EXP => (
@@ -316,7 +359,7 @@ pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
                 baseline_starts: bench
                     .baselines
                     .iter()
-                    .filter(|b| b.failure.is_none())
+                    .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method.as_str()))
                     .map(|b| {
                         let law: &dyn Law<Input = f64> =
                             if b.method == BNSL { &bnsl } else { &law };
@@ -447,7 +490,103 @@ fn baselines(
         },
         Err(err) => failed(BNSL, err),
     };
-    vec![exp, passrate, broken]
+    // The trivial baselines read the pass-rate curve, and a bootstrap moves it as it moves the
+    // pass-rate law's curve (they fit no law, so have no residuals of their own).
+    let shifted = refit.shifted(PASS_RATE, accuracy);
+    let largest = shifted[shifted.len() - 1];
+    let no_change = BaselineFit {
+        method: NO_CHANGE.to_owned(),
+        params: vec![largest],
+        rmse: 0.0,
+        prediction: target.map(|_| largest),
+        failure: None,
+    };
+    let floor = law.guess.unwrap_or(0.0);
+    let log_linear = match log_linear_line(x, &shifted) {
+        Some((intercept, slope)) => {
+            let line = |t: f64| intercept + slope * t.log10();
+            let k = x.len().min(LOG_LINEAR_MODELS);
+            let sum: f64 = x[x.len() - k..]
+                .iter()
+                .zip(&shifted[shifted.len() - k..])
+                .map(|(&x, y)| (line(x) - y).powi(2))
+                .sum();
+            BaselineFit {
+                method: LOG_LINEAR.to_owned(),
+                params: vec![intercept, slope],
+                rmse: (sum / k as f64).sqrt(),
+                prediction: at_target(&|t| line(t).clamp(floor, 1.0)),
+                failure: None,
+            }
+        }
+        None => failed(
+            LOG_LINEAR,
+            anyhow::anyhow!("a line needs at least 2 ladder models of different compute"),
+        ),
+    };
+    vec![exp, passrate, broken, no_change, log_linear]
+}
+
+/// The IRT baseline on every item of a benchmark, the never-solved ones included: θ = log10 of
+/// compute (in `COMPUTE_UNIT`s), the guess floor fixed as the COD law's (`guess`) or free, and
+/// the prediction the mean over items at the target's θ. Its `params` hold the floor it used;
+/// its RMSE is on the ladder models' mean pass rates (`accuracy`).
+fn irt_baseline(
+    table: &EvalTable,
+    features: &Features,
+    evals: &cod_artifact::BenchmarkEvals,
+    guess: Option<f64>,
+    accuracy: &[f64],
+    target: Option<&cod_artifact::Model>,
+) -> BaselineFit {
+    let n_models = table.models.len();
+    let columns: Vec<usize> = features
+        .ladder
+        .iter()
+        .filter_map(|m| table.models.iter().position(|t| t.name == m.name))
+        .collect();
+    let theta: Vec<f64> = features
+        .ladder
+        .iter()
+        .map(|m| (m.flops / COMPUTE_UNIT).log10())
+        .collect();
+    let cells = evals.items.len() * columns.len();
+    let (mut n_correct, mut n_samples) = (Vec::with_capacity(cells), Vec::with_capacity(cells));
+    for item in 0..evals.items.len() {
+        for &m in &columns {
+            n_correct.push(evals.n_correct[item * n_models + m]);
+            n_samples.push(evals.n_samples[item * n_models + m]);
+        }
+    }
+    let options = IrtOptions::from_theta(&theta, guess);
+    let fit = if columns.len() == theta.len() {
+        fit_irt(&theta, &n_correct, &n_samples, &options)
+    } else {
+        Err(anyhow::anyhow!("a ladder model is not in the eval table"))
+    };
+    match fit {
+        Ok(fit) => {
+            let sum: f64 = theta
+                .iter()
+                .zip(accuracy)
+                .map(|(&t, a)| (fit.predict(t) - a).powi(2))
+                .sum();
+            BaselineFit {
+                method: IRT.to_owned(),
+                params: vec![fit.guess],
+                rmse: (sum / theta.len() as f64).sqrt(),
+                prediction: target.map(|t| fit.predict((t.flops / COMPUTE_UNIT).log10())),
+                failure: None,
+            }
+        }
+        Err(err) => BaselineFit {
+            method: IRT.to_owned(),
+            params: Vec::new(),
+            rmse: f64::NAN,
+            prediction: None,
+            failure: Some(format!("{err:#}")),
+        },
+    }
 }
 
 /// Each ladder model's mean pass rate (or majority accuracy) over all of a benchmark's items, in
@@ -477,6 +616,24 @@ fn ladder_accuracy(
             .with_context(|| format!("model `{}` has no results on `{}`", model.name, evals.name))
         })
         .collect()
+}
+
+/// A benchmark's results, and each ladder model's mean pass rate and accuracy as the end-to-end
+/// (exp) baseline measures it, in ladder order.
+fn benchmark_curves<'a>(
+    table: &'a EvalTable,
+    features: &Features,
+    name: &str,
+    params: &FitParams,
+) -> anyhow::Result<(&'a cod_artifact::BenchmarkEvals, Vec<f64>, Vec<f64>)> {
+    let evals = table
+        .benchmarks
+        .iter()
+        .find(|b| b.name == name)
+        .with_context(|| format!("benchmark `{name}` is not in the eval table"))?;
+    let full_accuracy = ladder_accuracy(table, features, evals, ExpAccuracy::PassRate)?;
+    let exp_accuracy = ladder_accuracy(table, features, evals, params.exp_accuracy)?;
+    Ok((evals, full_accuracy, exp_accuracy))
 }
 
 /// Fits every cluster of every benchmark.
@@ -509,13 +666,7 @@ pub fn fit_clusters_with(
         .iter()
         .find(|m| m.role == Role::Target)
         .cloned();
-    let options = FitOptions {
-        loss: match params.loss {
-            LossName::Squared => Loss::Squared,
-            LossName::Huber => Loss::Huber(params.huber_delta),
-        },
-        ..FitOptions::default()
-    };
+    let options = params.fit_options();
     let mut benchmarks = Vec::new();
     for bench in &clusters.benchmarks {
         let feats = features
@@ -565,14 +716,9 @@ pub fn fit_clusters_with(
                 )
             })
             .collect();
-        let evals = table
-            .benchmarks
-            .iter()
-            .find(|b| b.name == bench.name)
-            .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
-        let full_accuracy = ladder_accuracy(table, features, evals, ExpAccuracy::PassRate)?;
-        let exp_accuracy = ladder_accuracy(table, features, evals, params.exp_accuracy)?;
-        let baselines = baselines(
+        let (evals, full_accuracy, exp_accuracy) =
+            benchmark_curves(table, features, &bench.name, params)?;
+        let mut baselines = baselines(
             &law,
             &x,
             &exp_accuracy,
@@ -581,6 +727,14 @@ pub fn fit_clusters_with(
             options,
             refit,
         );
+        baselines.push(irt_baseline(
+            table,
+            features,
+            evals,
+            law.guess,
+            &full_accuracy,
+            target.as_ref(),
+        ));
         benchmarks.push(BenchmarkFits {
             name: bench.name.clone(),
             clusters: fits,
@@ -603,7 +757,7 @@ pub struct FitStage;
 impl Stage for FitStage {
     type Params = FitParams;
     const KIND: &'static str = "fit";
-    const VERSION: u32 = 2;
+    const VERSION: u32 = 3;
     const OUTPUT: ArtifactKind = ArtifactKind::Fits;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

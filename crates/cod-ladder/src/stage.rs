@@ -270,7 +270,9 @@ fn fit_task(
         .collect();
     let one_step_compute = fit(&OneStepCompute, &xoc, &yo, squared);
 
+    let finals = final_points(ladder, task, params)?;
     let fitted = Fitted {
+        finals: &finals,
         step1: &step1,
         sigmoid,
         step2: &step2,
@@ -330,8 +332,31 @@ fn fit_task(
     })
 }
 
+/// Every ladder run's (compute in 1e18 FLOPs, final accuracy: the mean over its last
+/// `target_last` checkpoints, as a target's observed accuracy is measured), in increasing compute:
+/// what the trivial baselines read.
+fn final_points(
+    ladder: &[&TrainingRun],
+    task: &str,
+    params: &LadderParams,
+) -> anyhow::Result<Vec<(f64, f64)>> {
+    let mut points = ladder
+        .iter()
+        .map(|run| {
+            let accuracy = series(run, task, &params.accuracy)?;
+            Ok((
+                run.flops() / COMPUTE_UNIT,
+                mean_last(accuracy, params.target_last),
+            ))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(points)
+}
+
 /// One task's fits, for predicting targets.
 struct Fitted<'a> {
+    finals: &'a [(f64, f64)],
     step1: &'a anyhow::Result<Fit>,
     sigmoid: LossToAccuracy,
     step2: &'a anyhow::Result<Fit>,
@@ -373,6 +398,13 @@ impl Fitted<'_> {
             accuracy_one_step_compute: at(self.one_step_compute, &|p| {
                 OneStepCompute.value(compute, p)
             }),
+            accuracy_no_change: self.finals.last().map(|&(_, a)| a),
+            accuracy_log_linear: {
+                let (x, y): (Vec<f64>, Vec<f64>) = self.finals.iter().copied().unzip();
+                cod_fit::log_linear_line(&x, &y).map(|(intercept, slope)| {
+                    (intercept + slope * compute.log10()).clamp(self.sigmoid.chance, 1.0)
+                })
+            },
             accuracy_actual: observed(&params.accuracy),
             interval: None,
         }
@@ -480,7 +512,7 @@ pub struct LadderStage;
 impl Stage for LadderStage {
     type Params = LadderParams;
     const KIND: &'static str = "ladder";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
     const OUTPUT: ArtifactKind = ArtifactKind::LadderFits;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
 

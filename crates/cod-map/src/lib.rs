@@ -4,15 +4,19 @@
 //! **Invariant**: reads no files but artifacts.
 
 mod bootstrap;
+mod fitpack;
 mod spline;
 mod stage;
 
 pub use bootstrap::{
     BootstrapParams, BootstrapStage, ModelVariation, add_intervals, bootstrap, quantile,
 };
+pub use fitpack::{FitpackSpline, Schedule, Scheduled, fit_scheduled};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
-pub use stage::{MapParams, MapStage, MappingForm, predict, predict_with};
+pub use stage::{COD, MapParams, MapStage, MappingForm, predict, predict_with};
 
+#[cfg(test)]
+mod fitpack_tests;
 #[cfg(test)]
 mod spline_tests;
 #[cfg(test)]

@@ -14,34 +14,88 @@ use serde::{Deserialize, Serialize};
 
 use cod_fit::{Law, MonotoneQuartic};
 
+use crate::fitpack::{FitpackSpline, Schedule, fit_scheduled};
 use crate::{CubicSpline, Pchip, isotonic, merge_sorted};
 
 fn default_rmse_target() -> f64 {
     0.005
 }
 fn default_end_weight() -> f64 {
+    100.0
+}
+fn default_reinsch_end_weight() -> f64 {
     1e6
 }
 fn default_anchor_tolerance() -> f64 {
     0.05
 }
+fn default_s_start() -> f64 {
+    Schedule::default().start
+}
+fn default_s_stop() -> f64 {
+    Schedule::default().stop
+}
+fn default_s_steps() -> usize {
+    Schedule::default().steps
+}
 
 /// The form of the mapping f.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum MappingForm {
-    /// A cubic smoothing spline, smoothing lowered until RMSE ≤ `rmse_target` (the paper's v4).
+    /// FITPACK's cubic smoothing spline (SciPy's `UnivariateSpline(k=3, s)`), s lowered along the
+    /// schedule until RMSE ≤ `rmse_target` (the paper's v4).
     #[default]
     Spline,
+    /// A penalized (Reinsch) cubic smoothing spline, its penalty halved from 10 until RMSE ≤
+    /// `rmse_target`: not the paper's estimator, and stiffer towards (1, 1).
+    Reinsch,
     /// A monotone quartic polynomial through (0, 0) and (1, 1) (the paper's earlier versions).
     Quartic,
+    /// Isotonic regression of the points, then a monotone cubic Hermite interpolant (PCHIP).
+    Pchip,
 }
+
+impl MappingForm {
+    pub const ALL: [MappingForm; 4] = [
+        MappingForm::Spline,
+        MappingForm::Reinsch,
+        MappingForm::Quartic,
+        MappingForm::Pchip,
+    ];
+
+    /// The name of the form in pipeline files and in method rows (`cod-<name>`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            MappingForm::Spline => "spline",
+            MappingForm::Reinsch => "reinsch",
+            MappingForm::Quartic => "quartic",
+            MappingForm::Pchip => "pchip",
+        }
+    }
+}
+
+/// The method row of COD with the configured mapping.
+pub const COD: &str = "cod";
 
 /// Parameters of the `map` stage.
 #[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct MapParams {
-    /// The form of the mapping.
+    /// The form of the mapping behind the `cod` row; every other form gets a `cod-<form>` row.
     #[arg(long, value_enum, default_value_t = MappingForm::Spline)]
     #[serde(default)]
     pub mapping: MappingForm,
@@ -49,10 +103,27 @@ pub struct MapParams {
     #[arg(long, default_value_t = default_rmse_target())]
     #[serde(default = "default_rmse_target")]
     pub rmse_target: f64,
-    /// Weight of the pinned end points (0, 0) and (1, 1) against 1 for each model's point.
+    /// Weight of the pinned end points (0, 0) and (1, 1) in the `spline` form, against 1 for each
+    /// model's point (FITPACK weighs residuals: the end points count w² in the residual sum).
     #[arg(long, default_value_t = default_end_weight())]
     #[serde(default = "default_end_weight")]
     pub end_weight: f64,
+    /// Weight of the end points in the `reinsch` form (Reinsch weighs squared residuals).
+    #[arg(long, default_value_t = default_reinsch_end_weight())]
+    #[serde(default = "default_reinsch_end_weight")]
+    pub reinsch_end_weight: f64,
+    /// The `spline` form's first (largest) smoothing factor s ...
+    #[arg(long, default_value_t = default_s_start())]
+    #[serde(default = "default_s_start")]
+    pub s_start: f64,
+    /// ... its last (smallest) ...
+    #[arg(long, default_value_t = default_s_stop())]
+    #[serde(default = "default_s_stop")]
+    pub s_stop: f64,
+    /// ... and how many values of s, geometrically spaced, it tries.
+    #[arg(long, default_value_t = default_s_steps())]
+    #[serde(default = "default_s_steps")]
+    pub s_steps: usize,
     /// An anchor is used only if its point lies within this distance (in accuracy) of the
     /// mapping fitted without anchors: the paper's "compatibility" made explicit.
     #[arg(long, default_value_t = default_anchor_tolerance())]
@@ -65,58 +136,51 @@ impl MapParams {
         for (key, v) in [
             ("rmse_target", self.rmse_target),
             ("end_weight", self.end_weight),
+            ("reinsch_end_weight", self.reinsch_end_weight),
             ("anchor_tolerance", self.anchor_tolerance),
         ] {
             if !(v.is_finite() && v > 0.0) {
                 bail!("`{key}` must be a positive number, found {v}");
             }
         }
-        Ok(())
+        self.schedule()
+            .check()
+            .context("`s_start`, `s_stop`, `s_steps`")
+    }
+
+    fn schedule(&self) -> Schedule {
+        Schedule {
+            start: self.s_start,
+            stop: self.s_stop,
+            steps: self.s_steps,
+        }
+    }
+
+    fn end_weight(&self, form: MappingForm) -> f64 {
+        match form {
+            MappingForm::Reinsch => self.reinsch_end_weight,
+            _ => self.end_weight,
+        }
     }
 }
 
 /// A fitted mapping, ready to evaluate.
 enum MapFn {
-    Spline(CubicSpline),
-    Fallback(Pchip),
+    Fitpack(FitpackSpline),
+    Reinsch(CubicSpline),
+    Pchip(Pchip),
     Quartic(Vec<f64>),
 }
 
 impl MapFn {
     fn eval(&self, t: f64) -> f64 {
         match self {
-            MapFn::Spline(s) => s.eval(t),
-            MapFn::Fallback(p) => p.eval(t),
+            MapFn::Fitpack(s) => s.eval(t),
+            MapFn::Reinsch(s) => s.eval(t),
+            MapFn::Pchip(p) => p.eval(t),
             MapFn::Quartic(p) => MonotoneQuartic.value(t, p),
         }
     }
-}
-
-/// Fits the monotone quartic to the points other than the end points, which it passes through by
-/// construction.
-fn fit_quartic(points: &[MappingPoint]) -> anyhow::Result<(MapFn, Mapping)> {
-    let inner: Vec<&MappingPoint> = points.iter().filter(|p| p.source != END_POINT).collect();
-    let x: Vec<f64> = inner.iter().map(|p| p.subset).collect();
-    let y: Vec<f64> = inner.iter().map(|p| p.full).collect();
-    let fit = cod_fit::fit(&MonotoneQuartic, &x, &y, cod_fit::FitOptions::default())
-        .context("fitting the monotone quartic mapping")?;
-    let f = MapFn::Quartic(fit.params);
-    let n = points.len() as f64;
-    let rmse = (points
-        .iter()
-        .map(|p| (f.eval(p.subset) - p.full).powi(2))
-        .sum::<f64>()
-        / n)
-        .sqrt();
-    let mapping = Mapping {
-        kind: "monotone-quartic".to_owned(),
-        lambda: None,
-        rmse,
-        points: points.to_vec(),
-        anchors: Vec::new(),
-        curve: sample_curve(&f),
-    };
-    Ok((f, mapping))
 }
 
 /// The `source` of the pinned (0, 0) and (1, 1) points.
@@ -138,61 +202,159 @@ fn sample_curve(f: &MapFn) -> Vec<[f64; 2]> {
         .collect()
 }
 
-/// Fits the mapping through `points`: the smoothest spline (λ halved from 10 down to 0) whose
-/// RMSE on the points is at most `rmse_target`; if it is not monotone on [0, 1], isotonic
-/// regression then PCHIP.
-fn fit_mapping(points: &[MappingPoint], params: &MapParams) -> anyhow::Result<(MapFn, Mapping)> {
-    if params.mapping == MappingForm::Quartic {
-        return fit_quartic(points);
-    }
-    let rmse_target = params.rmse_target;
+/// Unweighted root-mean-square error of `f` on the points.
+fn rmse_on(points: &[MappingPoint], f: &dyn Fn(f64) -> f64) -> f64 {
+    let n = points.len() as f64;
+    (points
+        .iter()
+        .map(|p| (f(p.subset) - p.full).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt()
+}
+
+fn is_monotone(f: &MapFn) -> bool {
+    (0..MONOTONE_GRID).all(|i| {
+        let (a, b) = (
+            i as f64 / MONOTONE_GRID as f64,
+            (i + 1) as f64 / MONOTONE_GRID as f64,
+        );
+        f.eval(b) >= f.eval(a) - 1e-12
+    })
+}
+
+/// How a fitted form is described in the artifact.
+struct Fitted {
+    f: MapFn,
+    kind: &'static str,
+    lambda: Option<f64>,
+    s: Option<f64>,
+    knots: Vec<f64>,
+}
+
+/// Fits the monotone quartic to the points other than the end points, which it passes through by
+/// construction.
+fn fit_quartic(points: &[MappingPoint]) -> anyhow::Result<Fitted> {
+    let inner: Vec<&MappingPoint> = points.iter().filter(|p| p.source != END_POINT).collect();
+    let x: Vec<f64> = inner.iter().map(|p| p.subset).collect();
+    let y: Vec<f64> = inner.iter().map(|p| p.full).collect();
+    let fit = cod_fit::fit(&MonotoneQuartic, &x, &y, cod_fit::FitOptions::default())
+        .context("fitting the monotone quartic mapping")?;
+    Ok(Fitted {
+        f: MapFn::Quartic(fit.params),
+        kind: "monotone-quartic",
+        lambda: None,
+        s: None,
+        knots: Vec::new(),
+    })
+}
+
+/// Fits `form` through `points`: for the splines, the smoothest one along their schedule whose
+/// RMSE on the points is at most `rmse_target`; a spline that is not monotone on [0, 1] (or that
+/// the points are too few for) is replaced by isotonic regression then PCHIP, and says so.
+fn fit_mapping(
+    points: &[MappingPoint],
+    form: MappingForm,
+    params: &MapParams,
+) -> anyhow::Result<(MapFn, Mapping)> {
+    let end_weight = params.end_weight(form);
     let triples: Vec<(f64, f64, f64)> = points
         .iter()
-        .map(|p| (p.subset, p.full, p.weight))
+        .map(|p| {
+            let w = if p.source == END_POINT {
+                end_weight
+            } else {
+                p.weight
+            };
+            (p.subset, p.full, w)
+        })
         .collect();
     let (x, y, w) = merge_sorted(&triples);
     if x.len() < 2 {
         bail!("the mapping needs at least 2 distinct points");
     }
-    let rmse_of = |f: &dyn Fn(f64) -> f64| -> f64 {
-        let n = points.len() as f64;
-        (points
-            .iter()
-            .map(|p| (f(p.subset) - p.full).powi(2))
-            .sum::<f64>()
-            / n)
-            .sqrt()
+    let pchip = |kind: &'static str| -> anyhow::Result<Fitted> {
+        Ok(Fitted {
+            f: MapFn::Pchip(Pchip::new(&x, &isotonic(&y, &w))?),
+            kind,
+            lambda: None,
+            s: None,
+            knots: Vec::new(),
+        })
     };
-    let mut lambda = 10.0;
-    let spline = loop {
-        let s = CubicSpline::smoothing(&x, &y, &w, lambda)?;
-        if lambda == 0.0 || rmse_of(&|t| s.eval(t)) <= rmse_target {
-            break s;
+    let fitted = match form {
+        MappingForm::Quartic => fit_quartic(points)?,
+        MappingForm::Pchip => pchip("pchip")?,
+        MappingForm::Spline => {
+            // FITPACK on the points as given (it merges equal x itself, as SciPy allows them).
+            let mut sorted: Vec<(f64, f64, f64)> = triples.clone();
+            sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let (sx, sy, sw): (Vec<f64>, Vec<f64>, Vec<f64>) =
+                sorted.iter().map(|&(x, y, w)| (x, y, w)).collect();
+            if x.len() < 4 {
+                pchip("monotone-fallback")?
+            } else {
+                let fit = fit_scheduled(&sx, &sy, &sw, &params.schedule(), params.rmse_target)?;
+                let knots = fit.spline.interior_knots().to_vec();
+                let f = MapFn::Fitpack(fit.spline);
+                if is_monotone(&f) {
+                    Fitted {
+                        f,
+                        kind: "fitpack-spline",
+                        lambda: None,
+                        s: Some(fit.s),
+                        knots,
+                    }
+                } else {
+                    pchip("monotone-fallback")?
+                }
+            }
         }
-        lambda = if lambda < 1e-10 { 0.0 } else { lambda / 2.0 };
+        MappingForm::Reinsch => {
+            let mut lambda = 10.0;
+            let spline = loop {
+                let s = CubicSpline::smoothing(&x, &y, &w, lambda)?;
+                if lambda == 0.0 || rmse_on(points, &|t| s.eval(t)) <= params.rmse_target {
+                    break s;
+                }
+                lambda = if lambda < 1e-10 { 0.0 } else { lambda / 2.0 };
+            };
+            let f = MapFn::Reinsch(spline);
+            if is_monotone(&f) {
+                Fitted {
+                    f,
+                    kind: "smoothing-spline",
+                    lambda: Some(lambda),
+                    s: None,
+                    knots: Vec::new(),
+                }
+            } else {
+                pchip("monotone-fallback")?
+            }
+        }
     };
-    let monotone = (0..MONOTONE_GRID).all(|i| {
-        let (a, b) = (
-            i as f64 / MONOTONE_GRID as f64,
-            (i + 1) as f64 / MONOTONE_GRID as f64,
-        );
-        spline.eval(b) >= spline.eval(a) - 1e-12
-    });
-    let (f, kind, lambda) = if monotone {
-        (MapFn::Spline(spline), "smoothing-spline", Some(lambda))
-    } else {
-        let pchip = Pchip::new(&x, &isotonic(&y, &w))?;
-        (MapFn::Fallback(pchip), "monotone-fallback", None)
-    };
+    let points: Vec<MappingPoint> = points
+        .iter()
+        .map(|p| MappingPoint {
+            weight: if p.source == END_POINT {
+                end_weight
+            } else {
+                p.weight
+            },
+            ..p.clone()
+        })
+        .collect();
     let mapping = Mapping {
-        kind: kind.to_owned(),
-        lambda,
-        rmse: rmse_of(&|t| f.eval(t)),
-        points: points.to_vec(),
+        kind: fitted.kind.to_owned(),
+        lambda: fitted.lambda,
+        s: fitted.s,
+        knots: fitted.knots,
+        rmse: rmse_on(&points, &|t| fitted.f.eval(t)),
+        points,
         anchors: Vec::new(),
-        curve: sample_curve(&f),
+        curve: sample_curve(&fitted.f),
     };
-    Ok((f, mapping))
+    Ok((fitted.f, mapping))
 }
 
 /// Mean pass rate of model column `m` over the given items (indices into the benchmark).
@@ -332,6 +494,7 @@ fn fit_mapping_with_anchors(
     table: &EvalTable,
     evals: &cod_artifact::BenchmarkEvals,
     subset: &[usize],
+    form: MappingForm,
     params: &MapParams,
     point_shifts: &BTreeMap<String, (f64, f64)>,
 ) -> anyhow::Result<(MapFn, Mapping)> {
@@ -351,13 +514,13 @@ fn fit_mapping_with_anchors(
     let end = |v: f64| MappingPoint {
         subset: v,
         full: v,
-        weight: params.end_weight,
+        weight: params.end_weight(form),
         source: END_POINT.to_owned(),
     };
     let models_with = |role: Role| (0..n_models).filter(move |&m| table.models[m].role == role);
     let mut points: Vec<MappingPoint> = vec![end(0.0), end(1.0)];
     points.extend(models_with(Role::Ladder).filter_map(point));
-    let (mut f, mut mapping) = fit_mapping(&points, params)?;
+    let (mut f, mut mapping) = fit_mapping(&points, form, params)?;
     let mut anchors = Vec::new();
     for p in models_with(Role::Anchor).filter_map(point) {
         let distance = (f.eval(p.subset) - p.full).abs();
@@ -374,7 +537,7 @@ fn fit_mapping_with_anchors(
         }
     }
     if anchors.iter().any(|a| a.accepted) {
-        (f, mapping) = fit_mapping(&points, params)?;
+        (f, mapping) = fit_mapping(&points, form, params)?;
     }
     mapping.anchors = anchors;
     Ok((f, mapping))
@@ -417,12 +580,14 @@ fn predict_benchmark(
     let actual = target.and_then(|t| mean_over(evals, &all, t, table.models.len()));
 
     // A mapping that cannot be fitted leaves COD without a prediction, said in its note; the
-    // other methods still predict.
-    let (mapping, cod, cod_note) = if subset.is_empty() {
-        (None, None, Some("no extrapolatable cluster".to_owned()))
-    } else {
-        let point_shifts = point_shifts(ladder, bench, bench_fits, shifts, n_kept);
-        match fit_mapping_with_anchors(table, evals, &subset, params, &point_shifts) {
+    // other methods still predict. The configured form is the `cod` row and keeps its mapping in
+    // the artifact; every other form is a `cod-<form>` row.
+    let point_shifts = point_shifts(ladder, bench, bench_fits, shifts, n_kept);
+    let map_with = |form: MappingForm| -> (Option<Mapping>, Option<f64>, Option<String>) {
+        if subset.is_empty() {
+            return (None, None, Some("no extrapolatable cluster".to_owned()));
+        }
+        match fit_mapping_with_anchors(table, evals, &subset, form, params, &point_shifts) {
             Ok((f, mapping)) => {
                 let cod = subset_prediction.map(|s| f.eval(s).clamp(0.0, 1.0));
                 (Some(mapping), cod, None)
@@ -430,6 +595,15 @@ fn predict_benchmark(
             Err(err) => (None, None, Some(format!("mapping failed: {err:#}"))),
         }
     };
+    let (mapping, cod, cod_note) = map_with(params.mapping);
+    let other_forms: Vec<(MappingForm, Option<f64>, Option<String>)> = MappingForm::ALL
+        .into_iter()
+        .filter(|&form| form != params.mapping)
+        .map(|form| {
+            let (_, prediction, note) = map_with(form);
+            (form, prediction, note)
+        })
+        .collect();
 
     let no_subset = subset
         .is_empty()
@@ -454,10 +628,13 @@ fn predict_benchmark(
             prediction,
         }
     };
-    let mut methods = vec![
-        method("cod", cod, cod_note),
-        method("cod-without-mapping", subset_prediction, no_subset),
-    ];
+    let mut methods = vec![method(COD, cod, cod_note)];
+    methods.extend(
+        other_forms.into_iter().map(|(form, prediction, note)| {
+            method(&format!("cod-{}", form.name()), prediction, note)
+        }),
+    );
+    methods.push(method("cod-without-mapping", subset_prediction, no_subset));
     methods.extend(bench_fits.baselines.iter().map(|b| {
         let note = b.failure.as_ref().map(|why| format!("fit failed: {why}"));
         let mut m = method(&b.method, b.prediction, note);
@@ -484,7 +661,7 @@ pub struct MapStage;
 impl Stage for MapStage {
     type Params = MapParams;
     const KIND: &'static str = "map";
-    const VERSION: u32 = 4;
+    const VERSION: u32 = 5;
     const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

@@ -110,12 +110,9 @@ fn fits(subset_prediction: f64) -> Fits {
 }
 
 fn params() -> MapParams {
-    MapParams {
-        mapping: MappingForm::Spline,
-        rmse_target: 0.005,
-        end_weight: 1e6,
-        anchor_tolerance: 0.05,
-    }
+    let params: MapParams = serde_json::from_str("{}").unwrap();
+    assert_eq!(params.mapping, MappingForm::Spline);
+    params
 }
 
 #[test]

@@ -383,8 +383,7 @@ fn section(
         p.mapping.as_ref().map_or_else(String::new, |m| format!(
             " Mapping f: {}{}, RMSE {} on its points.",
             m.kind,
-            m.lambda
-                .map_or_else(String::new, |l| format!(" (λ = {})", param(l))),
+            smoothing(m).map_or_else(String::new, |s| format!(" ({s})")),
             fixed(Some(m.rmse), 4)
         ))
     )));
@@ -664,8 +663,7 @@ fn mapping_chart(p: &BenchmarkPredictions, m: &Mapping, target: &str) -> (Chart,
         label: Some(format!(
             "f ({}{})",
             m.kind,
-            m.lambda
-                .map_or_else(String::new, |l| format!(", λ = {}", param(l)))
+            smoothing(m).map_or_else(String::new, |s| format!(", {s}"))
         )),
     });
     layers.extend(mapping_points(m));
@@ -902,4 +900,19 @@ fn clusters_table(b: &Bench, observed: &[Option<f64>], target: &str) -> Table {
         ]);
     }
     t
+}
+
+/// How smooth a mapping was made: the Reinsch spline's λ, or the FITPACK spline's s and its
+/// interior knots.
+fn smoothing(m: &Mapping) -> Option<String> {
+    if let Some(l) = m.lambda {
+        return Some(format!("λ = {}", param(l)));
+    }
+    let s = m.s?;
+    let knots = match m.knots.len() {
+        0 => "no interior knot".to_owned(),
+        1 => "1 interior knot".to_owned(),
+        n => format!("{n} interior knots"),
+    };
+    Some(format!("s = {}, {knots}", param(s)))
 }

@@ -126,6 +126,8 @@ fn mapping() -> Mapping {
     Mapping {
         kind: "smoothing-spline".to_owned(),
         lambda: Some(0.01),
+        s: None,
+        knots: Vec::new(),
         rmse: 0.004,
         points: vec![
             point("end point", 0.0, 0.0, 1e6),
@@ -361,6 +363,8 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
                 accuracy_loss_intermediate: None,
                 accuracy_one_step: None,
                 accuracy_one_step_compute: None,
+                accuracy_no_change: None,
+                accuracy_log_linear: None,
                 accuracy_actual: Some(0.62),
                 interval: None,
             }],
