@@ -25,9 +25,20 @@ pub struct BenchmarkFeatures {
     pub all_zero_items: Vec<String>,
     /// Mean pass rate of each ladder model over all items of the benchmark, all-zero ones included.
     pub mean_pass_rate: Vec<f64>,
+    /// The vectors items are clustered by when they are not the pass rates: the gold answer's
+    /// probability exp(−loss), same shape as `pass_rates` (`features.signal = "gold-probability"`
+    /// on a benchmark with losses).
+    pub gold_probability: Option<Vec<f64>>,
 }
 
 impl BenchmarkFeatures {
+    /// The vectors to cluster items by: the gold answer's probabilities when computed, else the
+    /// pass rates.
+    #[must_use]
+    pub fn difficulty(&self) -> &[f64] {
+        self.gold_probability.as_deref().unwrap_or(&self.pass_rates)
+    }
+
     /// The feature vector of row `row`.
     #[must_use]
     pub fn row(&self, row: usize, dim: usize) -> &[f64] {
@@ -37,7 +48,7 @@ impl BenchmarkFeatures {
 
 impl Artifact for Features {
     const KIND: ArtifactKind = ArtifactKind::Features;
-    const SCHEMA_VERSION: u32 = 1;
+    const SCHEMA_VERSION: u32 = 2;
 
     fn summary(&self) -> String {
         let mut out = String::new();
@@ -56,10 +67,15 @@ impl Artifact for Features {
             let total = bench.items.len() + bench.all_zero_items.len();
             let _ = writeln!(
                 out,
-                "benchmark {}: {total} items, {} kept as features, {} all-zero removed",
+                "benchmark {}: {total} items, {} kept as features, {} all-zero removed{}",
                 bench.name,
                 bench.items.len(),
                 bench.all_zero_items.len(),
+                if bench.gold_probability.is_some() {
+                    "; clustered by the gold answer's probability"
+                } else {
+                    ""
+                },
             );
         }
         out

@@ -213,21 +213,21 @@ fn name(method: MethodName) -> &'static str {
 fn check_features(features: &Features) -> anyhow::Result<()> {
     let d = features.ladder.len();
     for bench in &features.benchmarks {
-        if bench.pass_rates.len() != bench.items.len() * d {
+        if bench.difficulty().len() != bench.items.len() * d {
             bail!(
                 "benchmark `{}`: {} pass rates for {} items × {d} models",
                 bench.name,
-                bench.pass_rates.len(),
+                bench.difficulty().len(),
                 bench.items.len()
             );
         }
-        if let Some(i) = bench.pass_rates.iter().position(|x| !x.is_finite()) {
+        if let Some(i) = bench.difficulty().iter().position(|x| !x.is_finite()) {
             bail!(
                 "benchmark `{}`, item `{}`: feature {} is {}, expected a finite pass rate",
                 bench.name,
                 bench.items[i / d],
                 i % d,
-                bench.pass_rates[i]
+                bench.difficulty()[i]
             );
         }
     }
@@ -246,9 +246,9 @@ pub fn cluster_features(
     let mut benchmarks = Vec::with_capacity(features.benchmarks.len());
     for bench in &features.benchmarks {
         let clustered = method
-            .cluster(&bench.pass_rates, d)
+            .cluster(bench.difficulty(), d)
             .with_context(|| format!("benchmark `{}`", bench.name))?;
-        let (clusters, labels) = summarize(&bench.pass_rates, d, &clustered.partition);
+        let (clusters, labels) = summarize(bench.difficulty(), d, &clustered.partition);
         benchmarks.push(BenchmarkClusters {
             name: bench.name.clone(),
             items: bench.items.clone(),
@@ -311,7 +311,7 @@ pub fn assign_saved(features: &Features, saved: &Clusters) -> anyhow::Result<Clu
             labels,
             centres: old.clusters.iter().map(|c| c.centre.clone()).collect(),
         };
-        let (clusters, labels) = summarize(&bench.pass_rates, d, &partition);
+        let (clusters, labels) = summarize(bench.difficulty(), d, &partition);
         benchmarks.push(BenchmarkClusters {
             name: bench.name.clone(),
             items: bench.items.clone(),

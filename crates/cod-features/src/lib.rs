@@ -11,13 +11,35 @@ use cod_artifact::{ArtifactKind, BenchmarkFeatures, EvalTable, Features, Role};
 use cod_pipeline::{Progress, Stage};
 use serde::{Deserialize, Serialize};
 
-/// Parameters of the `features` stage. There are none yet; unknown keys are still rejected.
+/// Parameters of the `features` stage.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
-pub struct FeaturesParams {}
+pub struct FeaturesParams {
+    /// What items are clustered by: `pass-rate`, or `gold-probability`, the gold answer's
+    /// probability exp(−loss) on benchmarks whose results carry the answer's loss (lm-eval
+    /// multiple choice; with `loss = "gold-normalized"` at ingest, normalized over the choices).
+    /// Benchmarks without losses keep their pass rates; the fits always use pass rates.
+    #[arg(long, value_enum, default_value_t = Signal::PassRate)]
+    #[serde(default)]
+    pub signal: Signal,
+}
 
-/// Computes difficulty features from an evaluation table.
+/// The difficulty signal items are clustered by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signal {
+    #[default]
+    PassRate,
+    GoldProbability,
+}
+
+/// Computes difficulty features (pass rates) from an evaluation table.
 pub fn compute(table: &EvalTable) -> anyhow::Result<Features> {
+    compute_with(table, &FeaturesParams::default())
+}
+
+/// Computes difficulty features with the signal `params` chooses.
+pub fn compute_with(table: &EvalTable, params: &FeaturesParams) -> anyhow::Result<Features> {
     let n_models = table.models.len();
     let mut ladder: Vec<usize> = (0..n_models)
         .filter(|&m| table.models[m].role == Role::Ladder)
@@ -35,6 +57,11 @@ pub fn compute(table: &EvalTable) -> anyhow::Result<Features> {
         .iter()
         .map(|bench| {
             let d = ladder.len();
+            let losses = bench
+                .loss
+                .as_ref()
+                .filter(|_| params.signal == Signal::GoldProbability);
+            let mut gold = losses.map(|_| Vec::new());
             let mut items = Vec::new();
             let mut pass_rates = Vec::new();
             let mut all_zero_items = Vec::new();
@@ -57,6 +84,21 @@ pub fn compute(table: &EvalTable) -> anyhow::Result<Features> {
                     all_zero_items.push(id.clone());
                 } else {
                     items.push(id.clone());
+                    if let (Some(gold), Some(losses)) = (gold.as_mut(), losses) {
+                        for &m in &ladder {
+                            let loss = losses[i * n_models + m];
+                            if !(loss.is_finite() && loss >= 0.0) {
+                                bail!(
+                                    "benchmark `{}`, item `{id}`, model `{}`: the gold answer's \
+                                     loss is {loss}, expected a number ≥ 0 (`signal = \
+                                     \"gold-probability\"` needs one for every ladder result)",
+                                    bench.name,
+                                    table.models[m].name
+                                );
+                            }
+                            gold.push((-loss).exp());
+                        }
+                    }
                 }
             }
             let n = bench.items.len().max(1) as f64;
@@ -66,6 +108,7 @@ pub fn compute(table: &EvalTable) -> anyhow::Result<Features> {
                 pass_rates,
                 all_zero_items,
                 mean_pass_rate: sums.into_iter().map(|s| s / n).collect(),
+                gold_probability: gold,
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -82,18 +125,18 @@ pub struct FeaturesStage;
 impl Stage for FeaturesStage {
     type Params = FeaturesParams;
     const KIND: &'static str = "features";
-    const VERSION: u32 = 1;
+    const VERSION: u32 = 2;
     const OUTPUT: ArtifactKind = ArtifactKind::Features;
     const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
 
     fn run(
-        _params: &FeaturesParams,
+        params: &FeaturesParams,
         inputs: &[PathBuf],
         output: &Path,
         _progress: &Progress,
     ) -> anyhow::Result<()> {
         let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let features = compute(&table)?;
+        let features = compute_with(&table, params)?;
         cod_artifact::write(output, &features)?;
         Ok(())
     }
@@ -139,6 +182,37 @@ mod tests {
         assert_eq!(b.row(1, 2), [0.0, 0.5]);
         // Means over all three items, the all-zero one included.
         assert_eq!(b.mean_pass_rate, [0.2 / 3.0, 1.3 / 3.0]);
+    }
+
+    #[test]
+    fn gold_probability_is_clustered_where_losses_are_given() {
+        let mut t = table();
+        let loss = vec![0.1, 9.0, 0.5, 1.0, 9.0, 2.0, 0.2, 9.0, 0.3];
+        t.benchmarks[0].loss = Some(loss);
+        let gold = FeaturesParams {
+            signal: Signal::GoldProbability,
+        };
+        let f = compute_with(&t, &gold).unwrap();
+        let b = &f.benchmarks[0];
+        // Rows (small, big) of the kept items x and y: exp(−loss) of columns 2 and 0; the pass
+        // rates stay what the fits read.
+        let want = [(-0.5f64).exp(), (-0.1f64).exp(), (-0.3f64).exp(), (-0.2f64).exp()];
+        assert_eq!(b.gold_probability.as_deref(), Some(&want[..]));
+        assert_eq!(b.difficulty(), want);
+        assert_eq!(b.pass_rates, [0.2, 0.8, 0.0, 0.5]);
+        // The default signal, or a benchmark without losses, clusters by pass rates.
+        assert_eq!(compute(&t).unwrap().benchmarks[0].gold_probability, None);
+        let mut no_loss = table();
+        no_loss.benchmarks[0].loss = None;
+        let plain = compute_with(&no_loss, &gold).unwrap();
+        assert_eq!(plain.benchmarks[0].difficulty(), [0.2, 0.8, 0.0, 0.5]);
+        // A ladder result without a loss is named.
+        t.benchmarks[0].loss.as_mut().unwrap()[6] = f64::NAN;
+        let err = compute_with(&t, &gold).unwrap_err().to_string();
+        assert!(
+            err.starts_with("benchmark `b`, item `y`, model `big`: the gold answer's loss is NaN"),
+            "{err}"
+        );
     }
 
     #[test]

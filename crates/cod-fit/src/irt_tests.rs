@@ -4,16 +4,16 @@
 use crate::irt::{Floor, IrtFit, IrtOptions, IrtPrior, Item, fit_irt, fit_item};
 
 /// The COD paper's ladder compute in units of 1e18 FLOPs.
-const LADDER: [f64; 8] = [
+pub(crate) const LADDER: [f64; 8] = [
     39.9, 121.0, 308.0, 689.0, 1390.0, 4550.0, 50500.0, 141_000.0,
 ];
 
 /// splitmix64 with Box–Muller normals and summed-Bernoulli binomials: a seeded stream, to keep
 /// the tests self-contained.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -21,25 +21,25 @@ impl Rng {
         z ^ (z >> 31)
     }
 
-    fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    fn normal(&mut self) -> f64 {
+    pub(crate) fn normal(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
 
-    fn binomial(&mut self, n: u32, p: f64) -> u32 {
+    pub(crate) fn binomial(&mut self, n: u32, p: f64) -> u32 {
         (0..n).map(|_| u32::from(self.uniform() < p)).sum()
     }
 }
 
 /// Known parameters of a simulated benchmark.
-struct Truth {
-    guess: f64,
-    ln_a: Vec<f64>,
-    b: Vec<f64>,
+pub(crate) struct Truth {
+    pub(crate) guess: f64,
+    pub(crate) ln_a: Vec<f64>,
+    pub(crate) b: Vec<f64>,
 }
 
 impl Truth {
@@ -56,12 +56,12 @@ impl Truth {
         }
     }
 
-    fn probability(&self, item: usize, theta: f64) -> f64 {
+    pub(crate) fn probability(&self, item: usize, theta: f64) -> f64 {
         let z = self.ln_a[item].exp() * (theta - self.b[item]);
         self.guess + (1.0 - self.guess) / (1.0 + (-z).exp())
     }
 
-    fn mean(&self, theta: f64) -> f64 {
+    pub(crate) fn mean(&self, theta: f64) -> f64 {
         (0..self.b.len())
             .map(|j| self.probability(j, theta))
             .sum::<f64>()
@@ -69,7 +69,7 @@ impl Truth {
     }
 
     /// Item-major (n_correct, n_samples) with `n` attempts per cell.
-    fn simulate(&self, theta: &[f64], n: u32, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
+    pub(crate) fn simulate(&self, theta: &[f64], n: u32, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
         let mut correct = Vec::with_capacity(self.b.len() * theta.len());
         for j in 0..self.b.len() {
             for &t in theta {
@@ -101,7 +101,7 @@ impl Truth {
     }
 }
 
-fn log10_ladder() -> Vec<f64> {
+pub(crate) fn log10_ladder() -> Vec<f64> {
     LADDER.iter().map(|c| c.log10()).collect()
 }
 

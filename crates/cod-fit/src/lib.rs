@@ -17,6 +17,7 @@
 
 mod fitting;
 pub mod irt;
+pub mod irt_marginal;
 mod ladder_laws;
 mod laws;
 mod stage;
@@ -26,10 +27,12 @@ pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepC
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{
     BNSL, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, EXP, ExpAccuracy, FitParams, FitStage,
-    IRT, LOG_LINEAR, LOG_LINEAR_MODELS, LossName, NO_CHANGE, PASS_RATE, fit_clusters,
+    IRT, IrtFit, LOG_LINEAR, LOG_LINEAR_MODELS, LossName, NO_CHANGE, PASS_RATE, fit_clusters,
     fit_clusters_with, log_linear_line, refit_starts, residuals, warm_starts,
 };
 
+#[cfg(test)]
+mod irt_marginal_tests;
 #[cfg(test)]
 mod irt_tests;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::irt::{IrtOptions, fit_irt};
+use crate::irt_marginal::{Population, fit_marginal};
 use crate::{Bnsl, CodLaw, FitOptions, Law, Loss, Restarted, fit};
 
 /// FLOPs per unit of compute in the fits: the COD filter's thresholds assume 1e18.
@@ -78,6 +79,23 @@ pub struct FitParams {
     #[arg(long, value_enum, default_value_t = ExpAccuracy::Majority)]
     #[serde(default)]
     pub exp_accuracy: ExpAccuracy,
+    /// How the `irt` baseline is fitted: `marginal`, the items' prior learned from all of them
+    /// (empirical Bayes) and the prediction a posterior mean; or `map`, each item's maximum a
+    /// posteriori curve under a fixed weak prior.
+    #[arg(long, value_enum, default_value_t = IrtFit::Marginal)]
+    #[serde(default)]
+    pub irt: IrtFit,
+}
+
+/// How the `irt` baseline is fitted (see [`crate::irt_marginal`] and [`crate::irt`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum IrtFit {
+    /// Empirical Bayes: the population of items fitted by marginal likelihood, posterior means.
+    #[default]
+    Marginal,
+    /// Each item's maximum a posteriori curve under the fixed default prior.
+    Map,
 }
 
 /// How the end-to-end (exp) baseline measures a model's accuracy on the whole benchmark. METHODS
@@ -198,6 +216,8 @@ pub struct BenchmarkRefit {
     pub cluster_starts: Vec<Option<Vec<Vec<f64>>>>,
     /// Per baseline method, the parameters to start from.
     pub baseline_starts: BTreeMap<String, Vec<Vec<f64>>>,
+    /// The `marginal` IRT's population to keep instead of refitting it.
+    pub irt_population: Option<Population>,
 }
 
 impl BenchmarkRefit {
@@ -366,6 +386,11 @@ pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
                         (b.method.clone(), refit_starts(law, &b.params, true))
                     })
                     .collect(),
+                irt_population: bench
+                    .baselines
+                    .iter()
+                    .find(|b| b.method == IRT && b.failure.is_none())
+                    .and_then(|b| population(&b.params)),
                 ..BenchmarkRefit::default()
             }
         })
@@ -527,6 +552,24 @@ fn baselines(
     vec![exp, passrate, broken, no_change, log_linear]
 }
 
+/// An IRT fit's prediction at an ability.
+type Predictor = Box<dyn Fn(f64) -> f64>;
+
+/// The marginal IRT's population as its baseline's `params` hold it (g, μ_ln a, σ_ln a, μ_b,
+/// σ_b); `None` for the `map` fit's (g alone).
+fn population(params: &[f64]) -> Option<Population> {
+    match *params {
+        [guess, mu_ln_a, sd_ln_a, mu_b, sd_b] => Some(Population {
+            mu_ln_a,
+            sd_ln_a,
+            mu_b,
+            sd_b,
+            guess,
+        }),
+        _ => None,
+    }
+}
+
 /// The IRT baseline on every item of a benchmark, the never-solved ones included: θ = log10 of
 /// compute (in `COMPUTE_UNIT`s), the guess floor fixed as the COD law's (`guess`) or free, and
 /// the prediction the mean over items at the target's θ. Its `params` hold the floor it used;
@@ -535,7 +578,7 @@ fn irt_baseline(
     table: &EvalTable,
     features: &Features,
     evals: &cod_artifact::BenchmarkEvals,
-    guess: Option<f64>,
+    (guess, how, refit): (Option<f64>, IrtFit, &BenchmarkRefit),
     accuracy: &[f64],
     target: Option<&cod_artifact::Model>,
 ) -> BaselineFit {
@@ -558,24 +601,44 @@ fn irt_baseline(
             n_samples.push(evals.n_samples[item * n_models + m]);
         }
     }
-    let options = IrtOptions::from_theta(&theta, guess);
-    let fit = if columns.len() == theta.len() {
-        fit_irt(&theta, &n_correct, &n_samples, &options)
-    } else {
+    let fit: anyhow::Result<(Vec<f64>, Predictor)> = if columns.len() != theta.len() {
         Err(anyhow::anyhow!("a ladder model is not in the eval table"))
+    } else if how == IrtFit::Map {
+        let options = IrtOptions::from_theta(&theta, guess);
+        fit_irt(&theta, &n_correct, &n_samples, &options).map(|fit| {
+            let params = vec![fit.guess];
+            let predict: Predictor = Box::new(move |t| fit.predict(t));
+            (params, predict)
+        })
+    } else {
+        let start = refit.irt_population;
+        fit_marginal(
+            &theta,
+            &n_correct,
+            &n_samples,
+            guess,
+            start,
+            start.is_none(),
+        )
+        .map(|fit| {
+            let p = fit.population;
+            let params = vec![p.guess, p.mu_ln_a, p.sd_ln_a, p.mu_b, p.sd_b];
+            let predict: Predictor = Box::new(move |t| fit.predict(t));
+            (params, predict)
+        })
     };
     match fit {
-        Ok(fit) => {
+        Ok((params, predict)) => {
             let sum: f64 = theta
                 .iter()
                 .zip(accuracy)
-                .map(|(&t, a)| (fit.predict(t) - a).powi(2))
+                .map(|(&t, a)| (predict(t) - a).powi(2))
                 .sum();
             BaselineFit {
                 method: IRT.to_owned(),
-                params: vec![fit.guess],
+                params,
                 rmse: (sum / theta.len() as f64).sqrt(),
-                prediction: target.map(|t| fit.predict((t.flops / COMPUTE_UNIT).log10())),
+                prediction: target.map(|t| predict((t.flops / COMPUTE_UNIT).log10())),
                 failure: None,
             }
         }
@@ -731,7 +794,7 @@ pub fn fit_clusters_with(
             table,
             features,
             evals,
-            law.guess,
+            (law.guess, params.irt, refit),
             &full_accuracy,
             target.as_ref(),
         ));
@@ -757,7 +820,7 @@ pub struct FitStage;
 impl Stage for FitStage {
     type Params = FitParams;
     const KIND: &'static str = "fit";
-    const VERSION: u32 = 3;
+    const VERSION: u32 = 4;
     const OUTPUT: ArtifactKind = ArtifactKind::Fits;
     const INPUTS: &'static [ArtifactKind] = &[
         ArtifactKind::EvalTable,

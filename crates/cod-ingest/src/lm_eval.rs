@@ -36,6 +36,20 @@ pub struct LmEvalOptions {
     /// `mmlu_anatomy` becomes `anatomy/<doc_id>` of `mmlu`. Other tasks are benchmarks of their own.
     pub groups: BTreeMap<String, Vec<String>>,
     pub missing: MissingPolicy,
+    /// What a multiple-choice record's loss is.
+    pub loss: GoldLoss,
+}
+
+/// The loss recorded for a multiple-choice item.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GoldLoss {
+    /// −log p of the gold choice, as the harness logged it.
+    #[default]
+    Gold,
+    /// −log of the gold choice's probability normalized over the logged choices:
+    /// −(ℓ_gold − log Σ_c exp ℓ_c).
+    GoldNormalized,
 }
 
 /// One samples file found in a model's directory.
@@ -313,8 +327,9 @@ fn raw_counts(raw: &RawValue, responses: Option<usize>) -> Result<(u32, u32), St
     counts(&value, responses)
 }
 
-/// −log p of the gold choice of a multiple-choice record, when it has one.
-fn gold_loss(r: &Record) -> Option<f64> {
+/// −log p of the gold choice of a multiple-choice record, when it has one, normalized over the
+/// choices if `how` says so.
+fn gold_loss(r: &Record, how: GoldLoss) -> Option<f64> {
     // Multiple choice writes `[[logprob, is_greedy], …]`; generation writes text.
     let resps = r.filtered_resps?.get().trim_start();
     if !resps.starts_with('[') || !resps[1..].trim_start().starts_with('[') {
@@ -326,12 +341,25 @@ fn gold_loss(r: &Record) -> Option<f64> {
         _ => return None,
     };
     let choices: Vec<Value> = serde_json::from_str(resps).ok()?;
-    let choice = choices.get(gold)?;
-    let logprob = match choice {
-        Value::Array(pair) if pair.len() == 2 => number(&pair[0])?,
-        _ => return None,
-    };
-    (choices.len() > 1 && logprob.is_finite()).then_some(-logprob)
+    let logprobs = choices
+        .iter()
+        .map(|choice| match choice {
+            Value::Array(pair) if pair.len() == 2 => number(&pair[0]),
+            _ => None,
+        })
+        .collect::<Option<Vec<f64>>>()?;
+    let logprob = *logprobs.get(gold)?;
+    if choices.len() < 2 || !logprobs.iter().all(|l| l.is_finite()) {
+        return None;
+    }
+    Some(match how {
+        GoldLoss::Gold => -logprob,
+        GoldLoss::GoldNormalized => {
+            let top = logprobs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let total: f64 = logprobs.iter().map(|l| (l - top).exp()).sum();
+            (top + total.ln() - logprob).max(0.0)
+        }
+    })
 }
 
 /// The benchmark and item id of a record of `task`.
@@ -671,7 +699,7 @@ pub(crate) fn parse_file(
         rows.push(ParsedRow {
             line,
             doc_hash: record.doc_hash.as_ref().map(|h| h.0.clone().into_owned()),
-            loss: gold_loss(&record),
+            loss: gold_loss(&record, options.loss),
             doc_id,
             n_samples,
             n_correct,
@@ -751,6 +779,22 @@ mod tests {
     }
 
     #[test]
+    fn normalized_gold_loss_is_minus_log_of_the_gold_share() {
+        let record = Record {
+            target: Some(serde_json::from_str("1").unwrap()),
+            filtered_resps: Some(
+                serde_json::from_str(r#"[["-1.5", "False"], [-0.25, true], [-3.0, false]]"#)
+                    .unwrap(),
+            ),
+            ..Record::default()
+        };
+        let share = (-0.25f64).exp() / ((-1.5f64).exp() + (-0.25f64).exp() + (-3.0f64).exp());
+        let loss = gold_loss(&record, GoldLoss::GoldNormalized).unwrap();
+        assert!((loss + share.ln()).abs() < 1e-15, "{loss} against {}", -share.ln());
+        assert_eq!(gold_loss(&record, GoldLoss::Gold), Some(0.25));
+    }
+
+    #[test]
     fn gold_loss_from_string_or_number_logprobs() {
         let loss = |target: &str, resps: &str| {
             let record = Record {
@@ -758,7 +802,7 @@ mod tests {
                 filtered_resps: Some(serde_json::from_str(resps).unwrap()),
                 ..Record::default()
             };
-            gold_loss(&record)
+            gold_loss(&record, GoldLoss::Gold)
         };
         assert_eq!(
             loss(r#""1""#, r#"[["-1.5", "False"], ["-0.25", "True"]]"#),

@@ -203,6 +203,10 @@ pub struct IngestLmEvalParams {
     /// Also make one benchmark of this name holding every item of every benchmark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub union: Option<String>,
+    /// A multiple-choice item's loss: `gold` (−log p of the gold choice) or `gold-normalized`
+    /// (normalized over the logged choices, for `features.signal = "gold-probability"`).
+    #[serde(default)]
+    pub loss: crate::GoldLoss,
 }
 
 impl IngestLmEvalParams {
@@ -289,6 +293,7 @@ impl Stage for IngestLmEvalStage {
             filter: params.filter.clone(),
             groups: params.groups.clone(),
             missing: params.missing,
+            loss: params.loss,
         };
         let mut table = crate::read_lm_eval(&models, &params.directories()?, &options)?;
         if let Some(name) = &params.union {
