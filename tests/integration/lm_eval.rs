@@ -68,6 +68,66 @@ fn lm_eval_mini_pipeline_ingests_the_harness_layout() {
 }
 
 /// A tiny harness output: two ladder models and a target, one multiple-choice task of two docs.
+/// `features.signal = "gold-probability"` on the fixture's multiple choice: items are clustered by
+/// the gold answer's share of the choices' probability; generation keeps its pass rates.
+#[test]
+fn gold_probability_signal_on_the_lm_eval_fixture() {
+    let p = Project::new();
+    let pipeline = root().join("pipelines/lm-eval-mini.toml");
+    let out = p.cod(&[
+        "pipeline",
+        "run",
+        &pipeline.display().to_string(),
+        "--set",
+        "ingest.loss=gold-normalized",
+        "--set",
+        "features.signal=gold-probability",
+    ]);
+    assert!(out.ok, "{}", out.stderr);
+    let table = artifact_json(&p, "out/lm-eval-mini/ingest.bin");
+    let features = artifact_json(&p, "out/lm-eval-mini/features.bin");
+    let (gsm8k, mmlu) = (&features["benchmarks"][0], &features["benchmarks"][1]);
+    assert!(gsm8k["gold_probability"].is_null());
+    let gold = mmlu["gold_probability"].as_array().unwrap();
+    assert_eq!(gold.len(), mmlu["pass_rates"].as_array().unwrap().len());
+    // Four choices: a normalized share in (0, 1), exp(−loss) of the table's loss.
+    let loss = table["benchmarks"][1]["loss"].as_array().unwrap();
+    let ladder: Vec<usize> = features["ladder"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            table["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .position(|t| t["name"] == m["name"])
+                .unwrap()
+        })
+        .collect();
+    let n_models = table["models"].as_array().unwrap().len();
+    let items = table["benchmarks"][1]["items"].as_array().unwrap();
+    let first = items.iter().position(|i| *i == mmlu["items"][0]).unwrap();
+    for (k, &m) in ladder.iter().enumerate() {
+        let want = (-loss[first * n_models + m].as_f64().unwrap()).exp();
+        let got = gold[k].as_f64().unwrap();
+        assert!(
+            (got - want).abs() < 1e-12 && got > 0.0 && got < 1.0,
+            "{got} {want}"
+        );
+    }
+    let summary = p.cod(&["artifact", "show", "out/lm-eval-mini/features.bin"]);
+    assert!(
+        summary
+            .stdout
+            .contains("clustered by the gold answer's probability"),
+        "{}",
+        summary.stdout
+    );
+    let predictions = std::fs::read_to_string(p.path().join("out/lm-eval-mini/predictions.json"));
+    assert!(predictions.unwrap().contains("\"irt\""));
+}
+
 fn tiny() -> Project {
     let p = Project::new();
     p.write(

@@ -196,7 +196,12 @@ mod tests {
         let b = &f.benchmarks[0];
         // Rows (small, big) of the kept items x and y: exp(−loss) of columns 2 and 0; the pass
         // rates stay what the fits read.
-        let want = [(-0.5f64).exp(), (-0.1f64).exp(), (-0.3f64).exp(), (-0.2f64).exp()];
+        let want = [
+            (-0.5f64).exp(),
+            (-0.1f64).exp(),
+            (-0.3f64).exp(),
+            (-0.2f64).exp(),
+        ];
         assert_eq!(b.gold_probability.as_deref(), Some(&want[..]));
         assert_eq!(b.difficulty(), want);
         assert_eq!(b.pass_rates, [0.2, 0.8, 0.0, 0.5]);

@@ -17,7 +17,9 @@ mod tidy;
 mod fuzz;
 
 pub use inspect::{Inspection, inspect};
-pub use lm_eval::{GoldLoss, LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files};
+pub use lm_eval::{
+    GoldLoss, LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files,
+};
 pub use manifest::{ManifestError, read_manifest, write_manifest};
 pub use runs::{
     ColumnNames, MetricColumn, Preset, RunEntry, TaskSpec, read_runs, read_runs_manifest,

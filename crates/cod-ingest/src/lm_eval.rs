@@ -790,7 +790,11 @@ mod tests {
         };
         let share = (-0.25f64).exp() / ((-1.5f64).exp() + (-0.25f64).exp() + (-3.0f64).exp());
         let loss = gold_loss(&record, GoldLoss::GoldNormalized).unwrap();
-        assert!((loss + share.ln()).abs() < 1e-15, "{loss} against {}", -share.ln());
+        assert!(
+            (loss + share.ln()).abs() < 1e-15,
+            "{loss} against {}",
+            -share.ln()
+        );
         assert_eq!(gold_loss(&record, GoldLoss::Gold), Some(0.25));
     }
 
