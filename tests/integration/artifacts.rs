@@ -31,7 +31,7 @@ fn show_prints_kind_version_and_summary() {
     let out = p.cod(&["artifact", "show", "out/tiny/features.bin"]);
     assert_eq!(
         out.stdout,
-        "out/tiny/features.bin: features artifact, schema version 1\n\
+        "out/tiny/features.bin: features artifact, schema version 2\n\
          features over 3 ladder models by FLOPs: s (1.200e14) < m (1.920e15) < l (3.000e16)\n\
          benchmark arith: 3 items, 2 kept as features, 1 all-zero removed\n\
          benchmark words: 2 items, 2 kept as features, 0 all-zero removed"
