@@ -40,19 +40,7 @@ fn default_s_steps() -> usize {
 }
 
 /// The form of the mapping f.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum MappingForm {
     /// FITPACK's cubic smoothing spline (SciPy's `UnivariateSpline(k=3, s)`), s lowered along the
@@ -257,17 +245,10 @@ fn fit_mapping(
     form: MappingForm,
     params: &MapParams,
 ) -> anyhow::Result<(MapFn, Mapping)> {
-    let end_weight = params.end_weight(form);
+    // The end points carry the form's weight already (`fit_mapping_with_anchors`).
     let triples: Vec<(f64, f64, f64)> = points
         .iter()
-        .map(|p| {
-            let w = if p.source == END_POINT {
-                end_weight
-            } else {
-                p.weight
-            };
-            (p.subset, p.full, w)
-        })
+        .map(|p| (p.subset, p.full, p.weight))
         .collect();
     let (x, y, w) = merge_sorted(&triples);
     if x.len() < 2 {
@@ -282,32 +263,33 @@ fn fit_mapping(
             knots: Vec::new(),
         })
     };
+    // A spline that is not monotone on [0, 1] gives way to the monotone fallback.
+    let monotone_or_fallback = |fitted: Fitted| -> anyhow::Result<Fitted> {
+        if is_monotone(&fitted.f) {
+            Ok(fitted)
+        } else {
+            pchip("monotone-fallback")
+        }
+    };
     let fitted = match form {
         MappingForm::Quartic => fit_quartic(points)?,
         MappingForm::Pchip => pchip("pchip")?,
         MappingForm::Spline => {
             // FITPACK on the points as given (it merges equal x itself, as SciPy allows them).
-            let mut sorted: Vec<(f64, f64, f64)> = triples.clone();
+            let mut sorted = triples;
             sorted.sort_by(|a, b| a.0.total_cmp(&b.0));
-            let (sx, sy, sw): (Vec<f64>, Vec<f64>, Vec<f64>) =
-                sorted.iter().map(|&(x, y, w)| (x, y, w)).collect();
+            let (sx, sy, sw): (Vec<f64>, Vec<f64>, Vec<f64>) = sorted.into_iter().collect();
             if x.len() < 4 {
                 pchip("monotone-fallback")?
             } else {
                 let fit = fit_scheduled(&sx, &sy, &sw, &params.schedule(), params.rmse_target)?;
-                let knots = fit.spline.interior_knots().to_vec();
-                let f = MapFn::Fitpack(fit.spline);
-                if is_monotone(&f) {
-                    Fitted {
-                        f,
-                        kind: "fitpack-spline",
-                        lambda: None,
-                        s: Some(fit.s),
-                        knots,
-                    }
-                } else {
-                    pchip("monotone-fallback")?
-                }
+                monotone_or_fallback(Fitted {
+                    knots: fit.spline.interior_knots().to_vec(),
+                    f: MapFn::Fitpack(fit.spline),
+                    kind: "fitpack-spline",
+                    lambda: None,
+                    s: Some(fit.s),
+                })?
             }
         }
         MappingForm::Reinsch => {
@@ -319,38 +301,22 @@ fn fit_mapping(
                 }
                 lambda = if lambda < 1e-10 { 0.0 } else { lambda / 2.0 };
             };
-            let f = MapFn::Reinsch(spline);
-            if is_monotone(&f) {
-                Fitted {
-                    f,
-                    kind: "smoothing-spline",
-                    lambda: Some(lambda),
-                    s: None,
-                    knots: Vec::new(),
-                }
-            } else {
-                pchip("monotone-fallback")?
-            }
+            monotone_or_fallback(Fitted {
+                f: MapFn::Reinsch(spline),
+                kind: "smoothing-spline",
+                lambda: Some(lambda),
+                s: None,
+                knots: Vec::new(),
+            })?
         }
     };
-    let points: Vec<MappingPoint> = points
-        .iter()
-        .map(|p| MappingPoint {
-            weight: if p.source == END_POINT {
-                end_weight
-            } else {
-                p.weight
-            },
-            ..p.clone()
-        })
-        .collect();
     let mapping = Mapping {
         kind: fitted.kind.to_owned(),
         lambda: fitted.lambda,
         s: fitted.s,
         knots: fitted.knots,
-        rmse: rmse_on(&points, &|t| fitted.f.eval(t)),
-        points,
+        rmse: rmse_on(points, &|t| fitted.f.eval(t)),
+        points: points.to_vec(),
         anchors: Vec::new(),
         curve: sample_curve(&fitted.f),
     };
