@@ -489,3 +489,137 @@ fn backtest(args: &BacktestArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(ExitCode::SUCCESS)
 }
+
+#[cfg(test)]
+mod tests {
+    use cod_pipeline::{Code, StageBinary, stage_command};
+
+    use super::*;
+
+    fn root() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn load(name: &str, overrides: &[&str]) -> Pipeline {
+        let overrides: Vec<Override> = overrides.iter().map(|o| o.parse().unwrap()).collect();
+        let path = root().join(format!("pipelines/{name}.toml"));
+        Pipeline::load(&path, &overrides, &registry()).unwrap()
+    }
+
+    /// The parameters a stage of `pipeline` reads, as JSON with its defaults filled in.
+    fn params<P: serde::de::DeserializeOwned + serde::Serialize>(
+        table: &toml::Table,
+    ) -> serde_json::Value {
+        serde_json::to_value(table.clone().try_into::<P>().unwrap()).unwrap()
+    }
+
+    /// Every shipped backtest and bootstrap re-runs its pipeline's own stages: the nested tables
+    /// are the used stages' parameters, also after `--set` on one of them.
+    #[test]
+    fn shipped_backtests_and_bootstraps_use_their_pipelines_stages() {
+        for (name, overrides) in [
+            ("mmlu", vec![]),
+            ("mmlu", vec!["cluster.quantile=0.2", "fit.guess=0.2"]),
+            ("bigg", vec![]),
+        ] {
+            let p = load(name, &overrides);
+            let backtest = p.stage("backtest").unwrap();
+            assert_eq!(
+                backtest.uses,
+                ["features", "cluster", "fit", "map"],
+                "{name}"
+            );
+            let nested = |key: &str| backtest.params[key].as_table().unwrap().clone();
+            assert_eq!(
+                params::<cod_cluster::ClusterParams>(&nested("cluster")),
+                params::<cod_cluster::ClusterParams>(&p.stage("cluster").unwrap().params)
+            );
+            assert_eq!(
+                params::<cod_fit::FitParams>(&nested("fit")),
+                params::<cod_fit::FitParams>(&p.stage("fit").unwrap().params)
+            );
+            assert_eq!(
+                params::<cod_map::MapParams>(&nested("map")),
+                params::<cod_map::MapParams>(&p.stage("map").unwrap().params)
+            );
+            if let Some(bootstrap) = p.stage("bootstrap") {
+                assert_eq!(bootstrap.uses, ["fit", "map"]);
+                assert_eq!(
+                    params::<cod_fit::FitParams>(bootstrap.params["fit"].as_table().unwrap()),
+                    params::<cod_fit::FitParams>(&p.stage("fit").unwrap().params)
+                );
+            }
+        }
+        let p = load("mmlu", &["cluster.quantile=0.2"]);
+        let cluster = &p.stage("backtest").unwrap().params["cluster"];
+        assert_eq!(cluster["quantile"].as_float(), Some(0.2));
+        let p = load("olmo-ladder", &["ladder.step1_last=3"]);
+        let backtest = p.stage("backtest").unwrap();
+        assert_eq!(backtest.uses, ["ladder"]);
+        assert_eq!(
+            backtest.params["ladder"]["step1_last"].as_integer(),
+            Some(3)
+        );
+        assert_eq!(
+            params::<cod_ladder::LadderParams>(backtest.params["ladder"].as_table().unwrap()),
+            params::<cod_ladder::LadderParams>(&p.stage("ladder").unwrap().params)
+        );
+    }
+
+    fn contains(code: &Code, name: &str) -> bool {
+        code.name == name || code.calls.iter().any(|c| contains(c, name))
+    }
+
+    /// A stage that takes another stage's parameters runs that stage's code, so its cache key must
+    /// hold that code's version; and a change to any version in a stage's code changes its key.
+    #[test]
+    fn cache_keys_cover_the_code_of_every_stage_a_stage_reuses() {
+        let registry = registry();
+        for kind in registry.kinds() {
+            let entry = registry.get(kind).unwrap();
+            let code = entry.code();
+            assert_eq!(code.name, kind, "a stage's code is named after its kind");
+            for used in entry.uses() {
+                assert!(
+                    contains(&code, used),
+                    "`{kind}` reuses `{used}`'s parameters but its code does not call `{used}`"
+                );
+            }
+            let key = |versions: &BTreeMap<&str, u32>| {
+                cod_pipeline::StageKey::new(kind, versions, entry.output(), "{}", &[], &[]).key
+            };
+            let versions = code.versions();
+            for name in versions.keys() {
+                let mut bumped = versions.clone();
+                *bumped.get_mut(name).unwrap() += 1;
+                assert_ne!(key(&versions), key(&bumped), "`{kind}`: `{name}`");
+            }
+        }
+        let backtest = registry.get("backtest").unwrap().code().versions();
+        for called in ["features", "cluster", "fit", "map", "bootstrap"] {
+            assert!(backtest.contains_key(called), "{called}");
+        }
+    }
+
+    /// Every stage binary's command line: no two flags collide, inputs match the stage.
+    #[test]
+    fn stage_binaries_flags_do_not_collide() {
+        fn check<S: cod_pipeline::Stage>(binary: &StageBinary)
+        where
+            S::Params: clap::Args,
+        {
+            stage_command::<S>(binary).debug_assert();
+        }
+        check::<cod_ingest::IngestStage>(&cod_ingest::BINARY);
+        check::<cod_ingest::IngestRunsStage>(&cod_ingest::RUNS_BINARY);
+        check::<cod_features::FeaturesStage>(&cod_features::BINARY);
+        check::<cod_cluster::ClusterStage>(&cod_cluster::BINARY);
+        check::<cod_fit::FitStage>(&cod_fit::BINARY);
+        check::<cod_map::MapStage>(&cod_map::BINARY);
+        check::<cod_ladder::LadderStage>(&cod_ladder::BINARY);
+        check::<cod_report::ReportStage>(&cod_report::BINARY);
+        check::<cod_report::LadderReportStage>(&cod_report::LADDER_BINARY);
+        check::<cod_backtest::BacktestStage>(&cod_backtest::BINARY);
+        check::<cod_backtest::LadderBacktestStage>(&cod_backtest::LADDER_BINARY);
+    }
+}

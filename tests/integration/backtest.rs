@@ -380,72 +380,11 @@ fn a_backtest_with_too_few_ladder_models_is_an_error() {
     );
 }
 
-/// `table` without the runner's keys, as the stage reads it.
-fn stage_params(table: &toml::Table) -> toml::Table {
-    let mut t = table.clone();
-    t.remove("stage");
-    t.remove("inputs");
-    t
-}
-
-/// The pipeline's table of the stage of kind `kind`.
-fn stage_of_kind<'a>(pipeline: &'a toml::Table, kind: &str) -> Option<&'a toml::Table> {
-    pipeline.iter().find_map(|(name, v)| {
-        let t = v.as_table()?;
-        let k = t.get("stage").and_then(toml::Value::as_str).unwrap_or(name);
-        (k == kind).then_some(t)
-    })
-}
-
-/// Both tables read as the same parameters (`P`'s defaults filled in), as JSON.
-fn same_params<P: serde::de::DeserializeOwned + serde::Serialize>(
-    nested: Option<&toml::Value>,
-    stage: &toml::Table,
-) -> bool {
-    let read = |t: toml::Table| serde_json::to_value(t.try_into::<P>().unwrap()).unwrap();
-    let nested = nested.map_or_else(toml::Table::new, |v| v.as_table().unwrap().clone());
-    read(nested) == read(stage_params(stage))
-}
-
 #[test]
-fn every_backtest_uses_its_pipelines_parameters() {
-    for (name, kinds) in [
-        ("mmlu", "per-item"),
-        ("bigg", "per-item"),
-        ("olmo-ladder", "ladder"),
-    ] {
+fn backtests_are_not_in_the_printed_summaries() {
+    for name in ["mmlu", "bigg", "olmo-ladder"] {
         let path = root().join(format!("pipelines/{name}.toml"));
         let pipeline: toml::Table = std::fs::read_to_string(&path).unwrap().parse().unwrap();
-        let kind = if kinds == "ladder" {
-            "ladder-backtest"
-        } else {
-            "backtest"
-        };
-        let backtest =
-            stage_of_kind(&pipeline, kind).unwrap_or_else(|| panic!("{name}: no `{kind}` stage"));
-        if kinds == "ladder" {
-            let ladder = stage_of_kind(&pipeline, "ladder").unwrap();
-            assert!(
-                same_params::<cod_ladder::LadderParams>(backtest.get("ladder"), ladder),
-                "{name}: the backtest's `ladder` table differs from `[ladder]`"
-            );
-        } else {
-            let cluster = stage_of_kind(&pipeline, "cluster").unwrap();
-            let fit = stage_of_kind(&pipeline, "fit").unwrap();
-            let map = stage_of_kind(&pipeline, "map").unwrap();
-            assert!(
-                same_params::<cod_cluster::ClusterParams>(backtest.get("cluster"), cluster),
-                "{name}: the backtest's `cluster` table differs from `[cluster]`"
-            );
-            assert!(
-                same_params::<cod_fit::FitParams>(backtest.get("fit"), fit),
-                "{name}: the backtest's `fit` table differs from `[fit]`"
-            );
-            assert!(
-                same_params::<cod_map::MapParams>(backtest.get("map"), map),
-                "{name}: the backtest's `map` table differs from `[map]`"
-            );
-        }
         // The backtest is not in the pipeline's printed summary: `cod backtest` prints it.
         let summary = pipeline
             .get("pipeline")

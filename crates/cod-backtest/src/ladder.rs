@@ -1,14 +1,10 @@
 //! The `ladder-backtest` stage: the two-step ladder law and its baselines backtested on training
 //! runs.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, bail};
-use cod_artifact::{
-    ArtifactKind, Backtest, BacktestRow, Holdout, LadderTask, Role, TrainingRun, TrainingRuns,
-};
-use cod_ladder::LadderParams;
-use cod_pipeline::{Progress, Stage};
+use cod_artifact::{Backtest, BacktestRow, Holdout, LadderTask, Role, TrainingRun, TrainingRuns};
+use cod_ladder::{LadderParams, LadderStage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -211,10 +207,11 @@ pub struct LadderBacktestStage;
 
 impl Stage for LadderBacktestStage {
     type Params = LadderBacktestParams;
+    type Inputs = (TrainingRuns,);
+    type Output = Backtest;
     const KIND: &'static str = "ladder-backtest";
-    const VERSION: u32 = 2;
-    const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
+    const CODE: Code = Code::new("ladder-backtest", 2, &[&LadderStage::CODE]);
+    const USES: &'static [&'static str] = &["ladder"];
 
     fn validate(params: &LadderBacktestParams) -> anyhow::Result<()> {
         params.check()
@@ -222,16 +219,32 @@ impl Stage for LadderBacktestStage {
 
     fn run(
         params: &LadderBacktestParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (runs,): (TrainingRuns,),
         progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let runs: TrainingRuns = cod_artifact::read(&inputs[0])?;
+    ) -> anyhow::Result<Backtest> {
         let spinner = progress.spinner("backtesting the ladder");
-        let backtest = ladder_backtest(&runs, params)
-            .with_context(|| format!("ladder backtest of `{}`", inputs[0].display()))?;
+        let backtest = ladder_backtest(&runs, params).context("ladder backtest")?;
         spinner.finish_and_clear();
-        cod_artifact::write(output, &backtest)?;
-        Ok(())
+        Ok(backtest)
     }
 }
+
+/// `cod-ladder-backtest`, the ladder backtest's binary.
+pub const LADDER_BINARY: StageBinary = StageBinary {
+    name: "cod-ladder-backtest",
+    about: "Backtest the two-step ladder law and its baselines on training runs: hold out every \
+            run of the largest model sizes one size at a time, predict each from the smaller \
+            sizes' runs with every method, and score each method's absolute error",
+    long_about: "Holdout k (k = 1..K, `--holdout`) predicts every run of the k-th largest size \
+                 and scores it against the mean of the run's last `--target-last` checkpoints. \
+                 The parameters besides `--holdout` and `--min-sizes` are the `ladder` stage's \
+                 (in a pipeline, taken from its own `ladder` stage). The summary gives each \
+                 method's mean and max abs error per holdout and which method wins on each task. \
+                 With `--files DIR` it also writes `backtest.csv` (every row) and `backtest.md` \
+                 there.",
+    inputs: &["runs"],
+    examples: &[
+        "cod-ladder-backtest --runs out/olmo-ladder/ingest.bin --output backtest.bin \
+                 --files backtest/",
+    ],
+};

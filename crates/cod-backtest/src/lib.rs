@@ -23,8 +23,8 @@ mod ladder;
 mod per_item;
 
 pub use holdout::drop_models;
-pub use ladder::{LadderBacktestParams, LadderBacktestStage, ladder_backtest};
-pub use per_item::{BacktestParams, BacktestStage, backtest};
+pub use ladder::{LADDER_BINARY, LadderBacktestParams, LadderBacktestStage, ladder_backtest};
+pub use per_item::{BINARY, BacktestParams, BacktestStage, backtest};
 
 /// Parameters as an empty table gives them: every field's serde default. Nested stage
 /// parameters left out of a pipeline file take these.

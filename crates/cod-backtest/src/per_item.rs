@@ -1,15 +1,12 @@
 //! The `backtest` stage: COD and its baselines backtested on per-item data.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::{Context, bail};
-use cod_artifact::{
-    ArtifactKind, Backtest, BacktestRow, BenchmarkPredictions, EvalTable, Holdout, Role,
-};
-use cod_cluster::{ClusterMethod, ClusterParams, MethodName};
-use cod_fit::FitParams;
-use cod_map::MapParams;
-use cod_pipeline::{Progress, Stage};
+use cod_artifact::{Backtest, BacktestRow, BenchmarkPredictions, EvalTable, Holdout, Role};
+use cod_cluster::{ClusterMethod, ClusterParams, ClusterStage, MethodName};
+use cod_features::{FeaturesParams, FeaturesStage, Signal};
+use cod_fit::{FitParams, FitStage};
+use cod_map::{BootstrapStage, MapParams, MapStage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -24,8 +21,9 @@ fn default_min_ladder() -> usize {
 }
 
 /// Parameters of the `backtest` stage: how many models to hold out, and the parameters of the
-/// `cluster`, `fit` and `map` stages every holdout runs with (tables of the same keys; a table
-/// left out takes that stage's defaults).
+/// `features`, `cluster`, `fit` and `map` stages every holdout runs with. In a pipeline these
+/// nested tables come from the pipeline's own stages (`uses`); a table left out elsewhere takes
+/// that stage's defaults.
 #[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct BacktestParams {
@@ -43,6 +41,10 @@ pub struct BacktestParams {
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub interval_resamples: usize,
+    /// The `features` stage's parameters.
+    #[command(flatten)]
+    #[serde(default)]
+    pub features: FeaturesParams,
     /// The `cluster` stage's parameters.
     #[command(flatten)]
     #[serde(default = "defaults")]
@@ -130,7 +132,7 @@ struct Outcome {
 
 /// Features → cluster → fit → map on one benchmark of one holdout.
 fn run_one(table: &EvalTable, params: &BacktestParams) -> anyhow::Result<Outcome> {
-    let features = cod_features::compute(table)?;
+    let features = cod_features::compute_with(table, &params.features)?;
     let method = params.cluster.method()?;
     let clusters = cod_cluster::cluster_features(&features, &method, &Progress::hidden())?;
     let fits = cod_fit::fit_clusters(table, &features, &clusters, &params.fit)?;
@@ -222,6 +224,9 @@ pub fn backtest(
     }
 
     let mut fixed = Vec::new();
+    if params.features.signal != Signal::default() {
+        fixed.push(("features".to_owned(), describe(&params.features)));
+    }
     if let Some(first) = outcomes.first() {
         fixed.push(("cluster".to_owned(), first.cluster_method.clone()));
         fixed.push(("fit".to_owned(), first.fit_method.clone()));
@@ -255,10 +260,23 @@ pub struct BacktestStage;
 
 impl Stage for BacktestStage {
     type Params = BacktestParams;
+    type Inputs = (EvalTable,);
+    type Output = Backtest;
     const KIND: &'static str = "backtest";
-    const VERSION: u32 = 3;
-    const OUTPUT: ArtifactKind = ArtifactKind::Backtest;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
+    /// Every holdout runs features, clustering, fits, the mapping and (for intervals) the
+    /// bootstrap.
+    const CODE: Code = Code::new(
+        "backtest",
+        3,
+        &[
+            &FeaturesStage::CODE,
+            &ClusterStage::CODE,
+            &FitStage::CODE,
+            &MapStage::CODE,
+            &BootstrapStage::CODE,
+        ],
+    );
+    const USES: &'static [&'static str] = &["features", "cluster", "fit", "map"];
 
     fn validate(params: &BacktestParams) -> anyhow::Result<()> {
         params.check()
@@ -266,14 +284,30 @@ impl Stage for BacktestStage {
 
     fn run(
         params: &BacktestParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table,): (EvalTable,),
         progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let backtest = backtest(&table, params, progress)
-            .with_context(|| format!("backtest of `{}`", inputs[0].display()))?;
-        cod_artifact::write(output, &backtest)?;
-        Ok(())
+    ) -> anyhow::Result<Backtest> {
+        backtest(&table, params, progress)
     }
 }
+
+/// `cod-backtest`, the per-item backtest's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-backtest",
+    about: "Backtest COD and its baselines on per-item results: hold out the largest ladder \
+            models one by one, predict each from the smaller ones with every method, and score \
+            each method's absolute error",
+    long_about: "Holdout k (k = 1..K, `--holdout`) makes the k-th largest ladder model the \
+                 target, drops the larger ladder models and the original target from the eval \
+                 table (anchors stay), and runs features → cluster → fit → map with the given \
+                 parameters, which are those of the `features`, `cluster`, `fit` and `map` \
+                 stages (in a pipeline, taken from its own stages). The summary gives each \
+                 method's mean and max abs error per holdout and which method wins on each \
+                 benchmark. With `--files DIR` it also writes `backtest.csv` (every row) and \
+                 `backtest.md` there.",
+    inputs: &["eval-table"],
+    examples: &[
+        "cod-backtest --eval-table out/mmlu/ingest.bin --holdout 2 --guess 0.25 \
+                 --output backtest.bin --files backtest/",
+    ],
+};

@@ -16,7 +16,7 @@ pub use bandwidth::estimate_bandwidth;
 pub use kdtree::{KdTree, PointSum};
 pub use meanshift::{MAX_ITER, MeanShift, Partition, Seeding, improved_mean_shift, mean_shift};
 pub use methods::{ClusterMethod, Clustered, Method, RadiusRule, summarize};
-pub use stage::{ClusterParams, ClusterStage, MethodName, assign_saved, cluster_features};
+pub use stage::{BINARY, ClusterParams, ClusterStage, MethodName, assign_saved, cluster_features};
 
 #[cfg(test)]
 mod tests;

@@ -1,9 +1,9 @@
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use cod_artifact::{ArtifactKind, BenchmarkClusters, Clusters, Features};
-use cod_pipeline::{PathResolver, Progress, Stage};
+use cod_artifact::{BenchmarkClusters, Clusters, Features};
+use cod_pipeline::{Code, PathResolver, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
 use crate::methods::RadiusRule;
@@ -335,10 +335,10 @@ pub struct ClusterStage;
 
 impl Stage for ClusterStage {
     type Params = ClusterParams;
+    type Inputs = (Features,);
+    type Output = Clusters;
     const KIND: &'static str = "cluster";
-    const VERSION: u32 = 1;
-    const OUTPUT: ArtifactKind = ArtifactKind::Clusters;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::Features];
+    const CODE: Code = Code::new("cluster", 1, &[]);
 
     fn validate(params: &ClusterParams) -> anyhow::Result<()> {
         if params.method == MethodName::Assign {
@@ -363,18 +363,30 @@ impl Stage for ClusterStage {
 
     fn run(
         params: &ClusterParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (features,): (Features,),
         progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let features: Features = cod_artifact::read(&inputs[0])?;
+    ) -> anyhow::Result<Clusters> {
         Self::validate(params)?;
-        let clusters = if let (MethodName::Assign, Some(from)) = (params.method, &params.from) {
-            assign_saved(&features, &cod_artifact::read(from)?)?
+        if let (MethodName::Assign, Some(from)) = (params.method, &params.from) {
+            assign_saved(&features, &cod_artifact::read(from)?)
         } else {
-            cluster_features(&features, &params.method()?, progress)?
-        };
-        cod_artifact::write(output, &clusters)?;
-        Ok(())
+            cluster_features(&features, &params.method()?, progress)
+        }
     }
 }
+
+/// `cod-cluster`, the stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-cluster",
+    about: "Cluster benchmark items by difficulty: their pass-rate vectors over the ladder",
+    long_about: "The default method is the COD paper's improved MeanShift: radius R = \
+                 min(bandwidth(X, Q), U), repeated MeanShift on unclustered items, points farther \
+                 than R from their centre and clusters smaller than K left as outliers.",
+    inputs: &["input"],
+    examples: &[
+        "cod-cluster --input out/mmlu/features.bin --output clusters.bin",
+        "cod-cluster --input features.bin --output c.bin --method kmeans --k 20",
+        "cod-cluster --input new-ladder-features.bin --output c.bin --method assign \
+         --from out/mmlu/cluster.bin",
+    ],
+};

@@ -4,11 +4,9 @@
 //!
 //! This crate reads no files but artifacts, and knows no input format.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::bail;
-use cod_artifact::{ArtifactKind, BenchmarkFeatures, EvalTable, Features, Role};
-use cod_pipeline::{Progress, Stage};
+use cod_artifact::{BenchmarkFeatures, EvalTable, Features, Role};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of the `features` stage.
@@ -124,23 +122,29 @@ pub struct FeaturesStage;
 
 impl Stage for FeaturesStage {
     type Params = FeaturesParams;
+    type Inputs = (EvalTable,);
+    type Output = Features;
     const KIND: &'static str = "features";
-    const VERSION: u32 = 2;
-    const OUTPUT: ArtifactKind = ArtifactKind::Features;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::EvalTable];
+    const CODE: Code = Code::new("features", 2, &[]);
 
     fn run(
         params: &FeaturesParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table,): (EvalTable,),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let features = compute_with(&table, params)?;
-        cod_artifact::write(output, &features)?;
-        Ok(())
+    ) -> anyhow::Result<Features> {
+        compute_with(&table, params)
     }
 }
+
+/// `cod-features`, the stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-features",
+    about: "Compute difficulty features: each item's pass rates over the ladder, by increasing \
+            compute",
+    long_about: "Items that no ladder model solved are removed and listed in the artifact.",
+    inputs: &["input"],
+    examples: &["cod-features --input out/mmlu/ingest.bin --output features.bin"],
+};
 
 #[cfg(test)]
 mod tests {

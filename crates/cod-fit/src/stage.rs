@@ -1,14 +1,12 @@
 //! The `fit` stage: one COD-law fit per cluster, its verdict and its prediction at the target.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    ArtifactKind, BaselineFit, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits,
-    Role, Verdict,
+    BaselineFit, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits, Role, Verdict,
 };
-use cod_pipeline::{Progress, Stage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -819,14 +817,12 @@ pub struct FitStage;
 
 impl Stage for FitStage {
     type Params = FitParams;
+    type Inputs = (EvalTable, Features, Clusters);
+    type Output = Fits;
     const KIND: &'static str = "fit";
-    const VERSION: u32 = 4;
-    const OUTPUT: ArtifactKind = ArtifactKind::Fits;
-    const INPUTS: &'static [ArtifactKind] = &[
-        ArtifactKind::EvalTable,
-        ArtifactKind::Features,
-        ArtifactKind::Clusters,
-    ];
+    /// Covers all of this crate: the laws and the least-squares fit, which the ladder, the
+    /// mapping, the bootstrap and the backtests run too.
+    const CODE: Code = Code::new("fit", 4, &[]);
 
     fn validate(params: &FitParams) -> anyhow::Result<()> {
         params.check()
@@ -834,15 +830,24 @@ impl Stage for FitStage {
 
     fn run(
         params: &FitParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table, features, clusters): (EvalTable, Features, Clusters),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let features: Features = cod_artifact::read(&inputs[1])?;
-        let clusters: Clusters = cod_artifact::read(&inputs[2])?;
-        let fits = fit_clusters(&table, &features, &clusters, params)?;
-        cod_artifact::write(output, &fits)?;
-        Ok(())
+    ) -> anyhow::Result<Fits> {
+        fit_clusters(&table, &features, &clusters, params)
     }
 }
+
+/// `cod-fit`, the stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-fit",
+    about: "Fit the COD law y = g + (1 − g)·exp(−a·C^(−b) − c) to every cluster, judge whether it \
+            may be extrapolated, and predict it at the target's compute",
+    long_about: "Compute C is in units of 1e18 FLOPs. A cluster is extrapolatable iff a > 1, \
+                 b > 0.1 and 0 ≤ c < 1 (METHODS §1.4). The baselines are fitted on the whole \
+                 benchmark.",
+    inputs: &["eval-table", "features", "clusters"],
+    examples: &[
+        "cod-fit --eval-table out/mmlu/ingest.bin --features out/mmlu/features.bin \
+                 --clusters out/mmlu/cluster.bin --output fits.bin --guess 0.25",
+    ],
+};

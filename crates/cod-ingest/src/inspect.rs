@@ -331,99 +331,143 @@ impl Inspection {
 
     /// A starter pipeline file (and the manifest it names) for this source. Values the source
     /// does not give (tokens, most parameter counts) are left as `0.0`, which the manifest reader
-    /// rejects with the field's name until they are filled in.
+    /// rejects with the field's name until they are filled in. Both files are built as TOML
+    /// values, so any name or path stays valid TOML.
     #[must_use]
     pub fn starter(&self, name: &str, source: &str) -> (String, String) {
         let manifest_path = format!("manifests/{name}.toml");
-        let mut manifest = String::from(
-            "# Models of this pipeline. Fill in every 0.0: parameters N, training tokens D\n# (or flops), and mark the model to predict with role = \"target\".\n",
-        );
-        let model_entry = |out: &mut String, m: &str, params: Option<f64>, file: Option<&str>| {
-            let _ = write!(
-                out,
-                "\n[[{}]]\nname = \"{m}\"\n",
-                if file.is_some() { "run" } else { "model" }
-            );
-            if let Some(f) = file {
-                let _ = writeln!(out, "file = \"{f}\"");
-            }
-            let _ = writeln!(
-                out,
-                "params = {}",
-                params.map_or_else(|| "0.0".to_owned(), |p| format!("{p:e}"))
-            );
-            if file.is_none() {
-                let _ = writeln!(out, "tokens = 0.0");
-            }
-            let _ = writeln!(out, "role = \"ladder\"");
-        };
-        let pipeline = match self {
+        let mut ingest = toml::Table::new();
+        let mut entries: Vec<toml::Value> = Vec::new();
+        let mut entry_kind = "model";
+        let mut notes: Vec<String> = Vec::new();
+        let per_item = match self {
             Inspection::LmEval {
                 models,
                 tasks,
                 filters,
                 ..
             } => {
-                for (m, (_, _, params)) in models {
-                    model_entry(&mut manifest, m, *params, None);
+                entries.extend(models.iter().map(|(m, (_, _, p))| model_entry(m, *p, None)));
+                ingest.insert("stage".into(), "ingest-lm-eval".into());
+                ingest.insert("manifest".into(), manifest_path.clone().into());
+                ingest.insert("dirs".into(), format!("{source}/*").into());
+                if filters.len() > 1 {
+                    let first = filters.iter().next().expect("several");
+                    ingest.insert("filter".into(), first.clone().into());
+                    notes.push(format!("`ingest.filter`: one of {}", list(filters, 8)));
                 }
-                let groups: Vec<String> = groups(tasks)
+                let groups: toml::Table = groups(tasks)
                     .keys()
-                    .map(|p| format!("{p} = [\"{p}_\"]"))
+                    .map(|p| {
+                        let prefixes = toml::Value::Array(vec![format!("{p}_").into()]);
+                        (p.clone(), prefixes)
+                    })
                     .collect();
-                let filter = if filters.len() > 1 {
-                    format!(
-                        "filter = \"{}\"  # one of: {}\n",
-                        filters.iter().next().unwrap(),
-                        list(filters, 8)
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"{manifest_path}\"\ndirs = \"{source}/*\"\n{filter}groups = {{ {} }}\n\n{}",
-                    groups.join(", "),
-                    COD_STAGES
-                )
+                ingest.insert("groups".into(), groups.into());
+                true
             }
             Inspection::Tidy { models, .. } => {
-                for m in models {
-                    model_entry(&mut manifest, m, None, None);
-                }
-                format!(
-                    "[ingest]\npath = \"{source}\"\nmanifest = \"{manifest_path}\"\n\n{COD_STAGES}"
-                )
+                entries.extend(models.iter().map(|m| model_entry(m, None, None)));
+                ingest.insert("path".into(), source.into());
+                ingest.insert("manifest".into(), manifest_path.clone().into());
+                true
             }
             Inspection::Scores { models, .. } => {
-                for m in models {
-                    model_entry(&mut manifest, m, None, None);
-                }
-                format!(
-                    "[ingest]\nstage = \"ingest-scores\"\npath = \"{source}\"\nmanifest = \"{manifest_path}\"\n\n[ladder]\ninputs = [\"ingest\"]\n"
-                )
+                entries.extend(models.iter().map(|m| model_entry(m, None, None)));
+                ingest.insert("stage".into(), "ingest-scores".into());
+                ingest.insert("path".into(), source.into());
+                ingest.insert("manifest".into(), manifest_path.clone().into());
+                false
             }
             Inspection::Runs { files, tasks, .. } => {
-                for (f, _) in files {
-                    let run = f.trim_end_matches(".csv");
-                    model_entry(&mut manifest, run, None, Some(f));
-                }
-                let mut task_tables = String::new();
-                for t in tasks {
-                    let _ = write!(task_tables, "\n[[ingest.tasks]]\nname = \"{t}\"\n");
-                }
-                let tasks = task_tables;
-                format!(
-                    "[ingest]\nstage = \"ingest-runs\"\ndir = \"{source}\"\nmanifest = \"{manifest_path}\"\npreset = \"olmo\"\n{tasks}\n[ladder]\ninputs = [\"ingest\"]\n"
-                )
+                entry_kind = "run";
+                entries.extend(
+                    files
+                        .iter()
+                        .map(|(f, _)| model_entry(f.trim_end_matches(".csv"), None, Some(f))),
+                );
+                ingest.insert("stage".into(), "ingest-runs".into());
+                ingest.insert("dir".into(), source.into());
+                ingest.insert("manifest".into(), manifest_path.clone().into());
+                ingest.insert("preset".into(), "olmo".into());
+                let tasks: Vec<toml::Value> = tasks
+                    .iter()
+                    .map(|t| {
+                        toml::Value::Table(toml::Table::from_iter([(
+                            "name".into(),
+                            t.clone().into(),
+                        )]))
+                    })
+                    .collect();
+                ingest.insert("tasks".into(), tasks.into());
+                false
             }
         };
+        let stage = |inputs: &[&str], kind: Option<&str>| {
+            let mut t = toml::Table::new();
+            if let Some(kind) = kind {
+                t.insert("stage".into(), kind.into());
+            }
+            let inputs: Vec<toml::Value> = inputs.iter().map(|&i| i.into()).collect();
+            t.insert("inputs".into(), inputs.into());
+            toml::Value::Table(t)
+        };
+        let mut doc = toml::Table::new();
+        doc.insert(
+            "pipeline".into(),
+            toml::Table::from_iter([("description".into(), name.into())]).into(),
+        );
+        doc.insert("ingest".into(), ingest.into());
+        if per_item {
+            doc.insert("features".into(), stage(&["ingest"], None));
+            doc.insert("cluster".into(), stage(&["features"], None));
+            doc.insert(
+                "fit".into(),
+                stage(&["ingest", "features", "cluster"], None),
+            );
+            doc.insert("map".into(), stage(&["ingest", "cluster", "fit"], None));
+            doc.insert("backtest".into(), stage(&["ingest"], None));
+        } else {
+            doc.insert("ladder".into(), stage(&["ingest"], None));
+            doc.insert(
+                "backtest".into(),
+                stage(&["ingest"], Some("ladder-backtest")),
+            );
+        }
+        let mut header = format!(
+            "# Written by `cod init`; see the README's pipeline file reference. The backtest\n\
+             # re-runs the pipeline's own stages with their parameters: `cod backtest {name}`.\n"
+        );
+        for note in notes {
+            let _ = writeln!(header, "# {note}");
+        }
+        let manifest =
+            toml::Table::from_iter([(entry_kind.to_owned(), toml::Value::Array(entries))]);
         (
             format!(
-                "# Written by `cod init`; see the README's pipeline file reference.\n\n[pipeline]\ndescription = \"{name}\"\n\n{pipeline}"
+                "{header}\n{}",
+                toml::to_string(&doc).expect("tables of strings")
             ),
-            manifest,
+            format!(
+                "# Models of this pipeline. Fill in every 0.0: parameters N, training tokens D\n\
+                 # (or flops), and mark the model to predict with role = \"target\".\n\n{}",
+                toml::to_string(&manifest).expect("tables of strings and numbers")
+            ),
         )
     }
 }
 
-const COD_STAGES: &str = "[features]\ninputs = [\"ingest\"]\n\n[cluster]\ninputs = [\"features\"]\n\n[fit]\ninputs = [\"ingest\", \"features\", \"cluster\"]\n\n[map]\ninputs = [\"ingest\", \"cluster\", \"fit\"]\n";
+/// A `[[model]]` or `[[run]]` entry of a starter manifest.
+fn model_entry(name: &str, params: Option<f64>, file: Option<&str>) -> toml::Value {
+    let mut t = toml::Table::new();
+    t.insert("name".into(), name.into());
+    if let Some(f) = file {
+        t.insert("file".into(), f.into());
+    }
+    t.insert("params".into(), params.unwrap_or(0.0).into());
+    if file.is_none() {
+        t.insert("tokens".into(), 0.0.into());
+    }
+    t.insert("role".into(), "ladder".into());
+    toml::Value::Table(t)
+}

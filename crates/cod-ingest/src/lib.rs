@@ -26,7 +26,7 @@ pub use runs::{
 };
 pub use scores::read_scores;
 pub use stage::{
-    IngestLmEvalParams, IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage,
-    IngestScoresParams, IngestScoresStage, IngestStage, MissingPolicy,
+    BINARY, IngestLmEvalParams, IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage,
+    IngestScoresParams, IngestScoresStage, IngestStage, MissingPolicy, RUNS_BINARY,
 };
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};

@@ -1,8 +1,8 @@
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use cod_artifact::ArtifactKind;
-use cod_pipeline::{PathResolver, Progress, Stage};
+use cod_artifact::{EvalTable, TrainingRuns};
+use cod_pipeline::{Code, PathResolver, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
 /// Parameters of the `ingest` stage.
@@ -43,10 +43,10 @@ pub struct IngestStage;
 
 impl Stage for IngestStage {
     type Params = IngestParams;
+    type Inputs = ();
+    type Output = EvalTable;
     const KIND: &'static str = "ingest";
-    const VERSION: u32 = 1;
-    const OUTPUT: ArtifactKind = ArtifactKind::EvalTable;
-    const INPUTS: &'static [ArtifactKind] = &[];
+    const CODE: Code = Code::new("ingest", 1, &[]);
 
     fn resolve_paths(params: &mut IngestParams, resolve: &PathResolver) {
         params.path = resolve.resolve("path", &params.path);
@@ -57,12 +57,7 @@ impl Stage for IngestStage {
         vec![params.path.clone(), params.manifest.clone()]
     }
 
-    fn run(
-        params: &IngestParams,
-        _inputs: &[PathBuf],
-        output: &Path,
-        progress: &Progress,
-    ) -> anyhow::Result<()> {
+    fn run(params: &IngestParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner(&format!("reading {}", params.path.display()));
         let models = crate::read_manifest(&params.manifest)?;
         let mut table = crate::read_tidy(&params.path, &models, params.missing)?;
@@ -70,8 +65,7 @@ impl Stage for IngestStage {
             add_union(&mut table, name)?;
         }
         spinner.finish_and_clear();
-        cod_artifact::write(output, &table)?;
-        Ok(())
+        Ok(table)
     }
 }
 
@@ -106,7 +100,8 @@ fn add_union(table: &mut cod_artifact::EvalTable, name: &str) -> anyhow::Result<
     Ok(())
 }
 
-/// Parameters of the `ingest-runs` stage.
+/// Parameters of the `ingest-runs` stage. On the command line they are a TOML file
+/// (`--params FILE`), since tasks are a list of tables.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IngestRunsParams {
@@ -133,10 +128,10 @@ pub struct IngestRunsStage;
 
 impl Stage for IngestRunsStage {
     type Params = IngestRunsParams;
+    type Inputs = ();
+    type Output = TrainingRuns;
     const KIND: &'static str = "ingest-runs";
-    const VERSION: u32 = 2;
-    const OUTPUT: ArtifactKind = ArtifactKind::TrainingRuns;
-    const INPUTS: &'static [ArtifactKind] = &[];
+    const CODE: Code = Code::new("ingest-runs", 2, &[]);
 
     fn validate(params: &IngestRunsParams) -> anyhow::Result<()> {
         if params.tasks.is_empty() {
@@ -161,19 +156,13 @@ impl Stage for IngestRunsStage {
         files
     }
 
-    fn run(
-        params: &IngestRunsParams,
-        _inputs: &[PathBuf],
-        output: &Path,
-        progress: &Progress,
-    ) -> anyhow::Result<()> {
+    fn run(params: &IngestRunsParams, (): (), progress: &Progress) -> anyhow::Result<TrainingRuns> {
         let spinner = progress.spinner(&format!("reading runs in {}", params.dir.display()));
         let entries = crate::read_runs_manifest(&params.manifest)?;
         let columns = params.preset.with(&params.columns);
         let runs = crate::read_runs(&params.dir, &entries, &columns, &params.tasks)?;
         spinner.finish_and_clear();
-        cod_artifact::write(output, &runs)?;
-        Ok(())
+        Ok(runs)
     }
 }
 
@@ -245,10 +234,10 @@ pub struct IngestLmEvalStage;
 
 impl Stage for IngestLmEvalStage {
     type Params = IngestLmEvalParams;
+    type Inputs = ();
+    type Output = EvalTable;
     const KIND: &'static str = "ingest-lm-eval";
-    const VERSION: u32 = 1;
-    const OUTPUT: ArtifactKind = ArtifactKind::EvalTable;
-    const INPUTS: &'static [ArtifactKind] = &[];
+    const CODE: Code = Code::new("ingest-lm-eval", 1, &[]);
 
     fn resolve_paths(params: &mut IngestLmEvalParams, resolve: &PathResolver) {
         params.manifest = resolve.resolve("manifest", &params.manifest);
@@ -280,12 +269,7 @@ impl Stage for IngestLmEvalStage {
         files
     }
 
-    fn run(
-        params: &IngestLmEvalParams,
-        _inputs: &[PathBuf],
-        output: &Path,
-        progress: &Progress,
-    ) -> anyhow::Result<()> {
+    fn run(params: &IngestLmEvalParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner("reading lm-eval sample logs");
         let models = crate::read_manifest(&params.manifest)?;
         let options = crate::LmEvalOptions {
@@ -300,8 +284,7 @@ impl Stage for IngestLmEvalStage {
             add_union(&mut table, name)?;
         }
         spinner.finish_and_clear();
-        cod_artifact::write(output, &table)?;
-        Ok(())
+        Ok(table)
     }
 }
 
@@ -321,10 +304,10 @@ pub struct IngestScoresStage;
 
 impl Stage for IngestScoresStage {
     type Params = IngestScoresParams;
+    type Inputs = ();
+    type Output = TrainingRuns;
     const KIND: &'static str = "ingest-scores";
-    const VERSION: u32 = 1;
-    const OUTPUT: ArtifactKind = ArtifactKind::TrainingRuns;
-    const INPUTS: &'static [ArtifactKind] = &[];
+    const CODE: Code = Code::new("ingest-scores", 1, &[]);
 
     fn resolve_paths(params: &mut IngestScoresParams, resolve: &PathResolver) {
         params.path = resolve.resolve("path", &params.path);
@@ -337,13 +320,61 @@ impl Stage for IngestScoresStage {
 
     fn run(
         params: &IngestScoresParams,
-        _inputs: &[PathBuf],
-        output: &Path,
+        (): (),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<TrainingRuns> {
         let models = crate::read_manifest(&params.manifest)?;
-        let runs = crate::read_scores(&params.path, &models)?;
-        cod_artifact::write(output, &runs)?;
+        crate::read_scores(&params.path, &models)
+    }
+}
+
+impl clap::FromArgMatches for IngestRunsParams {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        cod_pipeline::params_from_file(matches)
+    }
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = cod_pipeline::params_from_file(matches)?;
         Ok(())
     }
 }
+
+impl clap::Args for IngestRunsParams {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        command.arg(cod_pipeline::params_file_arg())
+    }
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        Self::augment_args(command)
+    }
+}
+
+/// `cod-ingest`, the `ingest` stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-ingest",
+    about: "Read a tidy results table and a models manifest into an `eval-table` artifact",
+    long_about: "Every rejected row is reported with its file and line.",
+    inputs: &[],
+    examples: &["cod-ingest --path fixtures/mmlu/items.parquet \
+                 --manifest fixtures/mmlu/models.toml --output ingest.bin"],
+};
+
+/// `cod-ingest-runs`, the `ingest-runs` stage's binary.
+pub const RUNS_BINARY: StageBinary = StageBinary {
+    name: "cod-ingest-runs",
+    about: "Read per-checkpoint training-run exports (one CSV or Parquet file per run, one row \
+            per evaluated checkpoint, e.g. wandb exports of the OLMo ladder) into a \
+            `training-runs` artifact",
+    long_about: "Its parameters are a TOML file holding what a pipeline file's stage table holds: \
+                 `dir`, `manifest`, `preset`, `columns` and `[[tasks]]`; relative paths resolve \
+                 against the current directory.",
+    inputs: &[],
+    examples: &[
+        "(params.toml)",
+        "  dir = \"../shared/data/olmo-ladder\"",
+        "  manifest = \"pipelines/manifests/olmo-ladder.toml\"",
+        "  [[tasks]]",
+        "  name = \"hellaswag\"",
+        "  source = \"hellaswag_val\"",
+        "",
+        "cod-ingest-runs --params params.toml --output runs.bin",
+    ],
+};

@@ -17,4 +17,4 @@ pub mod synthetic;
 mod oracle;
 
 pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
-pub use stage::{LadderParams, LadderStage, fit_ladder};
+pub use stage::{BINARY, LadderParams, LadderStage, fit_ladder};

@@ -1,18 +1,16 @@
 //! The `ladder` stage: both steps fitted per task, and every target predicted.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    ArtifactKind, LadderFits, LadderTarget, LadderTask, LawFit, Monitor, Role, TrainingRun,
-    TrainingRuns,
+    LadderFits, LadderTarget, LadderTask, LawFit, Monitor, Role, TrainingRun, TrainingRuns,
 };
 use cod_fit::{
-    COMPUTE_UNIT, Fit, FitOptions, Law, Loss, LossFromCompute, LossToAccuracy, OneStepAccuracy,
-    OneStepCompute, Restarted, TaskLoss, fit, quantile,
+    COMPUTE_UNIT, Fit, FitOptions, FitStage, Law, Loss, LossFromCompute, LossToAccuracy,
+    OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit, quantile,
 };
-use cod_pipeline::{Progress, Stage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -511,10 +509,11 @@ pub struct LadderStage;
 
 impl Stage for LadderStage {
     type Params = LadderParams;
+    type Inputs = (TrainingRuns,);
+    type Output = LadderFits;
     const KIND: &'static str = "ladder";
-    const VERSION: u32 = 4;
-    const OUTPUT: ArtifactKind = ArtifactKind::LadderFits;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns];
+    /// This crate's preparation and fits, on `fit`'s laws and least squares.
+    const CODE: Code = Code::new("ladder", 4, &[&FitStage::CODE]);
 
     fn validate(params: &LadderParams) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&params.step2_skip) {
@@ -551,16 +550,27 @@ impl Stage for LadderStage {
 
     fn run(
         params: &LadderParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (runs,): (TrainingRuns,),
         progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let runs: TrainingRuns = cod_artifact::read(&inputs[0])?;
+    ) -> anyhow::Result<LadderFits> {
         let spinner = progress.spinner("fitting the ladder");
-        let fits = fit_ladder(&runs, params)
-            .with_context(|| format!("ladder fit on `{}`", inputs[0].display()))?;
+        let fits = fit_ladder(&runs, params).context("ladder fit")?;
         spinner.finish_and_clear();
-        cod_artifact::write(output, &fits)?;
-        Ok(())
+        Ok(fits)
     }
 }
+
+/// `cod-ladder`, the stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-ladder",
+    about: "Fit the model-ladder two-step task scaling law and predict every target run",
+    long_about: "Step 1 fits task loss from parameters N and tokens D, L(N, D) = A/N^α + B/D^β + \
+                 E, to one point per ladder run (its final D and the mean loss of its last \
+                 checkpoints), with a Huber loss on log residuals. Step 2 fits accuracy from task \
+                 loss, Acc(L) = a/(1 + exp(−k·(L − L0))) + b, to every checkpoint of every run \
+                 after dropping each run's first 10% and smoothing. The prediction chains both \
+                 (METHODS §2). The loss-intermediate baseline replaces step 1 by \
+                 L(C) = A·C^(−α) + E on compute C = 6·N·D.",
+    inputs: &["runs"],
+    examples: &["cod-ladder --runs out/olmo-ladder/ingest.bin --output ladder.bin --task mmlu"],
+};

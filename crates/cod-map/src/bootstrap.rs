@@ -31,15 +31,14 @@
 //! threads.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    ArtifactKind, BenchmarkClusters, BenchmarkEvals, BootstrapInfo, Clusters, EvalTable, Model,
-    Predictions, Role,
+    BenchmarkClusters, BenchmarkEvals, BootstrapInfo, Clusters, EvalTable, Model, Predictions, Role,
 };
-use cod_fit::FitParams;
-use cod_pipeline::{Progress, Stage};
+use cod_features::FeaturesStage;
+use cod_fit::{FitParams, FitStage};
+use cod_pipeline::{Code, Progress, Stage};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -47,7 +46,7 @@ use serde::{Deserialize, Serialize};
 
 pub use cod_fit::quantile;
 
-use crate::{MapParams, predict_with};
+use crate::{MapParams, MapStage, predict_with};
 
 fn default_resamples() -> usize {
     200
@@ -451,14 +450,15 @@ pub struct BootstrapStage;
 
 impl Stage for BootstrapStage {
     type Params = BootstrapParams;
+    type Inputs = (EvalTable, Clusters, Predictions);
+    type Output = Predictions;
     const KIND: &'static str = "bootstrap";
-    const VERSION: u32 = 3;
-    const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
-    const INPUTS: &'static [ArtifactKind] = &[
-        ArtifactKind::EvalTable,
-        ArtifactKind::Clusters,
-        ArtifactKind::Predictions,
-    ];
+    const CODE: Code = Code::new(
+        "bootstrap",
+        3,
+        &[&FeaturesStage::CODE, &FitStage::CODE, &MapStage::CODE],
+    );
+    const USES: &'static [&'static str] = &["fit", "map"];
 
     fn validate(params: &BootstrapParams) -> anyhow::Result<()> {
         let (lo, hi) = params.quantiles;
@@ -475,13 +475,9 @@ impl Stage for BootstrapStage {
 
     fn run(
         params: &BootstrapParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table, clusters, mut predictions): (EvalTable, Clusters, Predictions),
         progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let clusters: Clusters = cod_artifact::read(&inputs[1])?;
-        let mut predictions: Predictions = cod_artifact::read(&inputs[2])?;
+    ) -> anyhow::Result<Predictions> {
         let draws = bootstrap(&table, &clusters, params, progress)?;
         add_intervals(&mut predictions, draws, params);
         let mut varied = vec!["items within clusters, outliers and never-solved items".to_owned()];
@@ -504,8 +500,7 @@ impl Stage for BootstrapStage {
                 "the target's compute".to_owned(),
             ],
         });
-        cod_artifact::write(output, &predictions)?;
-        Ok(())
+        Ok(predictions)
     }
 }
 

@@ -2,17 +2,16 @@
 //! and every method's prediction.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    AnchorCheck, ArtifactKind, BenchmarkPredictions, Clusters, EvalTable, Fits, Mapping,
-    MappingPoint, MethodPrediction, Predictions, Role, Verdict,
+    AnchorCheck, BenchmarkPredictions, Clusters, EvalTable, Fits, Mapping, MappingPoint,
+    MethodPrediction, Predictions, Role, Verdict,
 };
-use cod_pipeline::{Progress, Stage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
-use cod_fit::{Law, MonotoneQuartic};
+use cod_fit::{FitStage, Law, MonotoneQuartic};
 
 use crate::fitpack::{FitpackSpline, Schedule, fit_scheduled};
 use crate::{CubicSpline, Pchip, isotonic, merge_sorted};
@@ -626,14 +625,12 @@ pub struct MapStage;
 
 impl Stage for MapStage {
     type Params = MapParams;
+    type Inputs = (EvalTable, Clusters, Fits);
+    type Output = Predictions;
     const KIND: &'static str = "map";
-    const VERSION: u32 = 5;
-    const OUTPUT: ArtifactKind = ArtifactKind::Predictions;
-    const INPUTS: &'static [ArtifactKind] = &[
-        ArtifactKind::EvalTable,
-        ArtifactKind::Clusters,
-        ArtifactKind::Fits,
-    ];
+    /// The mapping's forms (FITPACK, Reinsch, PCHIP, quartic) and the predictions; the quartic
+    /// and the laws it evaluates are `fit`'s code.
+    const CODE: Code = Code::new("map", 5, &[&FitStage::CODE]);
 
     fn validate(params: &MapParams) -> anyhow::Result<()> {
         params.check()
@@ -641,15 +638,24 @@ impl Stage for MapStage {
 
     fn run(
         params: &MapParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table, clusters, fits): (EvalTable, Clusters, Fits),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let clusters: Clusters = cod_artifact::read(&inputs[1])?;
-        let fits: Fits = cod_artifact::read(&inputs[2])?;
-        let predictions = predict(&table, &clusters, &fits, params)?;
-        cod_artifact::write(output, &predictions)?;
-        Ok(())
+    ) -> anyhow::Result<Predictions> {
+        predict(&table, &clusters, &fits, params)
     }
 }
+
+/// `cod-map`, the map stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-map",
+    about: "Predict each benchmark's full accuracy at the target: the predictable subset's \
+            prediction mapped to the full benchmark, beside the baselines",
+    long_about: "The mapping f is fitted to the ladder's (subset, full) accuracies with (0, 0) and \
+                 (1, 1) pinned: by default FITPACK's smoothing spline as SciPy's \
+                 UnivariateSpline fits it (METHODS §1.5).",
+    inputs: &["eval-table", "clusters", "fits"],
+    examples: &[
+        "cod-map --eval-table out/mmlu/ingest.bin --clusters out/mmlu/cluster.bin \
+                 --fits out/mmlu/fit.bin --output predictions.bin",
+    ],
+};

@@ -1,3 +1,4 @@
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -23,15 +24,17 @@ pub struct StageKey {
 }
 
 /// Domain-separates stage keys from any other blake3 use; bump to invalidate every cache.
-const KEY_DOMAIN: &str = "cod stage key v1";
+const KEY_DOMAIN: &str = "cod stage key v2";
 
 impl StageKey {
     /// Hashes each part explicitly and in a fixed order, so the key is stable across platforms and
     /// versions of serde or the standard library.
     #[must_use]
+    ///
+    /// `code` is every version of the code the stage runs ([`crate::Code::versions`]).
     pub fn new(
         kind: &str,
-        version: u32,
+        code: &BTreeMap<&str, u32>,
         output: ArtifactKind,
         canonical_params: &str,
         file_hashes: &[ContentHash],
@@ -43,7 +46,11 @@ impl StageKey {
         let mut h = blake3::Hasher::new();
         update_str(&mut h, KEY_DOMAIN);
         update_str(&mut h, kind);
-        h.update(&version.to_le_bytes());
+        h.update(&(code.len() as u64).to_le_bytes());
+        for (name, version) in code {
+            update_str(&mut h, name);
+            h.update(&version.to_le_bytes());
+        }
         h.update(&output.code().to_le_bytes());
         h.update(&output.schema_version().to_le_bytes());
         h.update(params.as_bytes());
@@ -132,8 +139,19 @@ impl Cache {
 mod tests {
     use super::*;
 
+    fn code(version: u32) -> BTreeMap<&'static str, u32> {
+        BTreeMap::from([("features", version)])
+    }
+
     fn key(params: &str, inputs: &[ContentHash]) -> StageKey {
-        StageKey::new("features", 1, ArtifactKind::Features, params, &[], inputs)
+        StageKey::new(
+            "features",
+            &code(1),
+            ArtifactKind::Features,
+            params,
+            &[],
+            inputs,
+        )
     }
 
     #[test]
@@ -145,7 +163,7 @@ mod tests {
         assert_eq!(k.params, blake3::hash(b"{}").to_hex().to_string());
         assert_eq!(
             k.key,
-            "c4129d6a5649f0a4c699b42a672246aa37f95c38614acd6e0d9cb8efc6b05660"
+            "016e581c35a5da2be055c31775a5120a41edb424b1cb275f61f231fc8bedd866"
         );
     }
 
@@ -157,7 +175,7 @@ mod tests {
         assert_ne!(base.key, key("{}", &[]).key);
         let other_version = StageKey::new(
             "features",
-            2,
+            &code(2),
             ArtifactKind::Features,
             "{}",
             &[],
@@ -166,7 +184,7 @@ mod tests {
         assert_ne!(base.key, other_version.key);
         let with_file = StageKey::new(
             "features",
-            1,
+            &code(1),
             ArtifactKind::Features,
             "{}",
             &[ContentHash([7; 32])],
@@ -174,6 +192,30 @@ mod tests {
         );
         // The same hash as a file rather than an input is a different key.
         assert_ne!(key("{}", &[]).key, with_file.key);
+    }
+
+    /// A stage that runs another stage's code is re-run when that code's version changes, though
+    /// its own did not.
+    #[test]
+    fn a_called_codes_version_changes_the_key() {
+        use crate::Code;
+        const FIT_1: Code = Code::new("fit", 1, &[]);
+        const FIT_2: Code = Code::new("fit", 2, &[]);
+        const MAP_1: Code = Code::new("map", 3, &[&FIT_1]);
+        const MAP_2: Code = Code::new("map", 3, &[&FIT_2]);
+        let key = |code: &Code| {
+            StageKey::new(
+                "map",
+                &code.versions(),
+                ArtifactKind::Predictions,
+                "{}",
+                &[],
+                &[],
+            )
+            .key
+        };
+        assert_ne!(key(&MAP_1), key(&MAP_2));
+        assert_eq!(MAP_1.versions(), BTreeMap::from([("fit", 1), ("map", 3)]));
     }
 
     #[test]

@@ -26,9 +26,13 @@ mod progress;
 mod runner;
 mod stage;
 
-pub use binary::{run_stage_binary, run_stage_binary_with_files, write_artifact_files};
+pub use binary::{
+    StageBinary, params_file_arg, params_from_file, stage_command, stage_main, write_artifact_files,
+};
 pub use cache::{Cache, StageKey};
 pub use pipeline::{Override, Pipeline, PipelineError, StageSpec};
 pub use progress::Progress;
 pub use runner::{Event, Outcome, RunOptions, RunReason, Runner};
-pub use stage::{ConfiguredStageHandle, PathResolver, Registry, Stage, StageEntry};
+pub use stage::{
+    Code, ConfiguredStageHandle, Inputs, PathResolver, Registry, Stage, StageEntry, run_stage,
+};

@@ -4,6 +4,14 @@ use std::path::{Path, PathBuf};
 use crate::{Registry, StageEntry};
 
 /// A parsed, checked pipeline file: its stages in an order where every stage follows its inputs.
+///
+/// A stage that re-runs other stages' code (a backtest runs features, clustering, fits and the
+/// mapping on every holdout) takes their parameters from the pipeline's own stages: `uses` names
+/// them, and by default it is the pipeline's one stage of each kind the stage re-runs. Their
+/// parameters become the stage's nested tables (`backtest.cluster`, …), so a backtest cannot run
+/// another configuration than the prediction it checks. A nested table written in the stage's own
+/// table overrides the used stage's keys one by one; to run a different method altogether, leave
+/// that stage out of `uses` and write the whole table.
 #[derive(Clone, Debug)]
 pub struct Pipeline {
     /// The file's stem, e.g. `mmlu` for `pipelines/mmlu.toml`.
@@ -27,6 +35,8 @@ pub struct StageSpec {
     /// Parameter keys set on the command line; their relative paths resolve against the current
     /// directory.
     pub overridden: Vec<String>,
+    /// The stages whose parameters this one took as nested tables (see [`Pipeline`]), resolved.
+    pub uses: Vec<String>,
 }
 
 /// A `--set KEY=VALUE` override: `KEY` is `TABLE.KEY`, e.g. `ingest.path`.
@@ -156,6 +166,7 @@ impl Pipeline {
             return Err(invalid("the pipeline has no stages".to_owned()));
         }
         check_stages(&stages, registry).map_err(invalid)?;
+        resolve_uses(&mut stages, registry).map_err(invalid)?;
 
         let stages = topological_order(stages).map_err(invalid)?;
         let summary =
@@ -272,13 +283,125 @@ fn parse_stage(
         None => Vec::new(),
         Some(value) => string_list(value, &format!("{name}.inputs"))?,
     };
+    let uses = match table.remove("uses") {
+        None => Vec::new(),
+        Some(value) => {
+            let uses = string_list(value, &format!("{name}.uses"))?;
+            // An explicit empty list still means "use none", unlike a missing key.
+            if uses.is_empty() {
+                vec![String::new()]
+            } else {
+                uses
+            }
+        }
+    };
     Ok(StageSpec {
         name,
         kind,
         inputs,
         params: table,
         overridden,
+        uses,
     })
+}
+
+/// Fills the nested parameter tables of every stage that re-runs other stages' code from the
+/// stages it uses (see [`Pipeline`]).
+fn resolve_uses(stages: &mut [StageSpec], registry: &Registry) -> Result<(), String> {
+    for i in 0..stages.len() {
+        let stage = &stages[i];
+        let reusable = registry.get(&stage.kind).expect("checked").uses();
+        let explicit = !stage.uses.is_empty();
+        let named: Vec<&str> = stage
+            .uses
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(String::as_str)
+            .collect();
+        if reusable.is_empty() {
+            if explicit {
+                return Err(format!(
+                    "`{}.uses`: a `{}` stage re-runs no other stage, so it uses none",
+                    stage.name, stage.kind
+                ));
+            }
+            continue;
+        }
+        let mut used: Vec<usize> = Vec::new();
+        if explicit {
+            for name in named {
+                let j = stages.iter().position(|s| s.name == name).ok_or_else(|| {
+                    format!(
+                        "`{}.uses`: `{name}` is not a stage of this pipeline",
+                        stage.name
+                    )
+                })?;
+                let kind = &stages[j].kind;
+                if !reusable.contains(&kind.as_str()) {
+                    return Err(format!(
+                        "`{}.uses`: `{name}` is a `{kind}` stage; a `{}` stage re-runs only {}",
+                        stage.name,
+                        stage.kind,
+                        quoted_list(reusable)
+                    ));
+                }
+                if let Some(&k) = used.iter().find(|&&k| stages[k].kind == *kind) {
+                    return Err(format!(
+                        "`{}.uses`: `{}` and `{name}` are both `{kind}` stages; name one",
+                        stage.name, stages[k].name
+                    ));
+                }
+                used.push(j);
+            }
+        } else {
+            for kind in reusable {
+                let of_kind: Vec<usize> = (0..stages.len())
+                    .filter(|&j| stages[j].kind == *kind)
+                    .collect();
+                match of_kind.as_slice() {
+                    [] => {}
+                    [j] => used.push(*j),
+                    several => {
+                        let names: Vec<&str> =
+                            several.iter().map(|&j| stages[j].name.as_str()).collect();
+                        return Err(format!(
+                            "stage `{}`: the pipeline has {} `{kind}` stages ({}); say in `{}.uses` which one it re-runs",
+                            stage.name,
+                            names.len(),
+                            quoted_list(&names),
+                            stage.name
+                        ));
+                    }
+                }
+            }
+        }
+        let resolved: Vec<(String, String, toml::Table)> = used
+            .iter()
+            .map(|&j| {
+                (
+                    stages[j].name.clone(),
+                    stages[j].kind.clone(),
+                    stages[j].params.clone(),
+                )
+            })
+            .collect();
+        let stage = &mut stages[i];
+        stage.uses = resolved.iter().map(|(name, _, _)| name.clone()).collect();
+        for (_, kind, mut params) in resolved {
+            match stage.params.remove(&kind) {
+                None => {}
+                Some(toml::Value::Table(overrides)) => params.extend(overrides),
+                Some(other) => {
+                    return Err(format!(
+                        "`{}.{kind}`: expected a table of `{kind}` parameters, found `{other}`",
+                        stage.name
+                    ));
+                }
+            }
+            stage.params.insert(kind, toml::Value::Table(params));
+        }
+    }
+    Ok(())
 }
 
 /// Checks stage kinds and that every input is a stage writing the artifact the stage reads.
@@ -354,43 +477,38 @@ pub(crate) fn quoted_list(items: &[&str]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
 
-    use cod_artifact::ArtifactKind;
-    use serde::{Deserialize, Serialize};
+    use cod_artifact::{EvalTable, Features};
 
     use super::*;
-    use crate::{Progress, Stage};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NoParams {}
+    use crate::{Code, Progress, Stage};
 
     macro_rules! fake_stage {
-        ($name:ident, $kind:literal, $output:expr, $inputs:expr) => {
+        ($name:ident, $kind:literal, $output:ty, $inputs:ty, $uses:expr) => {
             struct $name;
             impl Stage for $name {
-                type Params = NoParams;
+                type Params = toml::Table;
+                type Inputs = $inputs;
+                type Output = $output;
                 const KIND: &'static str = $kind;
-                const VERSION: u32 = 1;
-                const OUTPUT: ArtifactKind = $output;
-                const INPUTS: &'static [ArtifactKind] = $inputs;
-                fn run(_: &NoParams, _: &[PathBuf], _: &Path, _: &Progress) -> anyhow::Result<()> {
+                const CODE: Code = Code::new($kind, 1, &[]);
+                const USES: &'static [&'static str] = $uses;
+                fn run(_: &toml::Table, _: $inputs, _: &Progress) -> anyhow::Result<$output> {
                     unreachable!("parsing tests never run stages")
                 }
             }
         };
     }
-    fake_stage!(Source, "source", ArtifactKind::EvalTable, &[]);
-    fake_stage!(
-        Derive,
-        "derive",
-        ArtifactKind::Features,
-        &[ArtifactKind::EvalTable]
-    );
+    fake_stage!(Source, "source", EvalTable, (), &[]);
+    fake_stage!(Derive, "derive", Features, (EvalTable,), &[]);
+    fake_stage!(Check, "check", EvalTable, (EvalTable,), &["derive"]);
 
     fn registry() -> Registry {
-        Registry::new().with::<Source>().with::<Derive>()
+        Registry::new()
+            .with::<Source>()
+            .with::<Derive>()
+            .with::<Check>()
     }
 
     fn parse(text: &str, overrides: &[&str]) -> Result<Pipeline, String> {
@@ -473,7 +591,7 @@ mod tests {
         );
         check_err(
             "[cluster]\n",
-            "`p/x.toml`: stage `cluster`: unknown stage kind `cluster`, expected one of `source`, `derive`",
+            "`p/x.toml`: stage `cluster`: unknown stage kind `cluster`, expected one of `source`, `derive`, `check`",
         );
         check_err(
             "[derive]\n",
@@ -493,6 +611,88 @@ mod tests {
         );
     }
 
+    const USES: &str =
+        "[s]\nstage = \"source\"\n[d]\nstage = \"derive\"\ninputs = \"s\"\nk = 1\nm = 2\n";
+
+    /// A stage that re-runs another's code takes that stage's parameters, by default from the
+    /// pipeline's one stage of that kind; its own nested table overrides key by key.
+    #[test]
+    fn uses_fills_nested_tables_from_the_used_stage() {
+        let p = parse(
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n"),
+            &[],
+        )
+        .unwrap();
+        let c = p.stage("c").unwrap();
+        assert_eq!(c.uses, ["d"]);
+        assert_eq!(c.params["derive"].to_string(), "{ k = 1, m = 2 }");
+        // `--set` on the used stage reaches the user.
+        let p = parse(
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n"),
+            &["d.k=5"],
+        )
+        .unwrap();
+        assert_eq!(
+            p.stage("c").unwrap().params["derive"].to_string(),
+            "{ k = 5, m = 2 }"
+        );
+        let p = parse(
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\nuses = [\"d\"]\nderive = {{ m = 3 }}\n"),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            p.stage("c").unwrap().params["derive"].to_string(),
+            "{ k = 1, m = 3 }"
+        );
+        // `uses = []` takes nothing: the nested table is the stage's own.
+        let p = parse(
+            &format!(
+                "{USES}[c]\nstage = \"check\"\ninputs = \"s\"\nuses = []\nderive = {{ m = 3 }}\n"
+            ),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(
+            p.stage("c").unwrap().params["derive"].to_string(),
+            "{ m = 3 }"
+        );
+        assert!(p.stage("c").unwrap().uses.is_empty());
+    }
+
+    #[test]
+    fn bad_uses_are_reported() {
+        let check = |extra: &str, expected: &str| {
+            let text = format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n{extra}");
+            assert_eq!(parse(&text, &[]).unwrap_err(), expected);
+        };
+        check(
+            "uses = [\"nope\"]\n",
+            "`p/x.toml`: `c.uses`: `nope` is not a stage of this pipeline",
+        );
+        check(
+            "uses = [\"s\"]\n",
+            "`p/x.toml`: `c.uses`: `s` is a `source` stage; a `check` stage re-runs only `derive`",
+        );
+        check(
+            "[d2]\nstage = \"derive\"\ninputs = \"s\"\n",
+            "`p/x.toml`: stage `c`: the pipeline has 2 `derive` stages (`d`, `d2`); say in \
+             `c.uses` which one it re-runs",
+        );
+        check(
+            "uses = [\"d\", \"d2\"]\n[d2]\nstage = \"derive\"\ninputs = \"s\"\n",
+            "`p/x.toml`: `c.uses`: `d` and `d2` are both `derive` stages; name one",
+        );
+        check(
+            "derive = 3\n",
+            "`p/x.toml`: `c.derive`: expected a table of `derive` parameters, found `3`",
+        );
+        assert_eq!(
+            parse("[s]\nstage = \"source\"\nuses = [\"s\"]\n", &[]).unwrap_err(),
+            "`p/x.toml`: `s.uses`: a `source` stage re-runs no other stage, so it uses none"
+        );
+    }
+
     #[test]
     fn cycles_are_reported() {
         let stages = vec![
@@ -502,6 +702,7 @@ mod tests {
                 inputs: vec!["b".into()],
                 params: toml::Table::new(),
                 overridden: vec![],
+                uses: vec![],
             },
             StageSpec {
                 name: "b".into(),
@@ -509,6 +710,7 @@ mod tests {
                 inputs: vec!["a".into()],
                 params: toml::Table::new(),
                 overridden: vec![],
+                uses: vec![],
             },
         ];
         assert_eq!(

@@ -253,7 +253,7 @@ impl<'a> Runner<'a> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(StageKey::new(
             entry.kind(),
-            entry.version(),
+            &entry.code().versions(),
             entry.output(),
             &stage.canonical_params,
             &file_hashes,

@@ -1,28 +1,111 @@
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cod_artifact::ArtifactKind;
+use cod_artifact::{Artifact, ArtifactError, ArtifactKind};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::Progress;
 
-/// A pipeline stage: typed parameters in, one artifact out.
+/// The code a stage runs, for its cache key: a name and version, and the code it calls.
 ///
-/// The same implementation serves the runner and the stage's own binary, so both write the same
-/// artifact for the same inputs and parameters.
+/// A stage's key hashes every version in its tree ([`Code::versions`]), so a stage that re-runs
+/// another stage's code (a backtest runs clustering, fits and the mapping) is re-run when that
+/// code's version is bumped, without bumping its own.
+#[derive(Clone, Copy, Debug)]
+pub struct Code {
+    pub name: &'static str,
+    /// Bump whenever the output for the same inputs and parameters changes.
+    pub version: u32,
+    /// The stages and libraries whose code this one runs.
+    pub calls: &'static [&'static Code],
+}
+
+impl Code {
+    #[must_use]
+    pub const fn new(name: &'static str, version: u32, calls: &'static [&'static Code]) -> Code {
+        Code {
+            name,
+            version,
+            calls,
+        }
+    }
+
+    /// Every name in the tree with its version, each once.
+    ///
+    /// # Panics
+    /// When one name appears with two versions: the tree is declared wrong.
+    #[must_use]
+    pub fn versions(&self) -> BTreeMap<&'static str, u32> {
+        let mut all = BTreeMap::new();
+        let mut todo = vec![self];
+        while let Some(code) = todo.pop() {
+            let seen = *all.entry(code.name).or_insert(code.version);
+            assert_eq!(
+                seen, code.version,
+                "code `{}` appears with versions {seen} and {}",
+                code.name, code.version
+            );
+            todo.extend(code.calls.iter().copied());
+        }
+        all
+    }
+}
+
+/// The artifacts a stage reads: `()` or a tuple of artifact types, in the order of the stage's
+/// `inputs`.
+pub trait Inputs: Sized {
+    const KINDS: &'static [ArtifactKind];
+
+    /// Reads and checks every input; `paths` has one path per kind.
+    fn read(paths: &[PathBuf]) -> Result<Self, ArtifactError>;
+}
+
+impl Inputs for () {
+    const KINDS: &'static [ArtifactKind] = &[];
+
+    fn read(_paths: &[PathBuf]) -> Result<(), ArtifactError> {
+        Ok(())
+    }
+}
+
+macro_rules! tuple_inputs {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Artifact),+> Inputs for ($($t,)+) {
+            const KINDS: &'static [ArtifactKind] = &[$($t::KIND),+];
+
+            fn read(paths: &[PathBuf]) -> Result<Self, ArtifactError> {
+                Ok(($(cod_artifact::read::<$t>(&paths[$i])?,)+))
+            }
+        }
+    };
+}
+tuple_inputs!(A 0);
+tuple_inputs!(A 0, B 1);
+tuple_inputs!(A 0, B 1, C 2);
+tuple_inputs!(A 0, B 1, C 2, D 3);
+
+/// A pipeline stage: typed parameters and input artifacts in, one artifact out.
+///
+/// A stage's `run` is its computation only: the runner (and a stage's own binary, through the same
+/// [`run_stage`]) reads and checks the inputs, and writes the output atomically and only on
+/// success, so both write the same artifact for the same inputs and parameters.
 pub trait Stage {
     /// Parameters as written in the pipeline file. Deserialization must reject unknown keys.
     type Params: Serialize + DeserializeOwned;
+    /// The artifacts the stage reads, one per upstream stage.
+    type Inputs: Inputs;
+    /// The artifact the stage writes.
+    type Output: Artifact;
 
     /// The name used for `stage = "…"` in pipeline files.
     const KIND: &'static str;
-    /// Bump whenever the stage's output for the same inputs and parameters changes; it is part of
-    /// the cache key.
-    const VERSION: u32;
-    /// The artifact the stage writes.
-    const OUTPUT: ArtifactKind;
-    /// The artifacts the stage reads, in order, one per upstream stage.
-    const INPUTS: &'static [ArtifactKind];
+    /// The stage's code and every code it runs; part of the cache key.
+    const CODE: Code;
+    /// Kinds of stage whose parameters this one takes as nested tables of the same name, because it
+    /// re-runs their code (a backtest's `cluster`, `fit`, `map`). A pipeline fills them from its own
+    /// stages of those kinds (see `uses` in [`crate::Pipeline`]), so they cannot disagree.
+    const USES: &'static [&'static str] = &[];
 
     /// Checks the parameters beyond what deserialization checks (ranges, combinations), before
     /// any stage of the pipeline runs.
@@ -38,15 +121,35 @@ pub trait Stage {
         Vec::new()
     }
 
-    /// Runs the stage. Must write `output` atomically (see `cod_artifact::write`) and only on success.
+    /// The stage's computation.
     fn run(
         params: &Self::Params,
-        inputs: &[PathBuf],
-        output: &Path,
+        inputs: Self::Inputs,
         progress: &Progress,
-    ) -> anyhow::Result<()>;
+    ) -> anyhow::Result<Self::Output>;
 }
 
+/// Runs stage `S` on the artifacts at `inputs` and writes its artifact to `output` atomically, only
+/// on success.
+pub fn run_stage<S: Stage>(
+    params: &S::Params,
+    inputs: &[PathBuf],
+    output: &Path,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let expected = <S::Inputs as Inputs>::KINDS.len();
+    if inputs.len() != expected {
+        anyhow::bail!(
+            "the `{}` stage takes {expected} input artifact(s), found {}",
+            S::KIND,
+            inputs.len()
+        );
+    }
+    let inputs = S::Inputs::read(inputs)?;
+    let artifact = S::run(params, inputs, progress)?;
+    cod_artifact::write(output, &artifact)?;
+    Ok(())
+}
 /// Resolves a relative path in a stage's parameters: against the current directory when the key
 /// came from `--set` on the command line, else against the pipeline file's directory.
 pub struct PathResolver<'a> {
@@ -97,9 +200,10 @@ pub(crate) struct ConfiguredStage {
 /// Object-safe view of a [`Stage`], for the registry.
 pub trait StageEntry: Sync {
     fn kind(&self) -> &'static str;
-    fn version(&self) -> u32;
+    fn code(&self) -> Code;
     fn output(&self) -> ArtifactKind;
     fn inputs(&self) -> &'static [ArtifactKind];
+    fn uses(&self) -> &'static [&'static str];
     /// Parses and checks the parameters; the error is serde's message (which names the key).
     #[doc(hidden)]
     fn configure(
@@ -121,14 +225,17 @@ where
     fn kind(&self) -> &'static str {
         S::KIND
     }
-    fn version(&self) -> u32 {
-        S::VERSION
+    fn code(&self) -> Code {
+        S::CODE
     }
     fn output(&self) -> ArtifactKind {
-        S::OUTPUT
+        <S::Output as Artifact>::KIND
     }
     fn inputs(&self) -> &'static [ArtifactKind] {
-        S::INPUTS
+        <S::Inputs as Inputs>::KINDS
+    }
+    fn uses(&self) -> &'static [&'static str] {
+        S::USES
     }
     fn configure(
         &self,
@@ -146,7 +253,7 @@ where
             canonical_params,
             files_read,
             run: Box::new(move |inputs, output, progress| {
-                S::run(&params, inputs, output, progress)
+                run_stage::<S>(&params, inputs, output, progress)
             }),
         }))
     }

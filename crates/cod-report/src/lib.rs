@@ -25,7 +25,8 @@ mod stage;
 mod tests;
 
 pub use stage::{
-    LadderReportParams, LadderReportStage, ReportParams, ReportStage, ladder_report, report,
+    BINARY, LADDER_BINARY, LadderReportParams, LadderReportStage, ReportParams, ReportStage,
+    ladder_report, report,
 };
 
 /// Draws `chart` into a figure; with `png`, also as `plots/<id>.png`.
@@ -38,11 +39,4 @@ fn figure(id: &str, caption: &str, chart: &plot::Chart, png: bool) -> anyhow::Re
         svg: rendered.svg,
         png: rendered.png.map(|bytes| (format!("plots/{id}.png"), bytes)),
     })
-}
-
-/// For the stage binaries' `--files DIR`: writes the files of the report artifact at `artifact`
-/// (`report.md`, `report.html`, plots) into `dir`.
-#[must_use]
-pub fn write_files(artifact: &std::path::Path, dir: &std::path::Path) -> std::process::ExitCode {
-    cod_pipeline::write_artifact_files(artifact, dir)
 }

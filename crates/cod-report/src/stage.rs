@@ -1,12 +1,9 @@
 //! The `report` and `ladder-report` stages.
 
-use std::path::{Path, PathBuf};
-
 use anyhow::bail;
-use cod_artifact::{
-    ArtifactKind, Clusters, EvalTable, Fits, LadderFits, Predictions, Report, TrainingRuns,
-};
-use cod_pipeline::{Progress, Stage};
+use cod_artifact::{Clusters, EvalTable, Fits, LadderFits, Predictions, Report, TrainingRuns};
+use cod_fit::FitStage;
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
 use crate::doc::Document;
@@ -95,16 +92,12 @@ pub struct ReportStage;
 
 impl Stage for ReportStage {
     type Params = ReportParams;
+    type Inputs = (EvalTable, Clusters, Fits, Predictions);
+    type Output = Report;
     const KIND: &'static str = "report";
-    /// Bump on any change to what the report shows or how it is drawn (the font included).
-    const VERSION: u32 = 2;
-    const OUTPUT: ArtifactKind = ArtifactKind::Report;
-    const INPUTS: &'static [ArtifactKind] = &[
-        ArtifactKind::EvalTable,
-        ArtifactKind::Clusters,
-        ArtifactKind::Fits,
-        ArtifactKind::Predictions,
-    ];
+    /// Bump on any change to what the report shows or how it is drawn (the font included). It
+    /// draws the fitted laws with `fit`'s code.
+    const CODE: Code = Code::new("report", 2, &[&FitStage::CODE]);
 
     fn validate(params: &ReportParams) -> anyhow::Result<()> {
         check_title(params.title.as_ref())
@@ -112,30 +105,40 @@ impl Stage for ReportStage {
 
     fn run(
         params: &ReportParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (table, clusters, fits, predictions): (EvalTable, Clusters, Fits, Predictions),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let table: EvalTable = cod_artifact::read(&inputs[0])?;
-        let clusters: Clusters = cod_artifact::read(&inputs[1])?;
-        let fits: Fits = cod_artifact::read(&inputs[2])?;
-        let predictions: Predictions = cod_artifact::read(&inputs[3])?;
-        let report = report(&table, &clusters, &fits, &predictions, params)?;
-        cod_artifact::write(output, &report)?;
-        Ok(())
+    ) -> anyhow::Result<Report> {
+        report(&table, &clusters, &fits, &predictions, params)
     }
 }
+
+/// `cod-report`, the report stage's binary.
+pub const BINARY: StageBinary = StageBinary {
+    name: "cod-report",
+    about: "Render a per-item pipeline's artifacts as a report",
+    long_about: "Per benchmark: the clusters' scaling curves, the mapping f and every method's \
+                 prediction, with summary tables, as `report.md` and a self-contained \
+                 `report.html` inside a `report` artifact. With `--files DIR` it also writes the \
+                 report's files there, as `cod pipeline run` does into `out/<pipeline>/`.",
+    inputs: &["eval-table", "clusters", "fits", "predictions"],
+    examples: &[
+        "cod-report --eval-table out/mmlu/ingest.bin --clusters out/mmlu/cluster.bin \
+                 --fits out/mmlu/fit.bin --predictions out/mmlu/map.bin --output report.bin \
+                 --files report/",
+    ],
+};
 
 /// Renders a ladder pipeline's artifacts as a report.
 pub struct LadderReportStage;
 
 impl Stage for LadderReportStage {
     type Params = LadderReportParams;
+    type Inputs = (TrainingRuns, LadderFits);
+    type Output = Report;
     const KIND: &'static str = "ladder-report";
-    /// Bump on any change to what the report shows or how it is drawn (the font included).
-    const VERSION: u32 = 2;
-    const OUTPUT: ArtifactKind = ArtifactKind::Report;
-    const INPUTS: &'static [ArtifactKind] = &[ArtifactKind::TrainingRuns, ArtifactKind::LadderFits];
+    /// Bump on any change to what the report shows or how it is drawn (the font included). It
+    /// draws the fitted laws with `fit`'s code.
+    const CODE: Code = Code::new("ladder-report", 2, &[&FitStage::CODE]);
 
     fn validate(params: &LadderReportParams) -> anyhow::Result<()> {
         check_title(params.title.as_ref())
@@ -143,14 +146,23 @@ impl Stage for LadderReportStage {
 
     fn run(
         params: &LadderReportParams,
-        inputs: &[PathBuf],
-        output: &Path,
+        (runs, fits): (TrainingRuns, LadderFits),
         _progress: &Progress,
-    ) -> anyhow::Result<()> {
-        let runs: TrainingRuns = cod_artifact::read(&inputs[0])?;
-        let fits: LadderFits = cod_artifact::read(&inputs[1])?;
-        let report = ladder_report(&runs, &fits, params)?;
-        cod_artifact::write(output, &report)?;
-        Ok(())
+    ) -> anyhow::Result<Report> {
+        ladder_report(&runs, &fits, params)
     }
 }
+
+/// `cod-ladder-report`, the ladder report stage's binary.
+pub const LADDER_BINARY: StageBinary = StageBinary {
+    name: "cod-ladder-report",
+    about: "Render a ladder pipeline's artifacts as a report",
+    long_about: "Per task: step 1 (loss against compute), step 2 (accuracy against loss) and \
+                 every method's prediction, with the summary tables, as `report.md` and a \
+                 self-contained `report.html` inside a `report` artifact. With `--files DIR` it \
+                 also writes the report's files there, as `cod pipeline run` does into \
+                 `out/<pipeline>/`.",
+    inputs: &["runs", "ladder-fits"],
+    examples: &["cod-ladder-report --runs out/olmo-ladder/ingest.bin \
+                 --ladder-fits out/olmo-ladder/ladder.bin --output report.bin --files report/"],
+};
