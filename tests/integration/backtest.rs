@@ -264,7 +264,7 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
     let p = Project::new();
     let out = olmo_backtest(&p, &[]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("olmo_ladder_backtest", out.stdout);
+    assert_run_snapshot!("olmo_ladder_backtest", out.stdout);
 
     let b = artifact(&p, "out/olmo-ladder/backtest.bin");
     let h = &b["holdouts"][0];

@@ -60,7 +60,7 @@ fn clusters_snapshot() {
     let p = project();
     let out = p.cod(&["pipeline", "run", "groups.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("groups_cluster_run", out.stdout);
+    assert_run_snapshot!("groups_cluster_run", out.stdout);
     let json = p.cod(&["artifact", "show", "out/groups/cluster.bin", "--json"]);
     let mut value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     // Centres and distances to 6 decimals.

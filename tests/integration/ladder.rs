@@ -165,7 +165,7 @@ fn olmo_ladder_matches_the_scipy_reference() {
 
 /// The table, and the files beside it.
 fn check_outputs(p: &Project, stdout: &str) {
-    insta::assert_snapshot!("olmo_ladder_summary", stdout);
+    assert_run_snapshot!("olmo_ladder_summary", stdout);
     let out = p.path().join("out/olmo-ladder");
     let csv = std::fs::read_to_string(out.join("ladder.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 16);
@@ -287,7 +287,7 @@ fn tiny_training_runs_snapshot() {
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
     assert!(out.ok, "{}", out.stderr);
     insta::assert_yaml_snapshot!("tiny_training_runs", artifact(&p, "out/tiny/ingest.bin"));
-    insta::assert_snapshot!("tiny_training_runs_summary", out.stdout);
+    assert_run_snapshot!("tiny_training_runs_summary", out.stdout);
 
     // The ladder stage on it: two runs of three checkpoints give a degenerate but finite fit.
     let mut pipeline = std::fs::read_to_string(p.path().join("tiny.toml")).unwrap();

@@ -19,7 +19,7 @@ fn lm_eval_mini_pipeline_ingests_the_harness_layout() {
     let pipeline = root().join("pipelines/lm-eval-mini.toml");
     let out = p.cod(&["pipeline", "run", &pipeline.display().to_string()]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("lm_eval_mini_summary", out.stdout);
+    assert_run_snapshot!("lm_eval_mini_summary", out.stdout);
     let table = artifact_json(&p, "out/lm-eval-mini/ingest.bin");
     let benchmarks = table["benchmarks"].as_array().unwrap();
     let names: Vec<&str> = benchmarks
@@ -346,7 +346,7 @@ fn inspect_then_init_writes_a_pipeline_that_runs_once_filled_in() {
     let p = tiny();
     let out = p.cod(&["ingest", "inspect", "logs"]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("lm_eval_inspect", out.stdout);
+    assert_run_snapshot!("lm_eval_inspect", out.stdout);
 
     let out = p.cod(&["init", "logs", "--name", "mine"]);
     assert!(out.ok, "{}", out.stderr);

@@ -1,5 +1,8 @@
 //! End-to-end tests: the `cod` binary, the stage binaries and the fixtures, in one test binary.
 
+#[macro_use]
+mod support;
+
 mod artifacts;
 mod backtest;
 mod bad_input;
@@ -12,4 +15,3 @@ mod pipeline_runs;
 mod report;
 mod snapshots;
 mod stage_binaries;
-mod support;

@@ -47,11 +47,11 @@ fn tiny_report_without_a_predictable_subset() {
     let p = tiny();
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("tiny_report_run", out.stdout);
-    insta::assert_snapshot!("tiny_report_md", read(&p, "out/tiny/report.md"));
+    assert_run_snapshot!("tiny_report_run", out.stdout);
+    assert_run_snapshot!("tiny_report_md", read(&p, "out/tiny/report.md"));
     let show = p.cod(&["artifact", "show", "out/tiny/report.bin"]);
     assert!(show.ok, "{}", show.stderr);
-    insta::assert_snapshot!("tiny_report_show", show.stdout);
+    assert_run_snapshot!("tiny_report_show", show.stdout);
     // No mapping, so no mapping plot: clusters and methods for each of the two benchmarks.
     let html = read(&p, "out/tiny/report.html");
     assert_eq!(html.matches("<figure id=").count(), 4);
@@ -132,7 +132,7 @@ fn groups_report_with_a_mapping() {
     let p = groups();
     let out = p.cod(&["pipeline", "run", "groups.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("groups_report_md", read(&p, "out/groups/report.md"));
+    assert_run_snapshot!("groups_report_md", read(&p, "out/groups/report.md"));
     let html = read(&p, "out/groups/report.html");
     // The title is escaped wherever it appears, and the page needs nothing from outside.
     assert!(html.contains("<title>Groups &lt;&amp; &quot;friends&quot;&gt;</title>"));
@@ -276,7 +276,7 @@ fn run_pipeline(name: &str) -> Project {
 #[test]
 fn olmo_ladder_report() {
     let p = run_pipeline("olmo-ladder");
-    insta::assert_snapshot!(
+    assert_run_snapshot!(
         "olmo_ladder_report_md",
         read(&p, "out/olmo-ladder/report.md")
     );

@@ -32,7 +32,7 @@ fn tiny_stage_artifacts() {
     assert!(out.ok, "{}", out.stderr);
     insta::assert_yaml_snapshot!("tiny_ingest", artifact_json(&p, "out/tiny/ingest.bin"));
     insta::assert_yaml_snapshot!("tiny_features", artifact_json(&p, "out/tiny/features.bin"));
-    insta::assert_snapshot!("tiny_summary", out.stdout);
+    assert_run_snapshot!("tiny_summary", out.stdout);
 }
 
 #[test]
@@ -65,12 +65,12 @@ fn mmlu_summary_and_artifact_shows() {
     let pipeline = root().join("pipelines/mmlu.toml");
     let out = p.cod(&["pipeline", "run", &pipeline.display().to_string()]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_snapshot!("mmlu_run", out.stdout);
+    assert_run_snapshot!("mmlu_run", out.stdout);
     let predictions = std::fs::read_to_string(p.path().join("out/mmlu/predictions.json")).unwrap();
     let predictions: Value = serde_json::from_str(&predictions).unwrap();
     insta::assert_yaml_snapshot!("mmlu_predictions", rounded(predictions));
     let show = p.cod(&["artifact", "show", "out/mmlu/features.bin"]);
-    insta::assert_snapshot!("mmlu_features_show", show.stdout);
+    assert_run_snapshot!("mmlu_features_show", show.stdout);
     // The features of the first items, as JSON.
     let features = artifact_json(&p, "out/mmlu/features.bin");
     let d = features["ladder"].as_array().unwrap().len();

@@ -1,6 +1,16 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// `insta::assert_snapshot!` with the run timings a command prints (`0.36s`, right-aligned) filtered
+/// to `[TIME]`, padding included.
+macro_rules! assert_run_snapshot {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ filters => vec![(r" +\d+(?:\.\d+)?s\b", " [TIME]")] }, {
+            insta::assert_snapshot!($name, $value);
+        })
+    };
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -19,13 +29,39 @@ pub fn shared_data(needed: &str) -> PathBuf {
     data
 }
 
-/// A binary built beside `cod`: the stage binaries. `just test` builds them first.
+/// A binary built beside `cod`: the stage binaries and `cod-sim`. The first call builds every
+/// binary of the workspace, with the profile and target directory of this test, so a plain
+/// `cargo test` runs them up to date.
 pub fn sibling_binary(name: &str) -> PathBuf {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     let cod = PathBuf::from(env!("CARGO_BIN_EXE_cod"));
+    let profile_dir = cod.parent().expect("a directory");
+    let built = BUILT.get_or_init(|| {
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .args(["build", "--workspace", "--bins", "--quiet"])
+            .current_dir(root())
+            .env(
+                "CARGO_TARGET_DIR",
+                profile_dir.parent().expect("the target directory"),
+            );
+        if profile_dir.file_name().is_some_and(|p| p == "release") {
+            command.arg("--release");
+        }
+        match command.output() {
+            Ok(out) if out.status.success() => Ok(()),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+            Err(err) => Err(err.to_string()),
+        }
+    });
+    if let Err(err) = built {
+        panic!("cannot build the workspace's binaries: {err}");
+    }
     let path = cod.with_file_name(name);
     assert!(
         path.exists(),
-        "`{}` is not built; run `cargo build --workspace --bins` first (`just test` does)",
+        "`{}` is not a binary of the workspace",
         path.display()
     );
     path
@@ -85,30 +121,12 @@ impl Project {
     }
 
     /// Replaces the scratch and repository paths and timings with placeholders.
+    /// `text` with this project's temporary directory and the repository root written as `[TMP]`
+    /// and `[ROOT]`, so messages naming files compare exactly. Snapshots filter run timings with
+    /// [`assert_run_snapshot!`].
     pub fn redact(&self, text: &str) -> String {
-        let text = text
-            .replace(&self.path().display().to_string(), "[TMP]")
-            .replace(&root().display().to_string(), "[ROOT]");
-        text.lines()
-            .map(|line| {
-                let line = line
-                    .split(' ')
-                    .map(|word| {
-                        let is_time = word.ends_with('s')
-                            && word.len() > 1
-                            && word[..word.len() - 1].parse::<f64>().is_ok();
-                        if is_time { "[TIME]" } else { word }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                // Timings are right-aligned: their padding depends on their width, so it goes too.
-                match line.find("[TIME]") {
-                    Some(at) => format!("{} {}", line[..at].trim_end(), &line[at..]),
-                    None => line,
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        text.replace(&self.path().display().to_string(), "[TMP]")
+            .replace(&root().display().to_string(), "[ROOT]")
     }
 
     /// Artifact files in the cache.

@@ -572,7 +572,9 @@ fn masked_add(values: &[i64], mask: &[i64; BLOCK], lanes: &mut [i64; LANES]) {
         .zip(mask.chunks_exact(LANES))
     {
         for l in 0..LANES {
-            lanes[l] += v[l] & m[l];
+            // Cannot overflow (see `LANES` and `SCANS_PER_FLUSH`); `wrapping_add` says so to the
+            // compiler, so the loop vectorizes with overflow checks on.
+            lanes[l] = lanes[l].wrapping_add(v[l] & m[l]);
         }
     }
 }

@@ -3,8 +3,6 @@
 //! counters below report how many inputs ran (`cargo test -p cod-ingest fuzz -- --nocapture
 //! --test-threads 1`).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use proptest::prelude::*;
 
 use crate::lm_eval::{LmEvalOptions, SamplesFile, parse_file};
@@ -39,11 +37,7 @@ fn noise() -> impl Strategy<Value = String> {
     "[\\[\\]{}\",:0-9a-z_ .eE+\\-\\n\\\\]{0,160}"
 }
 
-static JSON_CASES: AtomicUsize = AtomicUsize::new(0);
-static CSV_CASES: AtomicUsize = AtomicUsize::new(0);
-
 fn parse_samples(text: &str) {
-    JSON_CASES.fetch_add(1, Ordering::Relaxed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("samples_t_2025-01-01T00-00-00.jsonl");
     std::fs::write(&path, text).unwrap();
@@ -62,7 +56,6 @@ fn parse_samples(text: &str) {
 }
 
 fn parse_tables(text: &str) {
-    CSV_CASES.fetch_add(1, Ordering::Relaxed);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.csv");
     std::fs::write(&path, text).unwrap();
@@ -128,16 +121,4 @@ proptest! {
     fn table_readers_never_panic_on_noise(text in "[a-z0-9,\\.\\-\"\\n _/]{0,120}") {
         parse_tables(&text);
     }
-}
-
-/// Prints how many inputs the properties above ran (with `--nocapture`), so the count can be
-/// quoted; the test order is not fixed, so it reports what has run by then.
-#[test]
-#[allow(clippy::print_stderr)]
-fn zz_report_fuzz_counts() {
-    eprintln!(
-        "fuzzed so far: {} samples files, {} tables",
-        JSON_CASES.load(Ordering::Relaxed),
-        CSV_CASES.load(Ordering::Relaxed)
-    );
 }
