@@ -568,8 +568,20 @@ impl Table {
         out
     }
 
+    /// The table in Markdown; a `|`, `\` or line break inside a cell (a benchmark's name) is
+    /// escaped so it cannot break the table.
     fn markdown(&self) -> String {
-        let line = |cells: &[String]| format!("| {} |\n", cells.join(" | "));
+        let line = |cells: &[String]| {
+            let cells: Vec<String> = cells
+                .iter()
+                .map(|c| {
+                    c.replace('\\', "\\\\")
+                        .replace('|', "\\|")
+                        .replace(['\n', '\r'], " ")
+                })
+                .collect();
+            format!("| {} |\n", cells.join(" | "))
+        };
         let mut out = line(&self.header);
         let rule: Vec<String> = self
             .align
@@ -759,6 +771,16 @@ mod tests {
             "holdout,held_out,benchmark,method,prediction,actual,abs_error,lower,upper,note\n\
              1,m1,x,cod,,0.5,,,,\"fit failed: a, b\"\n\
              2,m2,x,cod,0.75,0.5,0.25,0.25,0.875,\n"
+        );
+    }
+
+    #[test]
+    fn markdown_cells_cannot_break_the_table() {
+        let mut t = Table::new(&[("benchmark", Left), ("error", Right)]);
+        t.rows.push(vec!["a|b\\c\nd".to_owned(), "1.0".to_owned()]);
+        assert_eq!(
+            t.markdown(),
+            "| benchmark | error |\n| --- | ---: |\n| a\\|b\\\\c d | 1.0 |\n"
         );
     }
 

@@ -1,3 +1,4 @@
+use crate::PerItemMethod;
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
@@ -39,7 +40,7 @@ pub struct BaselineFit {
     /// mean pass rate), `end-to-end-bnsl` (a broken power law on 1 − mean pass rate),
     /// `no-change` (the largest ladder model's mean pass rate), `log-linear` (a line in log10
     /// compute through the 3 largest) or `irt` (item response theory on the counts).
-    pub method: String,
+    pub method: PerItemMethod,
     /// The law's parameters; `no-change`: the accuracy; `log-linear`: intercept and slope per
     /// decade; `irt`: the guess floor used.
     pub params: Vec<f64>,

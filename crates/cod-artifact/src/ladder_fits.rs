@@ -1,3 +1,4 @@
+use crate::LadderMethod;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -128,15 +129,18 @@ fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
 impl LadderTarget {
     /// Every accuracy method's prediction, by method name.
     #[must_use]
-    pub fn methods(&self) -> [(&'static str, Option<f64>); 7] {
+    pub fn methods(&self) -> [(LadderMethod, Option<f64>); 7] {
         [
-            ("ladder", self.accuracy_predicted),
-            ("ladder-step2", self.accuracy_step2),
-            ("loss-intermediate", self.accuracy_loss_intermediate),
-            ("one-step", self.accuracy_one_step),
-            ("one-step-compute", self.accuracy_one_step_compute),
-            ("no-change", self.accuracy_no_change),
-            ("log-linear", self.accuracy_log_linear),
+            (LadderMethod::Ladder, self.accuracy_predicted),
+            (LadderMethod::LadderStep2, self.accuracy_step2),
+            (
+                LadderMethod::LossIntermediate,
+                self.accuracy_loss_intermediate,
+            ),
+            (LadderMethod::OneStep, self.accuracy_one_step),
+            (LadderMethod::OneStepCompute, self.accuracy_one_step_compute),
+            (LadderMethod::NoChange, self.accuracy_no_change),
+            (LadderMethod::LogLinear, self.accuracy_log_linear),
         ]
     }
 }
@@ -168,12 +172,14 @@ impl LadderFits {
                     .into_iter()
                     .map(|(method, prediction)| {
                         (
-                            method.to_owned(),
+                            method.name().to_owned(),
                             PredictionRow {
                                 prediction,
                                 actual: t.accuracy_actual,
                                 abs_error: abs_error(prediction, t.accuracy_actual),
-                                interval: (method == "ladder").then_some(t.interval).flatten(),
+                                interval: (method == LadderMethod::Ladder)
+                                    .then_some(t.interval)
+                                    .flatten(),
                             },
                         )
                     })
@@ -204,7 +210,7 @@ impl LadderFits {
                     .flat_map(|task| &task.targets)
                     .filter_map(|t| abs_error(t.methods()[i].1, t.accuracy_actual))
                     .collect();
-                (method, errors)
+                (method.name(), errors)
             })
             .filter(|(_, errors): &(_, Vec<f64>)| !errors.is_empty())
             .collect()

@@ -26,6 +26,7 @@ mod file;
 mod fits;
 mod ladder;
 mod ladder_fits;
+mod methods;
 mod predictions;
 mod report;
 mod runs;
@@ -44,6 +45,7 @@ pub use file::{
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};
 pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor};
+pub use methods::{LadderMethod, PerItemMethod};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,
     PredictionRow, Predictions,

@@ -1,3 +1,4 @@
+use crate::PerItemMethod;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -105,8 +106,7 @@ pub struct AnchorCheck {
 /// One method's prediction.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MethodPrediction {
-    /// `cod`, `cod-without-mapping`, `end-to-end-passrate`, …
-    pub method: String,
+    pub method: PerItemMethod,
     pub prediction: Option<f64>,
     /// The target's value of what this method predicts, when it is not the benchmark's `actual`
     /// (the end-to-end (exp) baseline predicts majority accuracy).
@@ -142,7 +142,7 @@ impl Predictions {
                     .iter()
                     .map(|m| {
                         (
-                            m.method.clone(),
+                            m.method.name().to_owned(),
                             PredictionRow {
                                 prediction: m.prediction,
                                 actual: m.actual.or(b.actual),

@@ -2,7 +2,9 @@
 //! runs.
 
 use anyhow::{Context, bail};
-use cod_artifact::{Backtest, BacktestRow, Holdout, LadderTask, Role, TrainingRun, TrainingRuns};
+use cod_artifact::{
+    Backtest, BacktestRow, Holdout, LadderMethod, LadderTask, Role, TrainingRun, TrainingRuns,
+};
 use cod_ladder::{LadderParams, LadderStage};
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
@@ -16,9 +18,6 @@ fn default_holdout() -> usize {
 fn default_min_sizes() -> usize {
     2
 }
-
-/// The method that evaluates step 2 at the held-out run's observed loss.
-const STEP2_AT_OBSERVED_LOSS: &str = "ladder-step2";
 
 /// Parameters of the `ladder-backtest` stage: how many model sizes to hold out, and the `ladder`
 /// stage's parameters (a table of the same keys; left out, its defaults).
@@ -58,14 +57,16 @@ impl LadderBacktestParams {
 
 /// Why `method` has no prediction for a target of `task`: the first of the fits it needs that
 /// failed.
-fn failure(task: &LadderTask, method: &str) -> Option<String> {
+fn failure(task: &LadderTask, method: LadderMethod) -> Option<String> {
     let needs = match method {
-        "ladder" => vec![("step 1", &task.step1), ("step 2", &task.step2)],
-        "ladder-step2" => vec![("step 2", &task.step2)],
-        "loss-intermediate" => vec![("L(C)", &task.loss_from_compute), ("step 2", &task.step2)],
-        "one-step" => vec![("one-step", &task.one_step)],
-        "one-step-compute" => vec![("one-step on compute", &task.one_step_compute)],
-        _ => Vec::new(),
+        LadderMethod::Ladder => vec![("step 1", &task.step1), ("step 2", &task.step2)],
+        LadderMethod::LadderStep2 => vec![("step 2", &task.step2)],
+        LadderMethod::LossIntermediate => {
+            vec![("L(C)", &task.loss_from_compute), ("step 2", &task.step2)]
+        }
+        LadderMethod::OneStep => vec![("one-step", &task.one_step)],
+        LadderMethod::OneStepCompute => vec![("one-step on compute", &task.one_step_compute)],
+        LadderMethod::NoChange | LadderMethod::LogLinear => Vec::new(),
     };
     needs
         .into_iter()
@@ -85,12 +86,14 @@ fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec
                     holdout: k,
                     held_out: run.name.clone(),
                     benchmark: task.name.clone(),
-                    method: method.to_owned(),
+                    method: method.name().to_owned(),
                     prediction,
                     actual: t.accuracy_actual,
                     abs_error: None,
                     // The ladder's bootstrap bands the chained two-step prediction only.
-                    interval: (method == "ladder").then_some(t.interval).flatten(),
+                    interval: (method == LadderMethod::Ladder)
+                        .then_some(t.interval)
+                        .flatten(),
                     note: if prediction.is_none() {
                         failure(task, method)
                     } else {
@@ -196,7 +199,11 @@ pub fn ladder_backtest(
         fixed,
         requested: params.holdout,
         note,
-        diagnostics: vec![STEP2_AT_OBSERVED_LOSS.to_owned()],
+        diagnostics: LadderMethod::ALL
+            .iter()
+            .filter(|m| m.is_diagnostic())
+            .map(|m| m.name().to_owned())
+            .collect(),
         holdouts,
         rows,
     })

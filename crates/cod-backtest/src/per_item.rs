@@ -1,7 +1,9 @@
 //! The `backtest` stage: COD and its baselines backtested on per-item data.
 
 use anyhow::{Context, bail};
-use cod_artifact::{Backtest, BacktestRow, BenchmarkPredictions, EvalTable, Holdout, Role};
+use cod_artifact::{
+    Backtest, BacktestRow, BenchmarkPredictions, EvalTable, Holdout, PerItemMethod, Role,
+};
 use cod_cluster::{ClusterMethod, ClusterParams, ClusterStage, MethodName};
 use cod_features::{FeaturesParams, FeaturesStage, Signal};
 use cod_fit::{FitParams, FitStage};
@@ -212,7 +214,7 @@ pub fn backtest(
                 holdout: holdout.k,
                 held_out: holdout.held_out[0].clone(),
                 benchmark: p.name.clone(),
-                method: m.method.clone(),
+                method: m.method.name().to_owned(),
                 prediction: m.prediction,
                 // The end-to-end (exp) baseline is scored against majority accuracy.
                 actual: m.actual.or(p.actual),
@@ -249,7 +251,11 @@ pub fn backtest(
         fixed,
         requested: params.holdout,
         note,
-        diagnostics: Vec::new(),
+        diagnostics: PerItemMethod::ALL
+            .iter()
+            .filter(|m| m.is_diagnostic())
+            .map(|m| m.name().to_owned())
+            .collect(),
         holdouts: holdouts.into_iter().map(|h| h.holdout).collect(),
         rows,
     })

@@ -26,9 +26,9 @@ pub use fitting::{Fit, FitOptions, Loss, fit};
 pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss};
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{
-    BINARY, BNSL, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, EXP, ExpAccuracy, FitParams,
-    FitStage, IRT, IrtFit, LOG_LINEAR, LOG_LINEAR_MODELS, LossName, NO_CHANGE, PASS_RATE,
-    fit_clusters, fit_clusters_with, log_linear_line, refit_starts, residuals, warm_starts,
+    BINARY, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, ExpAccuracy, FitParams, FitStage,
+    IrtFit, LOG_LINEAR_MODELS, LossName, fit_clusters, fit_clusters_with, log_linear_line,
+    refit_starts, residuals, warm_starts,
 };
 
 #[cfg(test)]

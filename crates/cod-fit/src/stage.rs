@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    BaselineFit, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits, Role, Verdict,
+    BaselineFit, BenchmarkFits, ClusterFit, Clusters, EvalTable, Features, Fits, PerItemMethod,
+    Role, Verdict,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
@@ -166,20 +167,13 @@ impl FitParams {
     }
 }
 
-/// The end-to-end baselines' method names.
-pub const EXP: &str = "end-to-end-exp";
-pub const PASS_RATE: &str = "end-to-end-passrate";
-pub const BNSL: &str = "end-to-end-bnsl";
-/// The trivial baselines (METHODS §3): the largest ladder model's accuracy, and a straight line in
-/// log compute through the three largest.
-pub const NO_CHANGE: &str = "no-change";
-pub const LOG_LINEAR: &str = "log-linear";
-/// Item response theory with ability log10 compute (METHODS §3, [`crate::irt`]).
-pub const IRT: &str = "irt";
-
 /// The baselines that fit no law to the accuracy curve: no residuals of their own, no starts.
-/// (IRT fits every item's counts; a bootstrap varies it through the resampled items.)
-const NO_CURVE_LAW: [&str; 3] = [NO_CHANGE, LOG_LINEAR, IRT];
+/// (PerItemMethod::Irt fits every item's counts; a bootstrap varies it through the resampled items.)
+const NO_CURVE_LAW: [PerItemMethod; 3] = [
+    PerItemMethod::NoChange,
+    PerItemMethod::LogLinear,
+    PerItemMethod::Irt,
+];
 
 /// Ladder models the log-linear baseline's line goes through (the largest ones).
 pub const LOG_LINEAR_MODELS: usize = 3;
@@ -209,22 +203,22 @@ pub struct BenchmarkRefit {
     /// Per cluster, one shift per ladder model (in ladder order); empty for no shift.
     pub clusters: Vec<Vec<f64>>,
     /// Per baseline method, the shift of the curve it fits.
-    pub baselines: BTreeMap<String, Vec<f64>>,
+    pub baselines: BTreeMap<PerItemMethod, Vec<f64>>,
     /// Per cluster, the parameters to start from (`None`: the law's grid).
     pub cluster_starts: Vec<Option<Vec<Vec<f64>>>>,
     /// Per baseline method, the parameters to start from.
-    pub baseline_starts: BTreeMap<String, Vec<Vec<f64>>>,
-    /// The `marginal` IRT's population to keep instead of refitting it.
+    pub baseline_starts: BTreeMap<PerItemMethod, Vec<Vec<f64>>>,
+    /// The `marginal` PerItemMethod::Irt's population to keep instead of refitting it.
     pub irt_population: Option<Population>,
 }
 
 impl BenchmarkRefit {
-    fn shifted(&self, method: &str, y: &[f64]) -> Vec<f64> {
-        add(y, self.baselines.get(method))
+    fn shifted(&self, method: PerItemMethod, y: &[f64]) -> Vec<f64> {
+        add(y, self.baselines.get(&method))
     }
 
-    fn start(&self, method: &str) -> Option<Vec<Vec<f64>>> {
-        self.baseline_starts.get(method).cloned()
+    fn start(&self, method: PerItemMethod) -> Option<Vec<Vec<f64>>> {
+        self.baseline_starts.get(&method).cloned()
     }
 }
 
@@ -250,7 +244,7 @@ fn fit_from<L: Law + Clone>(
     }
 }
 
-/// BNSL over a ladder's computes `x` (increasing), which place its starting breaks.
+/// PerItemMethod::EndToEndBnsl over a ladder's computes `x` (increasing), which place its starting breaks.
 fn bnsl_over(x: &[f64]) -> Bnsl {
     Bnsl {
         x_range: (x[0], x[x.len() - 1]),
@@ -274,7 +268,7 @@ pub struct BenchmarkResiduals {
     /// Parameters of the clusters' COD law as fitted (3 with g fixed, else 4).
     pub cod_params: usize,
     /// Per baseline method that fitted: its residuals and its law's number of parameters.
-    pub baselines: BTreeMap<String, (Vec<f64>, usize)>,
+    pub baselines: BTreeMap<PerItemMethod, (Vec<f64>, usize)>,
 }
 
 /// Every fitted curve's residuals on the ladder, per benchmark (in the fits' order).
@@ -301,20 +295,20 @@ pub fn residuals(fits: &Fits, params: &FitParams) -> Vec<BenchmarkResiduals> {
             let baselines = bench
                 .baselines
                 .iter()
-                .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method.as_str()))
+                .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method))
                 .map(|b| {
-                    let r = match b.method.as_str() {
-                        EXP => (
+                    let r = match b.method {
+                        PerItemMethod::EndToEndExp => (
                             residual(&bench.exp_accuracy, &|x| law.value(x, &b.params)),
                             n,
                         ),
-                        BNSL => (
+                        PerItemMethod::EndToEndBnsl => (
                             residual(&bench.accuracy, &|x| 1.0 - bnsl.value(x, &b.params)),
                             bnsl.names().len(),
                         ),
                         _ => (residual(&bench.accuracy, &|x| law.value(x, &b.params)), n),
                     };
-                    (b.method.clone(), r)
+                    (b.method, r)
                 })
                 .collect();
             BenchmarkResiduals {
@@ -377,17 +371,21 @@ pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
                 baseline_starts: bench
                     .baselines
                     .iter()
-                    .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method.as_str()))
+                    .filter(|b| b.failure.is_none() && !NO_CURVE_LAW.contains(&b.method))
                     .map(|b| {
-                        let law: &dyn Law<Input = f64> =
-                            if b.method == BNSL { &bnsl } else { &law };
-                        (b.method.clone(), refit_starts(law, &b.params, true))
+                        let law: &dyn Law<Input = f64> = if b.method == PerItemMethod::EndToEndBnsl
+                        {
+                            &bnsl
+                        } else {
+                            &law
+                        };
+                        (b.method, refit_starts(law, &b.params, true))
                     })
                     .collect(),
                 irt_population: bench
                     .baselines
                     .iter()
-                    .find(|b| b.method == IRT && b.failure.is_none())
+                    .find(|b| b.method == PerItemMethod::Irt && b.failure.is_none())
                     .and_then(|b| population(&b.params)),
                 ..BenchmarkRefit::default()
             }
@@ -449,7 +447,7 @@ fn fit_curve(
 }
 
 /// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the accuracy
-/// (exp) and on the mean pass rate, and BNSL on the error rate 1 − pass rate. `refit` gives each
+/// (exp) and on the mean pass rate, and PerItemMethod::EndToEndBnsl on the error rate 1 − pass rate. `refit` gives each
 /// method's shift of its curve and its start.
 fn baselines(
     law: &CodLaw,
@@ -461,14 +459,14 @@ fn baselines(
     refit: &BenchmarkRefit,
 ) -> Vec<BaselineFit> {
     let at_target = |f: &dyn Fn(f64) -> f64| target.map(|t| f(t.flops / COMPUTE_UNIT));
-    let failed = |method: &str, err: anyhow::Error| BaselineFit {
-        method: method.to_owned(),
+    let failed = |method: PerItemMethod, err: anyhow::Error| BaselineFit {
+        method,
         params: Vec::new(),
         rmse: f64::NAN,
         prediction: None,
         failure: Some(format!("{err:#}")),
     };
-    let cod_fit = |method: &str, y: &[f64]| {
+    let cod_fit = |method: PerItemMethod, y: &[f64]| {
         fit_from(
             law,
             refit.start(method),
@@ -477,48 +475,54 @@ fn baselines(
             options,
         )
     };
-    let exp = match cod_fit(EXP, exp_accuracy) {
+    let exp = match cod_fit(PerItemMethod::EndToEndExp, exp_accuracy) {
         Ok(f) => BaselineFit {
-            method: EXP.to_owned(),
+            method: PerItemMethod::EndToEndExp,
             prediction: at_target(&|t| law.value(t, &f.params)),
             params: f.params,
             rmse: f.rmse,
             failure: None,
         },
-        Err(err) => failed(EXP, err),
+        Err(err) => failed(PerItemMethod::EndToEndExp, err),
     };
-    let passrate = match cod_fit(PASS_RATE, accuracy) {
+    let passrate = match cod_fit(PerItemMethod::EndToEndPassrate, accuracy) {
         Ok(f) => BaselineFit {
-            method: PASS_RATE.to_owned(),
+            method: PerItemMethod::EndToEndPassrate,
             prediction: at_target(&|t| law.value(t, &f.params)),
             params: f.params,
             rmse: f.rmse,
             failure: None,
         },
-        Err(err) => failed(PASS_RATE, err),
+        Err(err) => failed(PerItemMethod::EndToEndPassrate, err),
     };
     let bnsl = bnsl_over(x);
     let error: Vec<f64> = refit
-        .shifted(BNSL, accuracy)
+        .shifted(PerItemMethod::EndToEndBnsl, accuracy)
         .iter()
         .map(|a| 1.0 - a)
         .collect();
-    let broken = match fit_from(&bnsl, refit.start(BNSL), x, &error, options) {
+    let broken = match fit_from(
+        &bnsl,
+        refit.start(PerItemMethod::EndToEndBnsl),
+        x,
+        &error,
+        options,
+    ) {
         Ok(f) => BaselineFit {
-            method: BNSL.to_owned(),
+            method: PerItemMethod::EndToEndBnsl,
             prediction: at_target(&|t| (1.0 - bnsl.value(t, &f.params)).clamp(0.0, 1.0)),
             params: f.params,
             rmse: f.rmse,
             failure: None,
         },
-        Err(err) => failed(BNSL, err),
+        Err(err) => failed(PerItemMethod::EndToEndBnsl, err),
     };
     // The trivial baselines read the pass-rate curve, and a bootstrap moves it as it moves the
     // pass-rate law's curve (they fit no law, so have no residuals of their own).
-    let shifted = refit.shifted(PASS_RATE, accuracy);
+    let shifted = refit.shifted(PerItemMethod::EndToEndPassrate, accuracy);
     let largest = shifted[shifted.len() - 1];
     let no_change = BaselineFit {
-        method: NO_CHANGE.to_owned(),
+        method: PerItemMethod::NoChange,
         params: vec![largest],
         rmse: 0.0,
         prediction: target.map(|_| largest),
@@ -535,7 +539,7 @@ fn baselines(
                 .map(|(&x, y)| (line(x) - y).powi(2))
                 .sum();
             BaselineFit {
-                method: LOG_LINEAR.to_owned(),
+                method: PerItemMethod::LogLinear,
                 params: vec![intercept, slope],
                 rmse: (sum / k as f64).sqrt(),
                 prediction: at_target(&|t| line(t).clamp(floor, 1.0)),
@@ -543,17 +547,17 @@ fn baselines(
             }
         }
         None => failed(
-            LOG_LINEAR,
+            PerItemMethod::LogLinear,
             anyhow::anyhow!("a line needs at least 2 ladder models of different compute"),
         ),
     };
     vec![exp, passrate, broken, no_change, log_linear]
 }
 
-/// An IRT fit's prediction at an ability.
+/// An PerItemMethod::Irt fit's prediction at an ability.
 type Predictor = Box<dyn Fn(f64) -> f64>;
 
-/// The marginal IRT's population as its baseline's `params` hold it (g, μ_ln a, σ_ln a, μ_b,
+/// The marginal PerItemMethod::Irt's population as its baseline's `params` hold it (g, μ_ln a, σ_ln a, μ_b,
 /// σ_b); `None` for the `map` fit's (g alone).
 fn population(params: &[f64]) -> Option<Population> {
     match *params {
@@ -568,7 +572,7 @@ fn population(params: &[f64]) -> Option<Population> {
     }
 }
 
-/// The IRT baseline on every item of a benchmark, the never-solved ones included: θ = log10 of
+/// The PerItemMethod::Irt baseline on every item of a benchmark, the never-solved ones included: θ = log10 of
 /// compute (in `COMPUTE_UNIT`s), the guess floor fixed as the COD law's (`guess`) or free, and
 /// the prediction the mean over items at the target's θ. Its `params` hold the floor it used;
 /// its RMSE is on the ladder models' mean pass rates (`accuracy`).
@@ -633,7 +637,7 @@ fn irt_baseline(
                 .map(|(&t, a)| (predict(t) - a).powi(2))
                 .sum();
             BaselineFit {
-                method: IRT.to_owned(),
+                method: PerItemMethod::Irt,
                 params,
                 rmse: (sum / theta.len() as f64).sqrt(),
                 prediction: target.map(|t| predict((t.flops / COMPUTE_UNIT).log10())),
@@ -641,7 +645,7 @@ fn irt_baseline(
             }
         }
         Err(err) => BaselineFit {
-            method: IRT.to_owned(),
+            method: PerItemMethod::Irt,
             params: Vec::new(),
             rmse: f64::NAN,
             prediction: None,

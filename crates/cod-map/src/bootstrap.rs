@@ -34,7 +34,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    BenchmarkClusters, BenchmarkEvals, BootstrapInfo, Clusters, EvalTable, Model, Predictions, Role,
+    BenchmarkClusters, BenchmarkEvals, BootstrapInfo, Clusters, EvalTable, Model, PerItemMethod,
+    Predictions, Role,
 };
 use cod_features::FeaturesStage;
 use cod_fit::{FitParams, FitStage};
@@ -351,7 +352,7 @@ impl FullFit {
                     refit.baselines = res
                         .baselines
                         .iter()
-                        .map(|(m, (r, p))| (m.clone(), residual_shift(r, sigma, *p)))
+                        .map(|(m, (r, p))| (*m, residual_shift(r, sigma, *p)))
                         .collect();
                 }
                 (name.clone(), refit)
@@ -366,7 +367,7 @@ pub fn bootstrap(
     clusters: &Clusters,
     params: &BootstrapParams,
     progress: &Progress,
-) -> anyhow::Result<BTreeMap<(String, String), Vec<f64>>> {
+) -> anyhow::Result<BTreeMap<(String, PerItemMethod), Vec<f64>>> {
     let full = FullFit::new(table, clusters, params)?;
     let n_ladder = table
         .models
@@ -394,7 +395,7 @@ pub fn bootstrap(
         })
         .collect();
     bar.finish_and_clear();
-    let mut draws: BTreeMap<(String, String), Vec<f64>> = BTreeMap::new();
+    let mut draws: BTreeMap<(String, PerItemMethod), Vec<f64>> = BTreeMap::new();
     for (b, run) in runs.into_iter().enumerate() {
         let predictions = run.with_context(|| format!("bootstrap resample {b}"))?;
         for bench in predictions.benchmarks {
@@ -414,13 +415,13 @@ pub fn bootstrap(
 /// resamples gave it no prediction.
 pub fn add_intervals(
     predictions: &mut Predictions,
-    mut draws: BTreeMap<(String, String), Vec<f64>>,
+    mut draws: BTreeMap<(String, PerItemMethod), Vec<f64>>,
     params: &BootstrapParams,
 ) {
     let (lo, hi) = params.quantiles;
     for bench in &mut predictions.benchmarks {
         for m in &mut bench.methods {
-            let Some(values) = draws.get_mut(&(bench.name.clone(), m.method.clone())) else {
+            let Some(values) = draws.get_mut(&(bench.name.clone(), m.method)) else {
                 continue;
             };
             if values.len() < 2 {

@@ -13,7 +13,7 @@ pub use bootstrap::{
 };
 pub use fitpack::{FitpackSpline, Schedule, Scheduled, fit_scheduled};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};
-pub use stage::{BINARY, COD, MapParams, MapStage, MappingForm, predict, predict_with};
+pub use stage::{BINARY, MapParams, MapStage, MappingForm, predict, predict_with};
 
 #[cfg(test)]
 mod fitpack_tests;

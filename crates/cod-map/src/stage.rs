@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use cod_artifact::{
     AnchorCheck, BenchmarkPredictions, Clusters, EvalTable, Fits, Mapping, MappingPoint,
-    MethodPrediction, Predictions, Role, Verdict,
+    MethodPrediction, PerItemMethod, Predictions, Role, Verdict,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
@@ -63,7 +63,18 @@ impl MappingForm {
         MappingForm::Pchip,
     ];
 
-    /// The name of the form in pipeline files and in method rows (`cod-<name>`).
+    /// The method row of COD with this mapping when it is not the configured one.
+    #[must_use]
+    pub fn method(self) -> PerItemMethod {
+        match self {
+            MappingForm::Spline => PerItemMethod::CodSpline,
+            MappingForm::Reinsch => PerItemMethod::CodReinsch,
+            MappingForm::Quartic => PerItemMethod::CodQuartic,
+            MappingForm::Pchip => PerItemMethod::CodPchip,
+        }
+    }
+
+    /// The name of the form in pipeline files.
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
@@ -74,9 +85,6 @@ impl MappingForm {
         }
     }
 }
-
-/// The method row of COD with the configured mapping.
-pub const COD: &str = "cod";
 
 /// Parameters of the `map` stage.
 #[derive(Clone, Debug, Serialize, Deserialize, clap::Args)]
@@ -575,13 +583,13 @@ fn predict_benchmark(
         .then(|| "no extrapolatable cluster".to_owned());
     // The exp baseline predicts majority accuracy: it is scored against the target's.
     let exp_actual = target.and_then(|t| evals.majority_accuracy(t, table.models.len()));
-    let method = |name: &str, prediction: Option<f64>, note: Option<String>| {
-        let own_actual = (name == "end-to-end-exp" && exp_actual != actual)
+    let method = |name: PerItemMethod, prediction: Option<f64>, note: Option<String>| {
+        let own_actual = (name == PerItemMethod::EndToEndExp && exp_actual != actual)
             .then_some(exp_actual)
             .flatten();
         let scored_against = own_actual.or(actual);
         MethodPrediction {
-            method: name.to_owned(),
+            method: name,
             actual: own_actual,
             abs_error: prediction.zip(scored_against).map(|(p, a)| (p - a).abs()),
             interval: None,
@@ -593,16 +601,20 @@ fn predict_benchmark(
             prediction,
         }
     };
-    let mut methods = vec![method(COD, cod, cod_note)];
+    let mut methods = vec![method(PerItemMethod::Cod, cod, cod_note)];
     methods.extend(
-        other_forms.into_iter().map(|(form, prediction, note)| {
-            method(&format!("cod-{}", form.name()), prediction, note)
-        }),
+        other_forms
+            .into_iter()
+            .map(|(form, prediction, note)| method(form.method(), prediction, note)),
     );
-    methods.push(method("cod-without-mapping", subset_prediction, no_subset));
+    methods.push(method(
+        PerItemMethod::CodWithoutMapping,
+        subset_prediction,
+        no_subset,
+    ));
     methods.extend(bench_fits.baselines.iter().map(|b| {
         let note = b.failure.as_ref().map(|why| format!("fit failed: {why}"));
-        let mut m = method(&b.method, b.prediction, note);
+        let mut m = method(b.method, b.prediction, note);
         if let (Some(a), None) = (m.actual, &m.note) {
             m.note = Some(format!("majority accuracy, actual {:.2}", 100.0 * a));
         }

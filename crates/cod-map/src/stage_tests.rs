@@ -2,7 +2,7 @@
 
 use cod_artifact::{
     BaselineFit, BenchmarkClusters, BenchmarkEvals, BenchmarkFits, Cluster, ClusterFit, Clusters,
-    EvalTable, Fits, Model, Predictions, Role, Verdict,
+    EvalTable, Fits, Model, PerItemMethod, Predictions, Role, Verdict,
 };
 
 use std::collections::BTreeMap;
@@ -91,14 +91,14 @@ fn fits(subset_prediction: f64) -> Fits {
             exp_accuracy: vec![],
             baselines: vec![
                 BaselineFit {
-                    method: "end-to-end-exp".to_owned(),
+                    method: PerItemMethod::EndToEndExp,
                     params: vec![],
                     rmse: 0.0,
                     prediction: Some(0.55),
                     failure: None,
                 },
                 BaselineFit {
-                    method: "end-to-end-passrate".to_owned(),
+                    method: PerItemMethod::EndToEndPassrate,
                     params: vec![],
                     rmse: 0.0,
                     prediction: Some(0.6),
@@ -173,7 +173,7 @@ fn no_extrapolatable_cluster_means_no_cod_prediction() {
     assert_eq!(b.subset_items, 0);
     assert!(b.mapping.is_none());
     let cod = &b.methods[0];
-    assert_eq!((cod.method.as_str(), cod.prediction), ("cod", None));
+    assert_eq!((cod.method.name(), cod.prediction), ("cod", None));
     assert_eq!(cod.note.as_deref(), Some("no extrapolatable cluster"));
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use anyhow::Context;
 use cod_artifact::{
     BenchmarkClusters, BenchmarkEvals, BenchmarkFits, BenchmarkPredictions, Clusters, EvalTable,
-    Fits, Mapping, MethodPrediction, Model, Predictions, Role, Verdict,
+    Fits, Mapping, MethodPrediction, Model, PerItemMethod, Predictions, Role, Verdict,
 };
 use cod_fit::{COMPUTE_UNIT, CodLaw, Law};
 
@@ -122,8 +122,8 @@ pub fn document(
 fn method_names(predictions: &Predictions) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for m in predictions.benchmarks.iter().flat_map(|b| &b.methods) {
-        if !names.contains(&m.method) {
-            names.push(m.method.clone());
+        if !names.iter().any(|n| m.method == n.as_str()) {
+            names.push(m.method.name().to_owned());
         }
     }
     names
@@ -670,7 +670,7 @@ fn mapping_chart(p: &BenchmarkPredictions, m: &Mapping, target: &str) -> (Chart,
     let cod = p
         .methods
         .iter()
-        .find(|x| x.method == "cod")
+        .find(|x| x.method == PerItemMethod::Cod)
         .and_then(|x| x.prediction);
     let mut target_note = String::new();
     if let Some(s) = p.subset_prediction {
@@ -721,7 +721,11 @@ fn interval(m: &MethodPrediction) -> Option<(f64, f64)> {
 }
 
 fn methods_chart(p: &BenchmarkPredictions, target: &str) -> (Chart, String) {
-    let rows: Vec<String> = p.methods.iter().map(|m| m.method.clone()).collect();
+    let rows: Vec<String> = p
+        .methods
+        .iter()
+        .map(|m| m.method.name().to_owned())
+        .collect();
     let values: Vec<Option<Estimate>> = p
         .methods
         .iter()
@@ -812,7 +816,7 @@ fn methods_table(p: &BenchmarkPredictions) -> Table {
     t.numeric[4] = false;
     for m in &p.methods {
         t.row(vec![
-            m.method.clone(),
+            m.method.name().to_owned(),
             points(m.prediction),
             points(m.actual.or(p.actual)),
             points(m.abs_error),

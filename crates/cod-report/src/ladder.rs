@@ -322,7 +322,7 @@ fn section(
         for (method, prediction) in t.methods() {
             table.row(vec![
                 t.target.clone(),
-                method.to_owned(),
+                method.name().to_owned(),
                 points(prediction),
                 points(t.accuracy_actual),
                 points(abs_error(prediction, t.accuracy_actual)),
@@ -644,7 +644,7 @@ fn methods_chart(task: &LadderTask) -> (Chart, String) {
     let rows: Vec<String> = task
         .targets
         .first()
-        .map(|t| t.methods().iter().map(|m| m.0.to_owned()).collect())
+        .map(|t| t.methods().iter().map(|m| m.0.name().to_owned()).collect())
         .unwrap_or_default();
     let mut series = Vec::new();
     let mut references = Vec::new();

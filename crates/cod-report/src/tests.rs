@@ -4,8 +4,8 @@
 use cod_artifact::{
     AnchorCheck, BaselineFit, BenchmarkClusters, BenchmarkEvals, BenchmarkFits,
     BenchmarkPredictions, Cluster, ClusterFit, Clusters, EvalTable, Fits, LadderFits, LadderTarget,
-    LadderTask, LawFit, Mapping, MappingPoint, MethodPrediction, Model, Predictions, Role,
-    TaskSource, TrainingRun, TrainingRuns, Verdict,
+    LadderTask, LawFit, Mapping, MappingPoint, MethodPrediction, Model, PerItemMethod, Predictions,
+    Role, TaskSource, TrainingRun, TrainingRuns, Verdict,
 };
 
 use crate::doc::{Block, Document};
@@ -82,7 +82,7 @@ fn fits(name: &str, n: usize) -> BenchmarkFits {
         accuracy: vec![0.2, 0.4, 0.6],
         exp_accuracy: vec![0.2, 0.4, 0.6],
         baselines: vec![BaselineFit {
-            method: "end-to-end-passrate".to_owned(),
+            method: PerItemMethod::EndToEndPassrate,
             params: vec![],
             rmse: 0.0,
             prediction: Some(0.7),
@@ -102,7 +102,7 @@ fn point(source: &str, subset: f64, full: f64, weight: f64) -> MappingPoint {
 
 fn predictions(name: &str, n: usize, mapping: Option<Mapping>) -> BenchmarkPredictions {
     let method = |method: &str, prediction: f64| MethodPrediction {
-        method: method.to_owned(),
+        method: PerItemMethod::from_name(method).expect("a method"),
         prediction: Some(prediction),
         actual: None,
         abs_error: Some((prediction - 0.75).abs()),
