@@ -60,11 +60,22 @@ fn mmlu_second_run_is_all_cached() {
 }
 
 /// The per-stage lines of a run, with runs of spaces collapsed.
+/// The runner's lines, one per stage, with single spaces and the run time as `[TIME]`.
 fn stage_lines(stdout: &str) -> Vec<String> {
+    let word = |w: &str| {
+        let time = w
+            .strip_suffix('s')
+            .is_some_and(|t| !t.is_empty() && t.parse::<f64>().is_ok());
+        if time {
+            "[TIME]".to_owned()
+        } else {
+            w.to_owned()
+        }
+    };
     stdout
         .lines()
         .take_while(|l| !l.is_empty())
-        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|l| l.split_whitespace().map(word).collect::<Vec<_>>().join(" "))
         .collect()
 }
 

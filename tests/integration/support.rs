@@ -125,8 +125,10 @@ impl Project {
     /// and `[ROOT]`, so messages naming files compare exactly. Snapshots filter run timings with
     /// [`assert_run_snapshot!`].
     pub fn redact(&self, text: &str) -> String {
-        text.replace(&self.path().display().to_string(), "[TMP]")
-            .replace(&root().display().to_string(), "[ROOT]")
+        let text = text
+            .replace(&self.path().display().to_string(), "[TMP]")
+            .replace(&root().display().to_string(), "[ROOT]");
+        text.lines().collect::<Vec<_>>().join("\n")
     }
 
     /// Artifact files in the cache.

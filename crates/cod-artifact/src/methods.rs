@@ -55,7 +55,7 @@ macro_rules! methods {
 
         impl fmt::Display for $enum {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.name())
+                f.pad(self.name())
             }
         }
 
@@ -161,6 +161,8 @@ mod tests {
                 .starts_with("unknown method `nope`, expected one of ladder,")
         );
         assert!(LadderMethod::LadderStep2.is_diagnostic());
+        // Tables align method names with width specifiers.
+        assert_eq!(format!("{:<6}|", PerItemMethod::Irt), "irt   |");
         assert!(!PerItemMethod::ALL.iter().any(|m| m.is_diagnostic()));
     }
 
