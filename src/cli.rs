@@ -216,8 +216,8 @@ fn init(path: &Path, name: Option<String>, force: bool) -> anyhow::Result<ExitCo
             .map(|s| s.to_string_lossy().into_owned())
             .context("give the pipeline a name with `--name`")?,
     };
-    if name.is_empty() || name.contains(['/', '\\']) {
-        bail!("`--name {name}`: expected a plain file name");
+    if let Err(why) = cod_pipeline::check_name(&name) {
+        bail!("`--name`: {why}");
     }
     // Paths in a pipeline file resolve against its directory, `pipelines/`.
     let source = if path.is_absolute() {

@@ -471,3 +471,31 @@ fn model_entry(name: &str, params: Option<f64>, file: Option<&str>) -> toml::Val
     t.insert("role".into(), "ladder".into());
     toml::Value::Table(t)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Paths and model names with TOML's special characters stay valid TOML, and read back as
+    /// they were.
+    #[test]
+    fn starter_files_are_valid_toml_for_any_path_or_model() {
+        let inspection = Inspection::Tidy {
+            path: PathBuf::from("x"),
+            benchmarks: BTreeMap::new(),
+            models: BTreeSet::from(["m \"1\"\\".to_owned()]),
+            rows: 0,
+            samples: (0, 0),
+        };
+        let (pipeline, manifest) = inspection.starter("mine", "../data/a \"b\"\\c.csv");
+        let pipeline: toml::Table = pipeline.parse().unwrap();
+        assert_eq!(
+            pipeline["ingest"]["path"].as_str(),
+            Some("../data/a \"b\"\\c.csv")
+        );
+        assert_eq!(pipeline["backtest"]["inputs"][0].as_str(), Some("ingest"));
+        let manifest: toml::Table = manifest.parse().unwrap();
+        assert_eq!(manifest["model"][0]["name"].as_str(), Some("m \"1\"\\"));
+        assert_eq!(manifest["model"][0]["params"].as_float(), Some(0.0));
+    }
+}

@@ -149,12 +149,18 @@ impl Pipeline {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
+        check_name(&name).map_err(|why| {
+            invalid(format!(
+                "the pipeline's name (the file's stem) {why}; rename the file"
+            ))
+        })?;
         let (description, summary) = match doc.remove("pipeline") {
             Some(meta) => parse_meta(meta).map_err(invalid)?,
             None => (None, None),
         };
         let mut stages = Vec::new();
         for (stage_name, value) in doc {
+            check_name(&stage_name).map_err(|why| invalid(format!("the stage name {why}")))?;
             let overridden = overridden
                 .iter()
                 .filter(|(t, _)| *t == stage_name)
@@ -215,6 +221,27 @@ impl Pipeline {
         }
         keep
     }
+}
+
+/// Pipeline and stage names become file names (`out/<pipeline>/<stage>.bin`, the cache's run
+/// records), so they are limited to letters, digits, `_` and `-`: no path can leave its directory.
+///
+/// # Errors
+/// Says what the name is and what is allowed, quoting at most 80 characters of it.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Ok(());
+    }
+    let shown: String = name.chars().take(80).collect();
+    let more = if name.chars().count() > 80 { "…" } else { "" };
+    Err(format!(
+        "`{}{more}` is not a plain name: expected letters, digits, `_` and `-` only",
+        shown.escape_debug()
+    ))
 }
 
 /// Reads the `[pipeline]` table: description and summary stages.
@@ -691,6 +718,33 @@ mod tests {
             parse("[s]\nstage = \"source\"\nuses = [\"s\"]\n", &[]).unwrap_err(),
             "`p/x.toml`: `s.uses`: a `source` stage re-runs no other stage, so it uses none"
         );
+    }
+
+    /// Names become file names: a stage or pipeline name cannot hold a path.
+    #[test]
+    fn stage_and_pipeline_names_cannot_escape_their_directory() {
+        check_err(
+            "[\"../../evil\"]\nstage = \"source\"\n",
+            "`p/x.toml`: the stage name `../../evil` is not a plain name: expected letters, \
+             digits, `_` and `-` only",
+        );
+        check_err(
+            "[\"/abs/evil\"]\nstage = \"source\"\n",
+            "`p/x.toml`: the stage name `/abs/evil` is not a plain name: expected letters, \
+             digits, `_` and `-` only",
+        );
+        let err = Pipeline::parse("[source]\n", Path::new("p/...toml"), &[], &registry())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "`p/...toml`: the pipeline's name (the file's stem) `..` is not a plain name: \
+             expected letters, digits, `_` and `-` only; rename the file"
+        );
+        let long = "x".repeat(200) + "/";
+        let err = check_name(&long).unwrap_err();
+        assert!(err.starts_with(&format!("`{}…`", "x".repeat(80))), "{err}");
+        assert!(check_name("olmo-ladder_2").is_ok());
     }
 
     #[test]
