@@ -48,6 +48,34 @@ fn more_correct_than_samples() {
     );
 }
 
+/// 2^64 does not fit a count: say it is out of range, not that it is not a whole number; and a
+/// long bad value is quoted to 80 characters.
+#[test]
+fn count_out_of_range_is_said_so() {
+    check(
+        &items_with("words,w2,m,1,0", "words,w2,m,18446744073709551616,0"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_samples` is out of range: a count is at most 4294967295, found `18446744073709551616`",
+    );
+    check(
+        &items_with("words,w2,m,1,0", "words,w2,m,4294967296,0"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_samples` is out of range: a count is at most 4294967295, found `4294967296`",
+    );
+    let long = "x".repeat(300);
+    check(
+        &items_with("words,w2,m,1,0", &format!("words,w2,m,{long},0")),
+        TINY_MODELS,
+        &[],
+        &format!(
+            "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:18: `n_samples` must be a whole number, found `{}…`",
+            "x".repeat(80)
+        ),
+    );
+}
+
 #[test]
 fn negative_and_fractional_counts() {
     check(

@@ -204,11 +204,31 @@ impl Columns<'_> {
                 .map(|f| f as i64)
         });
         let at = self.loc.at(row);
+        let out_of_range = |found: &str| {
+            anyhow::anyhow!(
+                "{at}: `{column}` is out of range: a count is at most {}, found `{found}`",
+                u32::MAX
+            )
+        };
         match parsed {
             Some(n) if n < 0 => bail!("{at}: `{column}` must be a non-negative count, found {n}"),
-            Some(n) => u32::try_from(n)
-                .map_err(|_| anyhow::anyhow!("{at}: `{column}` is too large, found {n}")),
-            None => bail!("{at}: `{column}` must be a whole number, found `{text}`"),
+            Some(n) => u32::try_from(n).map_err(|_| out_of_range(&n.to_string())),
+            None => {
+                // Digits too many for i64, or a whole float too large to be exact.
+                let digits = text.strip_prefix('+').unwrap_or(&text);
+                let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+                let huge = text.parse::<f64>().is_ok_and(|f| f.fract() == 0.0 && f >= 9e15);
+                if whole || huge {
+                    return Err(out_of_range(&crate::quote(&text)));
+                }
+                if text.starts_with('-') && text.parse::<f64>().is_ok_and(|f| f.fract() == 0.0) {
+                    bail!("{at}: `{column}` must be a non-negative count, found {text}");
+                }
+                bail!(
+                    "{at}: `{column}` must be a whole number, found `{}`",
+                    crate::quote(&text)
+                )
+            }
         }
     }
 
