@@ -48,6 +48,17 @@ fn more_correct_than_samples() {
     );
 }
 
+/// A header that names a column twice says so, not that a `…_duplicated_0` column is unexpected.
+#[test]
+fn duplicated_header_column_is_named() {
+    check(
+        "benchmark,item,model,n_samples,n_correct,n_correct\narith,a1,s,1,0,0\n",
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`: column `n_correct` appears more than once in the header; expected each of benchmark,item,model,n_samples,n_correct (optional: loss) once",
+    );
+}
+
 /// 2^64 does not fit a count: say it is out of range, not that it is not a whole number; and a
 /// long bad value is quoted to 80 characters.
 #[test]

@@ -120,6 +120,21 @@ pub(crate) fn check_header(
     optional: &[&str],
     path: &Path,
 ) -> anyhow::Result<()> {
+    // The CSV reader renames a repeated header name `x` to `x_duplicated_0`, `x_duplicated_1`, ….
+    for name in names {
+        if let Some((base, n)) = name.rsplit_once("_duplicated_")
+            && n.bytes().all(|b| b.is_ascii_digit())
+            && names.iter().any(|other| other == base)
+        {
+            bail!(
+                "`{}`: column `{base}` appears more than once in the header; expected each of {} \
+                 (optional: {}) once",
+                path.display(),
+                required.join(","),
+                optional.join(","),
+            );
+        }
+    }
     for want in required {
         if !names.iter().any(|n| n == want) {
             bail!(
@@ -217,7 +232,9 @@ impl Columns<'_> {
                 // Digits too many for i64, or a whole float too large to be exact.
                 let digits = text.strip_prefix('+').unwrap_or(&text);
                 let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-                let huge = text.parse::<f64>().is_ok_and(|f| f.fract() == 0.0 && f >= 9e15);
+                let huge = text
+                    .parse::<f64>()
+                    .is_ok_and(|f| f.fract() == 0.0 && f >= 9e15);
                 if whole || huge {
                     return Err(out_of_range(&crate::quote(&text)));
                 }
