@@ -79,18 +79,51 @@ fn parse_header(bytes: &[u8], path: &Path) -> Result<Header, ArtifactError> {
     })
 }
 
+/// Decodes a payload with a limit on what it may claim: a length read from the payload (a
+/// string's, a vector's) is refused once the decoded data would need more than
+/// `DECODED_PER_PAYLOAD_BYTE` times the payload's own size (rounded up to 2^16, 2^24, …). So a
+/// crafted length is an error, not an allocation that aborts the process; and memory stays within
+/// a fixed multiple of the file. (In memory a value takes at most about 24 times its encoding: an
+/// empty `Vec` is 24 bytes and encodes as one.)
+fn decode_limited<A: Artifact>(payload: &[u8]) -> Result<(A, usize), bincode::error::DecodeError> {
+    const DECODED_PER_PAYLOAD_BYTE: usize = 64;
+    let config = bincode_config();
+    let need = payload
+        .len()
+        .max(1)
+        .saturating_mul(DECODED_PER_PAYLOAD_BYTE);
+    // The limit is a const parameter of bincode's configuration: one decoder per tier.
+    macro_rules! tiers {
+        ($($bits:literal)*) => {
+            $(
+                if need <= 1usize << $bits {
+                    return bincode::serde::decode_from_slice(
+                        payload,
+                        config.with_limit::<{ 1usize << $bits }>(),
+                    );
+                }
+            )*
+        };
+    }
+    tiers!(16 24 32 40);
+    bincode::serde::decode_from_slice(payload, config.with_limit::<{ 1usize << 48 }>())
+}
+
 /// Decodes a complete artifact file's bytes, checking kind, version, length and checksum.
 pub fn decode<A: Artifact>(bytes: &[u8], path: &Path) -> Result<A, ArtifactError> {
     check_bytes(bytes, A::KIND, path)?;
     let payload = &bytes[HEADER_LEN..];
-    let (artifact, used) =
-        bincode::serde::decode_from_slice(payload, bincode_config()).map_err(|err| {
-            ArtifactError::Decode {
-                path: path.to_owned(),
-                kind: A::KIND,
-                message: err.to_string(),
-            }
-        })?;
+    let (artifact, used) = decode_limited::<A>(payload).map_err(|err| ArtifactError::Decode {
+        path: path.to_owned(),
+        kind: A::KIND,
+        message: match err {
+            bincode::error::DecodeError::LimitExceeded => format!(
+                "a length in the payload claims more than its {} bytes can hold",
+                payload.len()
+            ),
+            err => err.to_string(),
+        },
+    })?;
     if used != payload.len() {
         return Err(ArtifactError::Decode {
             path: path.to_owned(),
@@ -222,6 +255,34 @@ pub fn copy_verified(from: &Path, to: &Path, kind: ArtifactKind) -> Result<Heade
 mod tests {
     use super::*;
     use crate::{EvalTable, Features, Model, Role};
+
+    /// The bytes of a file whose header is valid for `payload` (kind, version, length, checksum).
+    fn file_with_payload<A: Artifact>(payload: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&A::KIND.code().to_le_bytes());
+        bytes.extend_from_slice(&A::SCHEMA_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    /// A string that claims 2^36 bytes in a 9-byte payload is a clean error, not an allocation
+    /// that aborts the process.
+    #[test]
+    fn a_lying_string_length_is_a_decode_error() {
+        let mut payload = vec![253u8];
+        payload.extend_from_slice(&(1u64 << 36).to_le_bytes());
+        let bytes = file_with_payload::<crate::Report>(&payload);
+        let err = decode::<crate::Report>(&bytes, Path::new("x.bin")).unwrap_err();
+        assert!(
+            err.to_string()
+                == "`x.bin` could not be decoded as `report`: a length in the payload claims more \
+                    than its 9 bytes can hold",
+            "{err}"
+        );
+    }
 
     fn sample() -> EvalTable {
         EvalTable {
