@@ -290,3 +290,36 @@ fn loss_must_be_finite_when_given() {
         "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:2: `loss` must be a finite number, found `inf`",
     );
 }
+
+/// An error quotes at most about 80 characters of any input line: a manifest that is not TOML
+/// (a long first line) and a CSV with an unterminated quote give short messages.
+#[test]
+fn errors_quote_their_input_briefly() {
+    let long_line = format!("root:x:0:0:{}\n", "r".repeat(5_000));
+    let p = Project::tiny();
+    p.write("models.toml", &long_line);
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("invalid manifest"), "{}", out.stderr);
+    assert!(
+        out.stderr.len() < 1_500,
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+
+    let p = Project::tiny();
+    let mut csv = String::from("benchmark,item,model,n_samples,n_correct\narith,\"a1,s,1,0\n");
+    for i in 0..20_000 {
+        csv.push_str("arith,a");
+        csv.push_str(&i.to_string());
+        csv.push_str(",s,1,0\n");
+    }
+    p.write("items.csv", &csv);
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.len() < 1_500,
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+}

@@ -133,6 +133,36 @@ fn param_change_reruns_the_stage_and_only_changed_downstream() {
     );
 }
 
+/// A cache entry whose checksum is right but whose artifact is inconsistent (a matrix shorter
+/// than its shape) is recomputed like a corrupt one, not served to the next stage.
+#[test]
+fn invalid_cache_entry_is_recomputed() {
+    let p = Project::tiny();
+    assert!(p.cod(&["pipeline", "run", "tiny.toml"]).ok);
+    let ingest = p.path().join("out/tiny/ingest.bin");
+    let before = std::fs::read(&ingest).unwrap();
+    let object = p
+        .cached_objects()
+        .into_iter()
+        .find(|o| std::fs::read(o).unwrap() == before)
+        .unwrap();
+    // A valid table with one matrix shortened: writing does not check what reading does.
+    let mut table: cod_artifact::EvalTable = cod_artifact::read(&ingest).unwrap();
+    table.benchmarks[0].n_samples.pop();
+    std::fs::write(&object, cod_artifact::encode(&table).unwrap()).unwrap();
+
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let lines = stage_lines(&out.stdout);
+    assert!(
+        lines[0].starts_with("ran ingest [TIME] (cache entry corrupt: `[TMP]/cache/objects/")
+            && lines[0].contains("is not a valid `eval-table` artifact: benchmark `arith`"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(std::fs::read(&object).unwrap(), before);
+}
+
 #[test]
 fn corrupt_cache_entry_is_detected_and_recomputed() {
     let p = Project::tiny();

@@ -45,6 +45,13 @@ pub enum ArtifactError {
         kind: ArtifactKind,
         message: String,
     },
+    /// Decoded, but inconsistent: a matrix shorter than its shape, an index out of range.
+    #[error("`{path}` is not a valid `{kind}` artifact: {message}")]
+    Invalid {
+        path: PathBuf,
+        kind: ArtifactKind,
+        message: String,
+    },
     #[error("could not encode a `{kind}` artifact: {message}")]
     Encode { kind: ArtifactKind, message: String },
 }
@@ -60,6 +67,7 @@ impl ArtifactError {
                 | ArtifactError::Truncated { .. }
                 | ArtifactError::Checksum { .. }
                 | ArtifactError::Decode { .. }
+                | ArtifactError::Invalid { .. }
                 | ArtifactError::UnknownKind { .. }
         )
     }

@@ -78,6 +78,43 @@ impl Artifact for EvalTable {
     const KIND: ArtifactKind = ArtifactKind::EvalTable;
     const SCHEMA_VERSION: u32 = 2;
 
+    fn validate(&self) -> Result<(), String> {
+        let n_models = self.models.len();
+        for b in &self.benchmarks {
+            let cells = b
+                .items
+                .len()
+                .checked_mul(n_models)
+                .ok_or("too many cells")?;
+            let lengths = [
+                ("n_samples", b.n_samples.len()),
+                ("n_correct", b.n_correct.len()),
+                ("loss", b.loss.as_ref().map_or(cells, Vec::len)),
+            ];
+            for (what, len) in lengths {
+                if len != cells {
+                    return Err(format!(
+                        "benchmark `{}`: `{what}` has {len} cells, expected {} items × {n_models} \
+                         models = {cells}",
+                        b.name,
+                        b.items.len()
+                    ));
+                }
+            }
+            if let Some(cell) = (0..cells).find(|&c| b.n_correct[c] > b.n_samples[c]) {
+                return Err(format!(
+                    "benchmark `{}`, item `{}`, model `{}`: {} correct of {} samples",
+                    b.name,
+                    b.items[cell / n_models],
+                    self.models[cell % n_models].name,
+                    b.n_correct[cell],
+                    b.n_samples[cell]
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         let n_models = self.models.len();

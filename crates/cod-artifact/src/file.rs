@@ -131,6 +131,13 @@ pub fn decode<A: Artifact>(bytes: &[u8], path: &Path) -> Result<A, ArtifactError
             message: format!("{} trailing bytes after the payload", payload.len() - used),
         });
     }
+    artifact
+        .validate()
+        .map_err(|message| ArtifactError::Invalid {
+            path: path.to_owned(),
+            kind: A::KIND,
+            message,
+        })?;
     Ok(artifact)
 }
 
@@ -266,6 +273,36 @@ mod tests {
         bytes.extend_from_slice(blake3::hash(payload).as_bytes());
         bytes.extend_from_slice(payload);
         bytes
+    }
+
+    /// A checksum-valid eval table whose matrix is shorter than its shape is refused when decoded,
+    /// before any reader indexes it.
+    #[test]
+    fn an_inconsistent_artifact_is_invalid_not_a_panic() {
+        let mut table = sample();
+        table.benchmarks.push(crate::BenchmarkEvals {
+            name: "b".to_owned(),
+            items: vec!["i1".to_owned(), "i2".to_owned()],
+            n_samples: vec![1],
+            n_correct: vec![0],
+            loss: None,
+            dropped_items: vec![],
+        });
+        let bytes = encode(&table).unwrap();
+        let err = decode::<EvalTable>(&bytes, Path::new("t.bin")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`t.bin` is not a valid `eval-table` artifact: benchmark `b`: `n_samples` has 1 cells, \
+             expected 2 items × 1 models = 2"
+        );
+        table.benchmarks[0].n_samples = vec![1, 1];
+        table.benchmarks[0].n_correct = vec![0, 2];
+        let err = decode::<EvalTable>(&encode(&table).unwrap(), Path::new("t.bin")).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("item `i2`, model `m1`: 2 correct of 1 samples"),
+            "{err}"
+        );
     }
 
     /// A string that claims 2^36 bytes in a 9-byte payload is a clean error, not an allocation

@@ -50,7 +50,7 @@ pub use predictions::{
     AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,
     PredictionRow, Predictions,
 };
-pub use report::{REPORT_HTML, REPORT_MD, Report, write_output_files};
+pub use report::{REPORT_FILES_DIR, REPORT_HTML, REPORT_MD, Report, write_output_files};
 pub use runs::{RUN_WIDE, Series, TaskSource, TrainingRun, TrainingRuns};
 
 use std::fmt::Write;
@@ -270,4 +270,10 @@ pub trait Artifact: Serialize + DeserializeOwned {
 
     /// A short human-readable description, several lines, for `cod artifact show`.
     fn summary(&self) -> String;
+
+    /// Checks what the type cannot say by itself (lengths that must agree, indices in range,
+    /// names that become paths), so that no reader indexes past an end. Every decode calls it.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
 }

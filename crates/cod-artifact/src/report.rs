@@ -58,9 +58,25 @@ impl Report {
     }
 }
 
+/// The directory a report's other files (plots) go to, so they can never collide with the files
+/// other stages write beside their artifacts (`predictions.json`, `backtest.md`, …).
+pub const REPORT_FILES_DIR: &str = "plots";
+
 impl Artifact for Report {
     const KIND: ArtifactKind = ArtifactKind::Report;
     const SCHEMA_VERSION: u32 = 1;
+
+    fn validate(&self) -> Result<(), String> {
+        for (name, _) in &self.files {
+            let path = checked_relative(name)?;
+            if !path.starts_with(REPORT_FILES_DIR) || path == Path::new(REPORT_FILES_DIR) {
+                return Err(format!(
+                    "the report's file `{name}` is not under `{REPORT_FILES_DIR}/`"
+                ));
+            }
+        }
+        Ok(())
+    }
 
     fn summary(&self) -> String {
         format!(
@@ -122,6 +138,35 @@ mod tests {
         for bad in ["", "/etc/passwd", "../x.png", "plots/../../x", "./x"] {
             assert!(checked_relative(bad).is_err(), "{bad}");
         }
+    }
+
+    /// A report's files stay under `plots/`: a crafted report cannot overwrite
+    /// `predictions.json` in the output directory.
+    #[test]
+    fn report_files_cannot_collide_with_other_stages_files() {
+        let report = |name: &str| Report {
+            title: "t".to_owned(),
+            markdown: String::new(),
+            html: String::new(),
+            files: vec![(name.to_owned(), Vec::new())],
+        };
+        assert_eq!(report("plots/a.png").validate(), Ok(()));
+        for bad in [
+            "predictions.json",
+            "plots",
+            "../plots/a.png",
+            "plotsx/a.png",
+        ] {
+            assert!(report(bad).validate().is_err(), "{bad}");
+        }
+        let bytes = crate::encode(&report("predictions.json")).unwrap();
+        let err = crate::decode::<Report>(&bytes, Path::new("r.bin")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`r.bin` is not a valid `report` artifact: the report's file `predictions.json` is \
+             not under `plots/`"
+        );
+        assert!(err.is_corrupt());
     }
 
     #[test]

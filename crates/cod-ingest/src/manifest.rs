@@ -52,8 +52,12 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
         message,
     };
     let text = std::fs::read_to_string(path).map_err(|err| fail(err.to_string()))?;
-    let file: ManifestFile = toml::from_str(&text)
-        .map_err(|err| fail(format!("invalid manifest: {}", err.to_string().trim_end())))?;
+    let file: ManifestFile = toml::from_str(&text).map_err(|err| {
+        fail(format!(
+            "invalid manifest: {}",
+            cod_pipeline::clip(err.to_string().trim_end())
+        ))
+    })?;
     if file.model.is_empty() {
         return Err(fail(
             "no models: expected `[[model]]` tables with `name`, `params`, `tokens`".to_owned(),

@@ -57,7 +57,7 @@ pub fn read_runs_manifest(path: &Path) -> anyhow::Result<Vec<RunEntry>> {
     let manifest: RunsManifest = toml::from_str(&text).map_err(|err| {
         at(format!(
             "invalid runs manifest: {}",
-            err.to_string().trim_end()
+            cod_pipeline::clip(err.to_string().trim_end())
         ))
     })?;
     if manifest.run.is_empty() {

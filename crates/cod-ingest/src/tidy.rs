@@ -88,7 +88,13 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
                 .with_raise_if_empty(false)
                 .try_into_reader_with_file_path(Some(path.to_owned()))
                 .and_then(SerReader::finish)
-                .with_context(|| format!("`{}`: cannot read as CSV", path.display()))?;
+                .map_err(|err| {
+                    anyhow::anyhow!(
+                        "`{}`: cannot read as CSV: {}",
+                        path.display(),
+                        cod_pipeline::clip(&err.to_string())
+                    )
+                })?;
             Ok((df, Format::Csv))
         }
         Some("parquet" | "pq") => {

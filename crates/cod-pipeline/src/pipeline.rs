@@ -127,7 +127,7 @@ impl Pipeline {
             text.parse()
                 .map_err(|err: toml::de::Error| PipelineError::Toml {
                     path: path.to_owned(),
-                    message: err.to_string().trim_end().to_owned(),
+                    message: clip(err.to_string().trim_end()),
                 })?;
 
         let mut overridden: Vec<(String, String)> = Vec::new();
@@ -221,6 +221,30 @@ impl Pipeline {
         }
         keep
     }
+}
+
+/// An error message that may quote its input (a parser's message with the offending line), cut to
+/// at most `LINES` lines of at most `WIDTH` characters, each cut one ending in `…`: no input file,
+/// however long its lines, is echoed without limit.
+#[must_use]
+pub fn clip(message: &str) -> String {
+    const WIDTH: usize = 80;
+    const LINES: usize = 8;
+    let mut lines: Vec<String> = message
+        .lines()
+        .take(LINES)
+        .map(|line| {
+            if line.chars().count() > WIDTH {
+                line.chars().take(WIDTH).collect::<String>() + "…"
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if message.lines().count() > LINES {
+        lines.push("…".to_owned());
+    }
+    lines.join("\n")
 }
 
 /// Pipeline and stage names become file names (`out/<pipeline>/<stage>.bin`, the cache's run
@@ -718,6 +742,22 @@ mod tests {
             parse("[s]\nstage = \"source\"\nuses = [\"s\"]\n", &[]).unwrap_err(),
             "`p/x.toml`: `s.uses`: a `source` stage re-runs no other stage, so it uses none"
         );
+    }
+
+    #[test]
+    fn clipped_messages_quote_at_most_80_characters_a_line() {
+        let long = "y".repeat(500);
+        assert_eq!(clip(&long), format!("{}…", "y".repeat(80)));
+        assert_eq!(clip("a\nb"), "a\nb");
+        let many = (0..20)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(clip(&many), "0\n1\n2\n3\n4\n5\n6\n7\n…");
+        // An invalid pipeline file with one enormous line does not echo it.
+        let text = format!("[a]\nk = \"{}\n", "z".repeat(10_000));
+        let err = parse(&text, &[]).unwrap_err();
+        assert!(err.len() < 1000, "{} bytes", err.len());
     }
 
     /// Names become file names: a stage or pipeline name cannot hold a path.

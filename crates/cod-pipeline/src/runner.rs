@@ -275,7 +275,10 @@ impl<'a> Runner<'a> {
         }
         let entry = self.registry.get(&spec.kind).expect("checked at load");
         if object.exists() {
-            return cod_artifact::verify(object, entry.output())
+            // Decoded and validated, not only checksummed: an entry that decodes to an
+            // inconsistent artifact is recomputed like a corrupt one.
+            return entry
+                .check_artifact(object)
                 .map(|header| header.checksum)
                 .map_err(|err| RunReason::CacheCorrupt(err.to_string()));
         }

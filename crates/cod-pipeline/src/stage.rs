@@ -204,6 +204,9 @@ pub trait StageEntry: Sync {
     fn output(&self) -> ArtifactKind;
     fn inputs(&self) -> &'static [ArtifactKind];
     fn uses(&self) -> &'static [&'static str];
+    /// Checks an artifact file of the stage's output kind as fully as a reader would: header,
+    /// checksum, decoding and the type's invariants. Returns its header.
+    fn check_artifact(&self, path: &Path) -> Result<cod_artifact::Header, ArtifactError>;
     /// Parses and checks the parameters; the error is serde's message (which names the key).
     #[doc(hidden)]
     fn configure(
@@ -236,6 +239,10 @@ where
     }
     fn uses(&self) -> &'static [&'static str] {
         S::USES
+    }
+    fn check_artifact(&self, path: &Path) -> Result<cod_artifact::Header, ArtifactError> {
+        cod_artifact::read::<S::Output>(path)?;
+        cod_artifact::read_header(path)
     }
     fn configure(
         &self,
