@@ -38,14 +38,20 @@ pub fn encode<A: Artifact>(artifact: &A) -> Result<Vec<u8>, ArtifactError> {
             message: err.to_string(),
         }
     })?;
+    Ok(frame::<A>(&payload))
+}
+
+/// A complete file's bytes: the header for `payload` (kind, schema version, length, checksum), then
+/// the payload.
+fn frame<A: Artifact>(payload: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&A::KIND.code().to_le_bytes());
     bytes.extend_from_slice(&A::SCHEMA_VERSION.to_le_bytes());
     bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(blake3::hash(&payload).as_bytes());
-    bytes.extend_from_slice(&payload);
-    Ok(bytes)
+    bytes.extend_from_slice(blake3::hash(payload).as_bytes());
+    bytes.extend_from_slice(payload);
+    bytes
 }
 
 /// Parses and checks the header; `path` only names the source in errors.
@@ -263,18 +269,6 @@ mod tests {
     use super::*;
     use crate::{EvalTable, Features, Model, Role};
 
-    /// The bytes of a file whose header is valid for `payload` (kind, version, length, checksum).
-    fn file_with_payload<A: Artifact>(payload: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::new();
-        bytes.extend_from_slice(MAGIC);
-        bytes.extend_from_slice(&A::KIND.code().to_le_bytes());
-        bytes.extend_from_slice(&A::SCHEMA_VERSION.to_le_bytes());
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(blake3::hash(payload).as_bytes());
-        bytes.extend_from_slice(payload);
-        bytes
-    }
-
     /// A checksum-valid eval table whose matrix is shorter than its shape is refused when decoded,
     /// before any reader indexes it.
     #[test]
@@ -311,13 +305,12 @@ mod tests {
     fn a_lying_string_length_is_a_decode_error() {
         let mut payload = vec![253u8];
         payload.extend_from_slice(&(1u64 << 36).to_le_bytes());
-        let bytes = file_with_payload::<crate::Report>(&payload);
+        let bytes = frame::<crate::Report>(&payload);
         let err = decode::<crate::Report>(&bytes, Path::new("x.bin")).unwrap_err();
-        assert!(
-            err.to_string()
-                == "`x.bin` could not be decoded as `report`: a length in the payload claims more \
-                    than its 9 bytes can hold",
-            "{err}"
+        assert_eq!(
+            err.to_string(),
+            "`x.bin` could not be decoded as `report`: a length in the payload claims more than \
+             its 9 bytes can hold"
         );
     }
 

@@ -30,15 +30,3 @@ pub use stage::{
     IngestScoresParams, IngestScoresStage, IngestStage, MissingPolicy, RUNS_BINARY,
 };
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};
-
-/// At most `QUOTED` characters of an input value, for an error message: a longer value ends
-/// with `…`, so no error echoes a file's contents without limit.
-pub(crate) fn quote(text: &str) -> String {
-    const QUOTED: usize = 80;
-    if text.chars().count() <= QUOTED {
-        text.to_owned()
-    } else {
-        let shown: String = text.chars().take(QUOTED).collect();
-        format!("{shown}…")
-    }
-}

@@ -218,12 +218,11 @@ impl Columns<'_> {
     fn count(&self, value: Option<&str>, column: &str, row: usize) -> anyhow::Result<u32> {
         let text = self.required(value, column, row)?;
         // Parquet writers may store counts as floats; a whole float is a count.
-        let parsed: Option<i64> = text.parse::<i64>().ok().or_else(|| {
-            text.parse::<f64>()
-                .ok()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9e15)
-                .map(|f| f as i64)
-        });
+        let whole_float = text.parse::<f64>().ok().filter(|f| f.fract() == 0.0);
+        let parsed: Option<i64> = text
+            .parse::<i64>()
+            .ok()
+            .or_else(|| whole_float.filter(|f| f.abs() < 9e15).map(|f| f as i64));
         let at = self.loc.at(row);
         let out_of_range = |found: &str| {
             anyhow::anyhow!(
@@ -238,18 +237,16 @@ impl Columns<'_> {
                 // Digits too many for i64, or a whole float too large to be exact.
                 let digits = text.strip_prefix('+').unwrap_or(&text);
                 let whole = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-                let huge = text
-                    .parse::<f64>()
-                    .is_ok_and(|f| f.fract() == 0.0 && f >= 9e15);
-                if whole || huge {
-                    return Err(out_of_range(&crate::quote(&text)));
+                if whole || whole_float.is_some_and(|f| f >= 9e15) {
+                    return Err(out_of_range(&cod_pipeline::shorten(&text)));
                 }
-                if text.starts_with('-') && text.parse::<f64>().is_ok_and(|f| f.fract() == 0.0) {
+                // Not parsed, so at most −9e15.
+                if whole_float.is_some_and(|f| f < 0.0) {
                     bail!("{at}: `{column}` must be a non-negative count, found {text}");
                 }
                 bail!(
                     "{at}: `{column}` must be a whole number, found `{}`",
-                    crate::quote(&text)
+                    cod_pipeline::shorten(&text)
                 )
             }
         }

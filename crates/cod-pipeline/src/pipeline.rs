@@ -223,24 +223,24 @@ impl Pipeline {
     }
 }
 
+/// At most 80 characters of an input value, for an error message; a longer value ends with `…`,
+/// so no error echoes a file's contents without limit.
+#[must_use]
+pub fn shorten(text: &str) -> String {
+    const WIDTH: usize = 80;
+    match text.char_indices().nth(WIDTH) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
 /// An error message that may quote its input (a parser's message with the offending line), cut to
-/// at most `LINES` lines of at most `WIDTH` characters, each cut one ending in `…`: no input file,
-/// however long its lines, is echoed without limit.
+/// at most `LINES` lines, each [`shorten`]ed: no input file, however long its lines, is echoed
+/// without limit.
 #[must_use]
 pub fn clip(message: &str) -> String {
-    const WIDTH: usize = 80;
     const LINES: usize = 8;
-    let mut lines: Vec<String> = message
-        .lines()
-        .take(LINES)
-        .map(|line| {
-            if line.chars().count() > WIDTH {
-                line.chars().take(WIDTH).collect::<String>() + "…"
-            } else {
-                line.to_owned()
-            }
-        })
-        .collect();
+    let mut lines: Vec<String> = message.lines().take(LINES).map(shorten).collect();
     if message.lines().count() > LINES {
         lines.push("…".to_owned());
     }
@@ -260,11 +260,9 @@ pub fn check_name(name: &str) -> Result<(), String> {
     {
         return Ok(());
     }
-    let shown: String = name.chars().take(80).collect();
-    let more = if name.chars().count() > 80 { "…" } else { "" };
     Err(format!(
-        "`{}{more}` is not a plain name: expected letters, digits, `_` and `-` only",
-        shown.escape_debug()
+        "`{}` is not a plain name: expected letters, digits, `_` and `-` only",
+        shorten(name).escape_debug()
     ))
 }
 
@@ -334,25 +332,14 @@ fn parse_stage(
         None => Vec::new(),
         Some(value) => string_list(value, &format!("{name}.inputs"))?,
     };
-    let uses = match table.remove("uses") {
-        None => Vec::new(),
-        Some(value) => {
-            let uses = string_list(value, &format!("{name}.uses"))?;
-            // An explicit empty list still means "use none", unlike a missing key.
-            if uses.is_empty() {
-                vec![String::new()]
-            } else {
-                uses
-            }
-        }
-    };
+    // `uses` stays in the table until `resolve_uses` reads it.
     Ok(StageSpec {
         name,
         kind,
         inputs,
         params: table,
         overridden,
-        uses,
+        uses: Vec::new(),
     })
 }
 
@@ -360,17 +347,15 @@ fn parse_stage(
 /// stages it uses (see [`Pipeline`]).
 fn resolve_uses(stages: &mut [StageSpec], registry: &Registry) -> Result<(), String> {
     for i in 0..stages.len() {
+        // As written: `None` takes the default, `Some([])` uses no stage.
+        let written = match stages[i].params.remove("uses") {
+            None => None,
+            Some(value) => Some(string_list(value, &format!("{}.uses", stages[i].name))?),
+        };
         let stage = &stages[i];
         let reusable = registry.get(&stage.kind).expect("checked").uses();
-        let explicit = !stage.uses.is_empty();
-        let named: Vec<&str> = stage
-            .uses
-            .iter()
-            .filter(|n| !n.is_empty())
-            .map(String::as_str)
-            .collect();
         if reusable.is_empty() {
-            if explicit {
+            if written.is_some() {
                 return Err(format!(
                     "`{}.uses`: a `{}` stage re-runs no other stage, so it uses none",
                     stage.name, stage.kind
@@ -379,9 +364,9 @@ fn resolve_uses(stages: &mut [StageSpec], registry: &Registry) -> Result<(), Str
             continue;
         }
         let mut used: Vec<usize> = Vec::new();
-        if explicit {
+        if let Some(named) = &written {
             for name in named {
-                let j = stages.iter().position(|s| s.name == name).ok_or_else(|| {
+                let j = stages.iter().position(|s| s.name == *name).ok_or_else(|| {
                     format!(
                         "`{}.uses`: `{name}` is not a stage of this pipeline",
                         stage.name
