@@ -323,3 +323,88 @@ fn errors_quote_their_input_briefly() {
         out.stderr.len()
     );
 }
+
+/// Issue: too many fields, invalid UTF-8 and an unterminated quote gave polars' text without a
+/// line. Each names its physical line and what was expected.
+#[test]
+fn unreadable_csv_names_the_line() {
+    check(
+        &items_with("arith,a3,m,10,2", "arith,a3,m,10,2,7"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:9: expected 5 fields, as in the header, found 6",
+    );
+    check(
+        &items_with("words,w1,m,1,1", "words,\"w1,m,1,1"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:14: a quoted field starts here and is never closed; expected a closing `\"`",
+    );
+    let p = Project::tiny();
+    let mut bytes = items_with("arith,a3,m,10,2", "arith,a3,m,10,2").into_bytes();
+    let at = TINY_ITEMS.find("arith,a3,m").unwrap() + "arith,a".len();
+    bytes[at] = 0xff;
+    std::fs::write(p.path().join("items.csv"), bytes).unwrap();
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(!out.ok);
+    assert_eq!(
+        out.stderr.trim(),
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:9: expected UTF-8 text, found invalid bytes"
+    );
+    assert!(p.cached_objects().is_empty());
+}
+
+/// Issue: after a quoted newline the reported line was the record's number, not the physical
+/// line. Here a quoted item id spans two lines, so the bad count is on line 10, not 9.
+#[test]
+fn lines_after_a_quoted_newline_are_physical() {
+    let items = items_with("arith,a2,s,10,0", "arith,\"a2\nsecond line\",s,10,0").replacen(
+        "arith,a3,m,10,2",
+        "arith,a3,m,10,x",
+        1,
+    );
+    check(
+        &items,
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:10: `n_correct` must be a whole number, found `x`",
+    );
+}
+
+/// Issue: a NUL byte in an item id and a negative loss were accepted silently.
+#[test]
+fn control_characters_and_negative_losses_are_refused() {
+    check(
+        &items_with("arith,a1,m,10,4", "arith,a\u{0}1,m,10,4"),
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:3: column `item` holds the control character U+0000; expected printable text",
+    );
+    let with_loss = TINY_ITEMS
+        .replace("n_correct\n", "n_correct,loss\n")
+        .replace("arith,a1,m,10,4\n", "arith,a1,m,10,4,-0.25\n");
+    check(
+        &with_loss,
+        TINY_MODELS,
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:3: `loss` must be at least 0 (a negative log-likelihood), found -0.25; negate log-likelihoods",
+    );
+}
+
+/// Issue: a target whose compute is not above the ladder's was predicted without a word; it is
+/// interpolation, so the run warns.
+#[test]
+fn a_target_inside_the_ladder_is_a_warning() {
+    let p = Project::tiny();
+    p.write(
+        "models.toml",
+        &TINY_MODELS.replace("params = 1e9\ntokens = 2e10", "params = 1e6\ntokens = 2e7"),
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
+    assert!(out.ok, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        all.contains("target `t` has compute 1.200e14 FLOPs, not above the largest ladder model's (`l`, 3.000e16): predicting it is interpolation, not extrapolation"),
+        "{all}"
+    );
+}

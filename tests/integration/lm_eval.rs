@@ -217,7 +217,26 @@ fn bad_harness_output_is_rejected_with_file_and_line() {
         ),
         (
             record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": [0]"),
-            format!("`{b}`:1: `doc_id` must be a number or a string, found [0]"),
+            format!(
+                "`{b}`:1: `doc_id` must be a whole number ≥ 0, as the harness writes, found `[0]`"
+            ),
+        ),
+        // Issue: string and fractional doc ids were accepted and failed later without a line.
+        (
+            record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": \"0\""),
+            format!(
+                "`{b}`:1: `doc_id` must be a whole number ≥ 0, as the harness writes, found `\"0\"`"
+            ),
+        ),
+        (
+            format!(
+                "{}\n{}",
+                record(0, 1, "h0"),
+                record(1, 1, "h1").replace("\"doc_id\": 1", "\"doc_id\": 1.5")
+            ),
+            format!(
+                "`{b}`:2: `doc_id` must be a whole number ≥ 0, as the harness writes, found `1.5`"
+            ),
         ),
         (
             "[1, 2]".to_owned(),
@@ -262,6 +281,42 @@ fn bad_harness_output_is_rejected_with_file_and_line() {
             "for {text:?}\nexpected: {expected}\nfound: {stderr}"
         );
     }
+}
+
+/// Issue: a byte-order mark at the start of a JSONL file was an unclear error; it is skipped, as
+/// the CSV and TOML readers skip it.
+#[test]
+fn a_byte_order_mark_in_a_samples_file_is_skipped() {
+    let p = tiny();
+    let lines = format!("\u{feff}{}\n{}", record(0, 1, "h0"), record(1, 1, "h1"));
+    write_samples(&p, "b", "arc_easy", &lines);
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert_eq!(artifact_json(&p, "out/tiny/ingest.bin"), {
+        let clean = tiny();
+        assert!(clean.cod(&["pipeline", "run", "tiny.toml"]).ok);
+        artifact_json(&clean, "out/tiny/ingest.bin")
+    });
+}
+
+/// Issue: a corrupt `results_*.json` beside the samples was ignored without a word. It is not
+/// needed to ingest, so the run goes on, with a warning naming the file and line.
+#[test]
+fn a_corrupt_results_file_is_a_warning() {
+    let p = tiny();
+    p.write(
+        "logs/a/results_2025-01-01T00-00-00.000000.json",
+        "{\n  \"config\": {\n    oops\n",
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let summary = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        summary.contains(
+            "`[TMP]/logs/a/results_2025-01-01T00-00-00.000000.json`:3: not valid JSON (key must be a string at line 3 column 5); its `model_num_parameters` is not checked"
+        ),
+        "{summary}"
+    );
 }
 
 #[test]

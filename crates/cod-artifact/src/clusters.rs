@@ -73,6 +73,43 @@ impl Artifact for Clusters {
     const KIND: ArtifactKind = ArtifactKind::Clusters;
     const SCHEMA_VERSION: u32 = 1;
 
+    fn validate(&self) -> Result<(), String> {
+        let dim = self.ladder.len();
+        for b in &self.benchmarks {
+            let at = |what: &str| format!("benchmark `{}`: {what}", b.name);
+            crate::validate::length(b.labels.len(), b.items.len(), &at("`labels`"))?;
+            let mut sizes = vec![0usize; b.clusters.len()];
+            for (item, label) in b.items.iter().zip(&b.labels) {
+                if let Some(label) = label {
+                    let size = usize::try_from(*label)
+                        .ok()
+                        .and_then(|l| sizes.get_mut(l))
+                        .ok_or_else(|| {
+                            at(&format!(
+                                "item `{item}` is in cluster {label}, but there are {} clusters",
+                                b.clusters.len()
+                            ))
+                        })?;
+                    *size += 1;
+                }
+            }
+            for (i, (cluster, size)) in b.clusters.iter().zip(sizes).enumerate() {
+                crate::validate::length(
+                    cluster.centre.len(),
+                    dim,
+                    &at(&format!("cluster {i}'s centre")),
+                )?;
+                if cluster.size != size {
+                    return Err(at(&format!(
+                        "cluster {i} has size {}, but {size} items are labelled with it",
+                        cluster.size
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "clusters by {}", self.method);

@@ -50,6 +50,22 @@ impl Artifact for Features {
     const KIND: ArtifactKind = ArtifactKind::Features;
     const SCHEMA_VERSION: u32 = 2;
 
+    fn validate(&self) -> Result<(), String> {
+        let dim = self.ladder.len();
+        for b in &self.benchmarks {
+            let at = |what: &str| format!("benchmark `{}`: {what}", b.name);
+            crate::validate::matrix(&b.pass_rates, b.items.len(), dim, &at("`pass_rates`"))?;
+            crate::validate::fractions(&b.pass_rates, &at("`pass_rates`"))?;
+            if let Some(gold) = &b.gold_probability {
+                crate::validate::matrix(gold, b.items.len(), dim, &at("`gold_probability`"))?;
+                crate::validate::fractions(gold, &at("`gold_probability`"))?;
+            }
+            crate::validate::length(b.mean_pass_rate.len(), dim, &at("`mean_pass_rate`"))?;
+            crate::validate::fractions(&b.mean_pass_rate, &at("`mean_pass_rate`"))?;
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         let ladder: Vec<String> = self

@@ -244,8 +244,9 @@ pub fn write_atomically(
         _ => Path::new("."),
     };
     std::fs::create_dir_all(dir)?;
+    let prefix = temp_prefix(std::process::id());
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".cod-tmp-");
+    builder.prefix(&prefix);
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
     let mut tmp = builder.tempfile_in(dir)?;
@@ -253,6 +254,55 @@ pub fn write_atomically(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|err| err.error)?;
     Ok(())
+}
+
+/// Temporary files are named `.cod-tmp-<pid>-<random>`: the pid tells a later run whether the
+/// writer is still alive.
+const TEMP_PREFIX: &str = ".cod-tmp-";
+
+fn temp_prefix(pid: u32) -> String {
+    format!("{TEMP_PREFIX}{pid}-")
+}
+
+/// Removes the temporary files in `dir` (not below it) whose writing process has died, e.g. by
+/// `kill -9` between creating and renaming them. Returns how many it removed.
+///
+/// A process is taken as alive when `/proc/<pid>` exists, so a file is never removed while its
+/// writer may still rename it. Without `/proc` (not Linux), nothing is removed. A missing `dir` is
+/// not an error.
+pub fn remove_stale_temp_files(dir: &Path) -> std::io::Result<usize> {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return Ok(0);
+    }
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(err),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|name| name.strip_prefix(TEMP_PREFIX))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if proc.join(pid.to_string()).exists() || !entry.file_type()?.is_file() {
+            continue;
+        }
+        match std::fs::remove_file(entry.path()) {
+            Ok(()) => removed += 1,
+            // Another run removed it first.
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(removed)
 }
 
 /// Copies an artifact file atomically after checking it against `kind`, so a copy is never a damaged
@@ -267,6 +317,33 @@ pub fn copy_verified(from: &Path, to: &Path, kind: ArtifactKind) -> Result<Heade
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A temporary file whose writer died is removed; one whose writer lives, and any other file,
+    /// stay.
+    #[test]
+    fn stale_temp_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        // Pids are below 2^22 on Linux, so this one is not running.
+        let dead = dir
+            .path()
+            .join(format!("{}abc123", temp_prefix(4_294_967_000)));
+        let live = dir
+            .path()
+            .join(format!("{}abc123", temp_prefix(std::process::id())));
+        let other = dir.path().join(".cod-tmp-unnamed");
+        for path in [&dead, &live, &other] {
+            std::fs::write(path, b"partial").unwrap();
+        }
+        if Path::new("/proc/self").exists() {
+            assert_eq!(remove_stale_temp_files(dir.path()).unwrap(), 1);
+            assert!(!dead.exists());
+        }
+        assert!(live.exists() && other.exists());
+        assert_eq!(
+            remove_stale_temp_files(&dir.path().join("absent")).unwrap(),
+            0
+        );
+    }
     use crate::{EvalTable, Features, Model, Role};
 
     /// A checksum-valid eval table whose matrix is shorter than its shape is refused when decoded,

@@ -93,6 +93,23 @@ impl Artifact for Fits {
     const KIND: ArtifactKind = ArtifactKind::Fits;
     const SCHEMA_VERSION: u32 = 3;
 
+    fn validate(&self) -> Result<(), String> {
+        let dim = self.ladder.len();
+        for b in &self.benchmarks {
+            let at = |what: &str| format!("benchmark `{}`: {what}", b.name);
+            crate::validate::length(b.accuracy.len(), dim, &at("`accuracy`"))?;
+            crate::validate::length(b.exp_accuracy.len(), dim, &at("`exp_accuracy`"))?;
+            for (i, cluster) in b.clusters.iter().enumerate() {
+                crate::validate::length(
+                    cluster.accuracy.len(),
+                    dim,
+                    &at(&format!("cluster {i}'s `accuracy`")),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "fits by {}", self.method);

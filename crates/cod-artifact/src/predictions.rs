@@ -166,6 +166,21 @@ impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
     const SCHEMA_VERSION: u32 = 5;
 
+    fn validate(&self) -> Result<(), String> {
+        for b in &self.benchmarks {
+            for m in &b.methods {
+                let what = format!("benchmark `{}`, method `{}`", b.name, m.method);
+                if let Some(interval) = m.interval {
+                    crate::validate::interval(interval, &what)?;
+                }
+                if m.prediction.is_some_and(|p| !p.is_finite()) {
+                    return Err(format!("{what}: the prediction is not finite"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         match &self.target {

@@ -85,6 +85,24 @@ impl Artifact for TrainingRuns {
     const KIND: ArtifactKind = ArtifactKind::TrainingRuns;
     const SCHEMA_VERSION: u32 = 2;
 
+    fn validate(&self) -> Result<(), String> {
+        for run in &self.runs {
+            let at = |what: &str| format!("run `{}`: {what}", run.name);
+            let n = run.checkpoint_tokens.len();
+            if let Some(steps) = &run.steps {
+                crate::validate::length(steps.len(), n, &at("`steps`"))?;
+            }
+            for series in &run.series {
+                crate::validate::length(
+                    series.values.len(),
+                    n,
+                    &at(&format!("series `{}` `{}`", series.task, series.metric)),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(

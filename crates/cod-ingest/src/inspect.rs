@@ -150,7 +150,7 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
             (
                 samples.len(),
                 records,
-                reported_params(model_dir).map(|(_, n)| n),
+                reported_params(model_dir).ok().flatten().map(|(_, n)| n),
             ),
         );
     }

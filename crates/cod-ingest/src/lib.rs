@@ -5,6 +5,7 @@
 //! This is the only crate that knows input formats and the only one that depends on polars. Every
 //! rejection names the file and, for tables, the line (CSV) or row (Parquet) at fault.
 
+mod csv_scan;
 mod inspect;
 mod lm_eval;
 mod manifest;

@@ -147,17 +147,17 @@ struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// `doc_id` as text: a number as written, or a string's contents.
+    /// `doc_id` as text. The harness numbers a task's documents 0, 1, 2, …, so anything but a
+    /// whole number ≥ 0 (a string, a fraction) is refused here, where the line is known.
     fn doc_id(&self) -> Result<Option<String>, String> {
         let Some(raw) = self.doc_id else {
             return Ok(None);
         };
         match serde_json::from_str::<Value>(raw.get()) {
-            Ok(Value::Number(n)) => Ok(Some(n.to_string())),
-            Ok(Value::String(s)) => Ok(Some(s)),
+            Ok(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
             _ => Err(format!(
-                "`doc_id` must be a number or a string, found {}",
-                raw.get()
+                "`doc_id` must be a whole number ≥ 0, as the harness writes, found `{}`",
+                cod_pipeline::shorten(raw.get())
             )),
         }
     }
@@ -428,8 +428,31 @@ fn read_records<'t>(
     Ok(records)
 }
 
-/// The parameter count a model's `results_*.json` reports (`config.model_num_parameters`).
-pub(crate) fn reported_params(dir: &Path) -> Option<(PathBuf, f64)> {
+/// The parameter count a model's newest `results_*.json` reports (`config.model_num_parameters`),
+/// if it has one. A results file that cannot be read or is not JSON is an error, to report as a
+/// warning: ingest does not need the file.
+pub(crate) fn reported_params(dir: &Path) -> Result<Option<(PathBuf, f64)>, String> {
+    let Some(path) = newest_results_file(dir) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|err| format!("`{}`: cannot read: {err}", path.display()))?;
+    let value: Value = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(&text))
+        .map_err(|err| {
+            format!(
+                "{}: not valid JSON ({err}); its `model_num_parameters` is not checked",
+                at(&path, err.line())
+            )
+        })?;
+    Ok(value
+        .get("config")
+        .and_then(|c| c.get("model_num_parameters"))
+        .and_then(number)
+        .filter(|&n| n > 0.0)
+        .map(|n| (path, n)))
+}
+
+fn newest_results_file(dir: &Path) -> Option<PathBuf> {
     let mut results: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -442,10 +465,7 @@ pub(crate) fn reported_params(dir: &Path) -> Option<(PathBuf, f64)> {
         })
         .collect();
     results.sort();
-    let path = results.pop()?;
-    let value: Value = serde_json::from_str(&std::fs::read_to_string(&path).ok()?).ok()?;
-    let n = number(value.get("config")?.get("model_num_parameters")?)?;
-    (n > 0.0).then_some((path, n))
+    results.pop()
 }
 
 /// Where a cell was first given, for duplicate messages.
@@ -567,7 +587,11 @@ impl Reader<'_> {
                 path.display()
             ));
         }
-        if let Some((path, n)) = reported_params(dir)
+        let reported = reported_params(dir).unwrap_or_else(|warning| {
+            self.warnings.push(warning);
+            None
+        });
+        if let Some((path, n)) = reported
             && (n - model.params).abs() > 0.01 * model.params
         {
             self.warnings.push(format!(
@@ -665,11 +689,14 @@ pub(crate) fn parse_file(
 ) -> anyhow::Result<ParsedFile> {
     let text = std::fs::read_to_string(&sample.path)
         .with_context(|| format!("cannot read `{}` as UTF-8 text", sample.path.display()))?;
+    // A byte-order mark is not JSON, but some editors write one; the CSV and TOML readers skip it
+    // too.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
     let mut metric = options.metric.as_deref().unwrap_or("acc");
-    let mut records = read_records(&sample.path, &text, metric)?;
+    let mut records = read_records(&sample.path, text, metric)?;
     if options.metric.is_none() && records.iter().all(|(_, r)| r.value.is_none()) {
         metric = "exact_match";
-        records = read_records(&sample.path, &text, metric)?;
+        records = read_records(&sample.path, text, metric)?;
     }
     let filter = choose_filter(&records, options.filter.as_deref(), &sample.path)?;
     let mut rows = Vec::with_capacity(records.len());

@@ -317,8 +317,9 @@ impl RunFile<'_> {
                 match cell.parse::<f64>() {
                     Ok(v) if v.is_finite() => Ok(v),
                     _ => bail!(
-                        "{}: column `{column}` must be a finite number, found `{cell}`",
-                        self.loc.at(row)
+                        "{}: column `{column}` must be a finite number, found `{}`",
+                        self.loc.at(row),
+                        cod_pipeline::shorten(cell)
                     ),
                 }
             })
@@ -335,7 +336,7 @@ fn read_run<'c>(
     let (df, format) = read_frame(path)?;
     let file = RunFile {
         df,
-        loc: Located { path, format },
+        loc: Located::new(path, format),
     };
     let height = file.df.height();
     if height == 0 {

@@ -61,7 +61,7 @@ pub fn read_scores(path: &Path, models: &[Model]) -> anyhow::Result<TrainingRuns
 /// of appearance; whether there is a step column.
 fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, Vec<String>, bool)> {
     let (df, format) = read_frame(path)?;
-    let loc = Located { path, format };
+    let loc = Located::new(path, format);
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -116,9 +116,9 @@ fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, V
             );
         }
         let l = match &loss {
-            Some(col) if col.get(row).is_some_and(|v| !v.trim().is_empty()) => {
-                Some(number(col, "loss", row)?)
-            }
+            Some(col) if col.get(row).is_some_and(|v| !v.trim().is_empty()) => Some(
+                crate::tidy::checked_loss(&loc.at(row), number(col, "loss", row)?)?,
+            ),
             _ => None,
         };
         let t = tokens
@@ -232,10 +232,7 @@ fn build_run(
 
 /// A non-empty cell, trimmed.
 fn cell(loc: &Located, col: &StringChunked, name: &str, row: usize) -> anyhow::Result<String> {
-    match col.get(row).map(str::trim) {
-        Some(v) if !v.is_empty() => Ok(v.to_owned()),
-        _ => bail!("{}: column `{name}` is empty", loc.at(row)),
-    }
+    crate::tidy::required_text(loc, col.get(row), name, row)
 }
 
 /// A cell holding a finite number.
@@ -244,8 +241,9 @@ fn number(loc: &Located, col: &StringChunked, name: &str, row: usize) -> anyhow:
     match v.parse::<f64>() {
         Ok(x) if x.is_finite() => Ok(x),
         _ => bail!(
-            "{}: `{name}` must be a finite number, found `{v}`",
-            loc.at(row)
+            "{}: `{name}` must be a finite number, found `{}`",
+            loc.at(row),
+            cod_pipeline::shorten(&v)
         ),
     }
 }

@@ -61,12 +61,36 @@ impl Stage for IngestStage {
         let spinner = progress.spinner(&format!("reading {}", params.path.display()));
         let models = crate::read_manifest(&params.manifest)?;
         let mut table = crate::read_tidy(&params.path, &models, params.missing)?;
+        table.warnings.extend(interpolated_targets(&models));
         if let Some(name) = &params.union {
             add_union(&mut table, name)?;
         }
         spinner.finish_and_clear();
         Ok(table)
     }
+}
+
+/// A warning per target whose compute is not above every ladder model's: its "prediction" is an
+/// interpolation, which says nothing about extrapolation.
+fn interpolated_targets(models: &[cod_artifact::Model]) -> Vec<String> {
+    let largest = models
+        .iter()
+        .filter(|m| m.role == cod_artifact::Role::Ladder)
+        .max_by(|a, b| a.flops.total_cmp(&b.flops));
+    let Some(largest) = largest else {
+        return Vec::new();
+    };
+    models
+        .iter()
+        .filter(|m| m.role == cod_artifact::Role::Target && m.flops <= largest.flops)
+        .map(|m| {
+            format!(
+                "target `{}` has compute {:.3e} FLOPs, not above the largest ladder model's (`{}`, \
+                 {:.3e}): predicting it is interpolation, not extrapolation",
+                m.name, m.flops, largest.name, largest.flops
+            )
+        })
+        .collect()
 }
 
 /// Appends a benchmark named `name` holding every item of every benchmark.
@@ -280,6 +304,7 @@ impl Stage for IngestLmEvalStage {
             loss: params.loss,
         };
         let mut table = crate::read_lm_eval(&models, &params.directories()?, &options)?;
+        table.warnings.extend(interpolated_targets(&models));
         if let Some(name) = &params.union {
             add_union(&mut table, name)?;
         }

@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use cod_artifact::{BenchmarkEvals, EvalTable, Model, Role};
 use polars::prelude::{
     Column, CsvReadOptions, DataFrame, DataType, ParquetCompression, ParquetReader, ParquetWriter,
-    SerReader, StatisticsOptions, StringChunked,
+    PolarsError, SerReader, StatisticsOptions, StringChunked,
 };
 
 use crate::MissingPolicy;
@@ -60,15 +60,37 @@ pub(crate) enum Format {
     Parquet,
 }
 
+/// Says where a row of a table is: `file:line` for CSV, `file: row N` for Parquet.
 pub(crate) struct Located<'a> {
     pub(crate) path: &'a Path,
     pub(crate) format: Format,
+    /// The physical line each CSV record starts on, header first; scanned on first use, which is
+    /// an error's, so reading a good file costs nothing extra.
+    record_lines: std::cell::OnceCell<Vec<usize>>,
 }
 
-impl Located<'_> {
+impl<'a> Located<'a> {
+    pub(crate) fn new(path: &'a Path, format: Format) -> Located<'a> {
+        Located {
+            path,
+            format,
+            record_lines: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Where data row `row` (0-based, after the header) is. A CSV row's line is the physical line
+    /// it starts on, which a quoted field spanning lines moves down.
     pub(crate) fn at(&self, row: usize) -> String {
         match self.format {
-            Format::Csv => format!("`{}`:{}", self.path.display(), row + 2),
+            Format::Csv => {
+                let lines = self.record_lines.get_or_init(|| {
+                    std::fs::read(self.path)
+                        .map(|bytes| crate::csv_scan::scan(&bytes).record_lines)
+                        .unwrap_or_default()
+                });
+                let line = lines.get(row + 1).copied().unwrap_or(row + 2);
+                format!("`{}`:{line}", self.path.display())
+            }
             Format::Parquet => format!("`{}`: row {}", self.path.display(), row + 1),
         }
     }
@@ -88,13 +110,7 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
                 .with_raise_if_empty(false)
                 .try_into_reader_with_file_path(Some(path.to_owned()))
                 .and_then(SerReader::finish)
-                .map_err(|err| {
-                    anyhow::anyhow!(
-                        "`{}`: cannot read as CSV: {}",
-                        path.display(),
-                        cod_pipeline::clip(&err.to_string())
-                    )
-                })?;
+                .map_err(|err| csv_error(path, &err))?;
             Ok((df, Format::Csv))
         }
         Some("parquet" | "pq") => {
@@ -110,6 +126,65 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
             path.display()
         ),
     }
+}
+
+/// A CSV file polars cannot read: `file:line` and what was expected when a scan of the file finds
+/// the fault (too many fields, invalid UTF-8, an unterminated quote), else polars' own message,
+/// clipped.
+fn csv_error(path: &Path, err: &PolarsError) -> anyhow::Error {
+    let fault = std::fs::read(path)
+        .ok()
+        .and_then(|bytes| crate::csv_scan::scan(&bytes).fault);
+    match fault {
+        Some(fault) => {
+            let (line, message) = fault.line_and_message();
+            anyhow::anyhow!("`{}`:{line}: {message}", path.display())
+        }
+        None => anyhow::anyhow!(
+            "`{}`: cannot read as CSV: {}",
+            path.display(),
+            cod_pipeline::clip(&err.to_string())
+        ),
+    }
+}
+
+/// A non-empty cell's text, trimmed. Control characters other than tabs and line breaks (a NUL
+/// byte, say) are refused: a name holding one would print as something else than it is.
+pub(crate) fn required_text(
+    loc: &Located,
+    value: Option<&str>,
+    column: &str,
+    row: usize,
+) -> anyhow::Result<String> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => {
+            if let Some(c) = v
+                .chars()
+                .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+            {
+                bail!(
+                    "{}: column `{column}` holds the control character U+{:04X}; expected \
+                     printable text",
+                    loc.at(row),
+                    u32::from(c)
+                );
+            }
+            Ok(v.to_owned())
+        }
+        _ => bail!("{}: column `{column}` is empty", loc.at(row)),
+    }
+}
+
+/// A loss is a negative log-likelihood, so at least 0: a negative one is almost surely a
+/// log-likelihood given unnegated.
+pub(crate) fn checked_loss(at: &str, loss: f64) -> anyhow::Result<f64> {
+    if loss < 0.0 {
+        bail!(
+            "{at}: `loss` must be at least 0 (a negative log-likelihood), found {loss}; negate \
+             log-likelihoods"
+        );
+    }
+    Ok(loss)
 }
 
 /// A column as text, nulls kept.
@@ -209,10 +284,7 @@ struct Columns<'a> {
 
 impl Columns<'_> {
     fn required(&self, value: Option<&str>, column: &str, row: usize) -> anyhow::Result<String> {
-        match value {
-            Some(v) if !v.trim().is_empty() => Ok(v.trim().to_owned()),
-            _ => bail!("{}: column `{column}` is empty", self.loc.at(row)),
-        }
+        required_text(&self.loc, value, column, row)
     }
 
     fn count(&self, value: Option<&str>, column: &str, row: usize) -> anyhow::Result<u32> {
@@ -267,8 +339,11 @@ impl Columns<'_> {
             Some(col) => match col.get(row).map(str::trim) {
                 None | Some("") => Some(f64::NAN),
                 Some(text) => match text.parse::<f64>() {
-                    Ok(v) if v.is_finite() => Some(v),
-                    _ => bail!("{at}: `loss` must be a finite number, found `{text}`"),
+                    Ok(v) if v.is_finite() => Some(checked_loss(&at, v)?),
+                    _ => bail!(
+                        "{at}: `loss` must be a finite number, found `{}`",
+                        cod_pipeline::shorten(text)
+                    ),
                 },
             },
         };
@@ -292,7 +367,7 @@ pub fn read_tidy(
     let (df, format) = read_frame(path)?;
     let has_loss = check_columns(&df, path)?;
     let columns = Columns {
-        loc: Located { path, format },
+        loc: Located::new(path, format),
         benchmark: text_column(&df, "benchmark")?,
         item: text_column(&df, "item")?,
         model: text_column(&df, "model")?,

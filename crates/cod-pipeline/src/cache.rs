@@ -1,6 +1,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
 
 use cod_artifact::{ArtifactKind, ContentHash};
 use serde::{Deserialize, Serialize};
@@ -8,7 +11,9 @@ use serde::{Deserialize, Serialize};
 /// The content-addressed store of stage outputs, plus the last key each pipeline stage ran with (to
 /// say why a stage re-runs).
 ///
-/// Layout: `objects/<key>.bin` holds artifacts; `runs/<pipeline>/<stage>.json` the last [`StageKey`].
+/// Layout: `objects/<key>.bin` holds artifacts, `objects/<key>.id` the key and checksum each was
+/// stored with, `objects/<key>.lock` the lock taken while computing it; `runs/<pipeline>/<stage>.json`
+/// the last [`StageKey`].
 #[derive(Clone, Debug)]
 pub struct Cache {
     root: PathBuf,
@@ -112,6 +117,114 @@ impl Cache {
         self.root.join("objects").join(format!("{}.bin", key.key))
     }
 
+    /// Where the key and checksum of the object for `key` are recorded.
+    fn binding_path(&self, key: &StageKey) -> PathBuf {
+        self.root.join("objects").join(format!("{}.id", key.key))
+    }
+
+    fn lock_path(&self, key: &StageKey) -> PathBuf {
+        self.root.join("objects").join(format!("{}.lock", key.key))
+    }
+
+    /// Records that the object for `key` has the payload `checksum`, after the object is written.
+    pub fn bind(&self, key: &StageKey, checksum: &ContentHash) -> std::io::Result<()> {
+        let text = serde_json::to_string(&Binding {
+            key: key.key.clone(),
+            checksum: checksum.to_hex(),
+        })?;
+        let path = self.binding_path(key);
+        remove_if_directory(&path)?;
+        cod_artifact::write_atomically(&path, |file| file.write_all(text.as_bytes()))
+    }
+
+    /// Checks that the object for `key`, whose payload hashes to `checksum`, is the one stored
+    /// under that key: an object copied or moved from another key, or a binding record that is
+    /// missing or names another key, is an error saying which.
+    pub fn check_binding(&self, key: &StageKey, checksum: &ContentHash) -> Result<(), String> {
+        let path = self.binding_path(key);
+        let text = std::fs::read_to_string(&path).map_err(|err| {
+            format!(
+                "no readable record of what it holds (`{}`: {err})",
+                path.display()
+            )
+        })?;
+        let binding: Binding = serde_json::from_str(&text)
+            .map_err(|err| format!("its record `{}` is damaged: {err}", path.display()))?;
+        if binding.key != key.key {
+            return Err(format!(
+                "its record says it belongs to key {}…, not {}…",
+                binding.key.chars().take(12).collect::<String>(),
+                &key.key[..12]
+            ));
+        }
+        if binding.checksum != checksum.to_hex() {
+            return Err(
+                "its content is not what was stored under this key (replaced by another artifact?)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Removes the object for `key` and its record, whatever they are (a directory included), so
+    /// the stage can write them afresh.
+    pub fn clear(&self, key: &StageKey) -> std::io::Result<()> {
+        for path in [self.object_path(key), self.binding_path(key)] {
+            remove_if_directory(&path)?;
+            match std::fs::remove_file(&path) {
+                Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the lock on `key`, so that of several runs sharing the cache only one computes the
+    /// object while the others wait for it. Waits at most `timeout`, calling `on_wait` once if the
+    /// lock is held. The lock is released when the guard drops, or by the system when the process
+    /// dies.
+    pub fn lock(
+        &self,
+        key: &StageKey,
+        timeout: Duration,
+        on_wait: impl FnOnce(),
+    ) -> anyhow::Result<KeyLock> {
+        let path = self.lock_path(key);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file `{}`", path.display()))?;
+        let start = Instant::now();
+        let mut on_wait = Some(on_wait);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(KeyLock { _file: file }),
+                Err(std::fs::TryLockError::WouldBlock) => {}
+                Err(std::fs::TryLockError::Error(err)) => {
+                    return Err(err).with_context(|| format!("cannot lock `{}`", path.display()));
+                }
+            }
+            if let Some(on_wait) = on_wait.take() {
+                on_wait();
+            }
+            if start.elapsed() >= timeout {
+                bail!(
+                    "gave up after {} s waiting for another run to release `{}`; set \
+                     `COD_LOCK_TIMEOUT` (seconds) to wait longer",
+                    timeout.as_secs(),
+                    path.display()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn record_path(&self, pipeline: &str, stage: &str) -> PathBuf {
         self.root
             .join("runs")
@@ -129,10 +242,31 @@ impl Cache {
     /// Records the key the stage just ran with, atomically.
     pub fn record(&self, pipeline: &str, stage: &str, key: &StageKey) -> std::io::Result<()> {
         let text = serde_json::to_string_pretty(key)?;
-        cod_artifact::write_atomically(&self.record_path(pipeline, stage), |file| {
-            file.write_all(text.as_bytes())
-        })
+        let path = self.record_path(pipeline, stage);
+        remove_if_directory(&path)?;
+        cod_artifact::write_atomically(&path, |file| file.write_all(text.as_bytes()))
     }
+}
+
+/// The record beside each object: the key it was stored under, and its payload's checksum.
+#[derive(Serialize, Deserialize)]
+struct Binding {
+    key: String,
+    checksum: String,
+}
+
+/// Holds the lock on a cache key; see [`Cache::lock`].
+#[derive(Debug)]
+pub struct KeyLock {
+    _file: std::fs::File,
+}
+
+/// A directory where the cache keeps a file can only be debris: remove it.
+fn remove_if_directory(path: &Path) -> std::io::Result<()> {
+    if std::fs::symlink_metadata(path).is_ok_and(|meta| meta.is_dir()) {
+        std::fs::remove_dir_all(path)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

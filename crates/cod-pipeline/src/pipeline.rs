@@ -66,6 +66,11 @@ impl std::str::FromStr for Override {
             ));
         }
         let value = value.trim();
+        if value.is_empty() {
+            return Err(format!(
+                "`{lhs}=` has no value; write `{lhs}=VALUE`, or `{lhs}=\"\"` for an empty string"
+            ));
+        }
         let value = format!("v = {value}")
             .parse::<toml::Table>()
             .ok()
@@ -294,7 +299,11 @@ fn parse_meta(meta: toml::Value) -> Result<(Option<String>, Option<Vec<String>>)
 /// A string or a list of strings, e.g. stage names.
 fn string_list(value: toml::Value, at: &str) -> Result<Vec<String>, String> {
     match value {
-        toml::Value::String(s) => Ok(vec![s]),
+        toml::Value::String(s) => Err(format!(
+            "`{at}`: expected a list of stage names, found the string `\"{}\"`; write `[\"{}\"]`",
+            shorten(&s),
+            shorten(&s)
+        )),
         toml::Value::Array(items) => items
             .into_iter()
             .map(|v| match v {
@@ -577,7 +586,7 @@ mod tests {
 
     #[test]
     fn overrides_replace_values_and_are_marked() {
-        let text = "[source]\npath = \"a.csv\"\n[derive]\ninputs = \"source\"\n";
+        let text = "[source]\npath = \"a.csv\"\n[derive]\ninputs = [\"source\"]\n";
         let p = parse(text, &["source.path=b.csv", "source.n=3"]).unwrap();
         let source = p.stage("source").unwrap();
         assert_eq!(source.params["path"], toml::Value::String("b.csv".into()));
@@ -647,15 +656,32 @@ mod tests {
         );
     }
 
+    /// Issue: `inputs = "ingest"` and `--set ingest.path=` were accepted silently.
+    #[test]
+    fn inputs_as_a_string_and_an_empty_override_are_errors() {
+        check_err(
+            "[s]\nstage = \"source\"\n[d]\nstage = \"derive\"\ninputs = \"s\"\n",
+            "`p/x.toml`: `d.inputs`: expected a list of stage names, found the string `\"s\"`; \
+             write `[\"s\"]`",
+        );
+        assert_eq!(
+            "ingest.path=".parse::<Override>().unwrap_err(),
+            "`ingest.path=` has no value; write `ingest.path=VALUE`, or `ingest.path=\"\"` for an \
+             empty string"
+        );
+        let o: Override = "a.b=\"\"".parse().unwrap();
+        assert_eq!(o.value, toml::Value::String(String::new()));
+    }
+
     const USES: &str =
-        "[s]\nstage = \"source\"\n[d]\nstage = \"derive\"\ninputs = \"s\"\nk = 1\nm = 2\n";
+        "[s]\nstage = \"source\"\n[d]\nstage = \"derive\"\ninputs = [\"s\"]\nk = 1\nm = 2\n";
 
     /// A stage that re-runs another's code takes that stage's parameters, by default from the
     /// pipeline's one stage of that kind; its own nested table overrides key by key.
     #[test]
     fn uses_fills_nested_tables_from_the_used_stage() {
         let p = parse(
-            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n"),
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = [\"s\"]\n"),
             &[],
         )
         .unwrap();
@@ -664,7 +690,7 @@ mod tests {
         assert_eq!(c.params["derive"].to_string(), "{ k = 1, m = 2 }");
         // `--set` on the used stage reaches the user.
         let p = parse(
-            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n"),
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = [\"s\"]\n"),
             &["d.k=5"],
         )
         .unwrap();
@@ -673,7 +699,7 @@ mod tests {
             "{ k = 5, m = 2 }"
         );
         let p = parse(
-            &format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\nuses = [\"d\"]\nderive = {{ m = 3 }}\n"),
+            &format!("{USES}[c]\nstage = \"check\"\ninputs = [\"s\"]\nuses = [\"d\"]\nderive = {{ m = 3 }}\n"),
             &[],
         )
         .unwrap();
@@ -684,7 +710,7 @@ mod tests {
         // `uses = []` takes nothing: the nested table is the stage's own.
         let p = parse(
             &format!(
-                "{USES}[c]\nstage = \"check\"\ninputs = \"s\"\nuses = []\nderive = {{ m = 3 }}\n"
+                "{USES}[c]\nstage = \"check\"\ninputs = [\"s\"]\nuses = []\nderive = {{ m = 3 }}\n"
             ),
             &[],
         )
@@ -699,7 +725,7 @@ mod tests {
     #[test]
     fn bad_uses_are_reported() {
         let check = |extra: &str, expected: &str| {
-            let text = format!("{USES}[c]\nstage = \"check\"\ninputs = \"s\"\n{extra}");
+            let text = format!("{USES}[c]\nstage = \"check\"\ninputs = [\"s\"]\n{extra}");
             assert_eq!(parse(&text, &[]).unwrap_err(), expected);
         };
         check(
@@ -711,12 +737,12 @@ mod tests {
             "`p/x.toml`: `c.uses`: `s` is a `source` stage; a `check` stage re-runs only `derive`",
         );
         check(
-            "[d2]\nstage = \"derive\"\ninputs = \"s\"\n",
+            "[d2]\nstage = \"derive\"\ninputs = [\"s\"]\n",
             "`p/x.toml`: stage `c`: the pipeline has 2 `derive` stages (`d`, `d2`); say in \
              `c.uses` which one it re-runs",
         );
         check(
-            "uses = [\"d\", \"d2\"]\n[d2]\nstage = \"derive\"\ninputs = \"s\"\n",
+            "uses = [\"d\", \"d2\"]\n[d2]\nstage = \"derive\"\ninputs = [\"s\"]\n",
             "`p/x.toml`: `c.uses`: `d` and `d2` are both `derive` stages; name one",
         );
         check(

@@ -105,6 +105,9 @@ impl<'a> Runner<'a> {
         on_event: &mut dyn FnMut(&Event),
     ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
         let configured = self.configure(pipeline, options)?;
+        if !options.dry_run {
+            self.remove_stale_temp_files(pipeline, options)?;
+        }
         let mut outputs: BTreeMap<String, (PathBuf, ContentHash)> = BTreeMap::new();
         let mut would_run: BTreeSet<String> = BTreeSet::new();
         let mut written = BTreeMap::new();
@@ -155,6 +158,25 @@ impl<'a> Runner<'a> {
                     report(Outcome::Cached);
                 }
                 (Err(reason), false) => {
+                    let _lock = self.cache.lock(&key, lock_timeout(), || {
+                        eprintln!(
+                            "waiting for another run that is computing stage `{}` …",
+                            spec.name
+                        );
+                    })?;
+                    // The run we waited for may have stored the object.
+                    if !forced && let Ok(checksum) = self.reusable(spec, &key, &object) {
+                        outputs.insert(spec.name.clone(), (object.clone(), checksum));
+                        written.insert(
+                            spec.name.clone(),
+                            self.publish(pipeline, spec, &key, options)?,
+                        );
+                        report(Outcome::Cached);
+                        continue;
+                    }
+                    self.cache.clear(&key).with_context(|| {
+                        format!("cannot clear the cache entry `{}`", object.display())
+                    })?;
                     let start = Instant::now();
                     (stage.run)(&input_paths, &object, &self.progress)
                         .with_context(|| format!("stage `{}` failed", spec.name))?;
@@ -163,6 +185,9 @@ impl<'a> Runner<'a> {
                         cod_artifact::verify(&object, entry.output()).with_context(|| {
                             format!("stage `{}` did not write a valid artifact", spec.name)
                         })?;
+                    self.cache.bind(&key, &header.checksum).with_context(|| {
+                        format!("cannot write to `{}`", self.cache.root().display())
+                    })?;
                     outputs.insert(spec.name.clone(), (object.clone(), header.checksum));
                     written.insert(
                         spec.name.clone(),
@@ -273,14 +298,10 @@ impl<'a> Runner<'a> {
         if forced {
             return Err(RunReason::Forced);
         }
-        let entry = self.registry.get(&spec.kind).expect("checked at load");
-        if object.exists() {
-            // Decoded and validated, not only checksummed: an entry that decodes to an
-            // inconsistent artifact is recomputed like a corrupt one.
-            return entry
-                .check_artifact(object)
-                .map(|header| header.checksum)
-                .map_err(|err| RunReason::CacheCorrupt(err.to_string()));
+        if std::fs::symlink_metadata(object).is_ok() {
+            return self
+                .reusable(spec, key, object)
+                .map_err(RunReason::CacheCorrupt);
         }
         Err(match self.cache.last_key(&pipeline.name, &spec.name) {
             None => RunReason::New,
@@ -290,6 +311,47 @@ impl<'a> Runner<'a> {
             }
             Some(_) => RunReason::NotInCache,
         })
+    }
+
+    /// `Ok(checksum)` when the object at `object` is a valid artifact stored under `key`, else
+    /// what is wrong with it. Decoded and validated, not only checksummed: an entry that decodes
+    /// to an inconsistent artifact is recomputed like a corrupt one, and so is a valid artifact
+    /// that was stored under another key.
+    fn reusable(
+        &self,
+        spec: &StageSpec,
+        key: &StageKey,
+        object: &Path,
+    ) -> Result<ContentHash, String> {
+        let entry = self.registry.get(&spec.kind).expect("checked at load");
+        if object.is_dir() {
+            return Err("it is a directory".to_owned());
+        }
+        let header = entry
+            .check_artifact(object)
+            .map_err(|err| err.to_string())?;
+        self.cache.check_binding(key, &header.checksum)?;
+        Ok(header.checksum)
+    }
+
+    /// Removes the temporary files that killed runs left in the cache and in the output
+    /// directory.
+    fn remove_stale_temp_files(
+        &self,
+        pipeline: &Pipeline,
+        options: &RunOptions,
+    ) -> anyhow::Result<()> {
+        let root = self.cache.root();
+        for dir in [
+            root.join("objects"),
+            root.join("runs").join(&pipeline.name),
+            options.out_dir.clone(),
+            options.out_dir.join(cod_artifact::REPORT_FILES_DIR),
+        ] {
+            cod_artifact::remove_stale_temp_files(&dir)
+                .with_context(|| format!("cannot clean temporary files in `{}`", dir.display()))?;
+        }
+        Ok(())
     }
 
     /// Copies a stage's artifact from the cache to the output directory and records the key it was
@@ -314,4 +376,224 @@ impl<'a> Runner<'a> {
 fn stage_names(pipeline: &Pipeline) -> String {
     let names: Vec<&str> = pipeline.stages.iter().map(|s| s.name.as_str()).collect();
     crate::pipeline::quoted_list(&names)
+}
+
+/// How long a run waits for another to finish computing a stage it needs: `$COD_LOCK_TIMEOUT`
+/// seconds, else an hour.
+fn lock_timeout() -> Duration {
+    std::env::var("COD_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|secs| secs.parse().ok())
+        .map_or(Duration::from_secs(3600), Duration::from_secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use cod_artifact::Report;
+    use serde::{Deserialize, Serialize};
+
+    use super::*;
+    use crate::{Code, Stage};
+
+    /// How many times [`Title`] ran, per title, so each test counts its own runs.
+    static RUNS: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct TitleParams {
+        title: String,
+        #[serde(default)]
+        slow: bool,
+    }
+
+    /// A stage that writes a report titled by its parameter.
+    struct Title;
+
+    impl Stage for Title {
+        type Params = TitleParams;
+        type Inputs = ();
+        type Output = Report;
+        const KIND: &'static str = "title";
+        const CODE: Code = Code::new("title", 1, &[]);
+
+        fn run(params: &TitleParams, (): (), _: &Progress) -> anyhow::Result<Report> {
+            *RUNS
+                .lock()
+                .unwrap()
+                .entry(params.title.clone())
+                .or_default() += 1;
+            if params.slow {
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Ok(Report {
+                title: params.title.clone(),
+                markdown: String::new(),
+                html: String::new(),
+                files: Vec::new(),
+            })
+        }
+    }
+
+    fn runs(title: &str) -> usize {
+        RUNS.lock().unwrap().get(title).copied().unwrap_or(0)
+    }
+
+    struct Setup {
+        dir: tempfile::TempDir,
+        registry: Registry,
+    }
+
+    impl Setup {
+        fn new() -> Setup {
+            Setup {
+                dir: tempfile::tempdir().unwrap(),
+                registry: Registry::new().with::<Title>(),
+            }
+        }
+
+        fn cache(&self) -> Cache {
+            Cache::new(self.dir.path().join("cache"))
+        }
+
+        fn pipeline(&self, title: &str, slow: bool) -> Pipeline {
+            let text = format!("[a]\nstage = \"title\"\ntitle = \"{title}\"\nslow = {slow}\n");
+            Pipeline::parse(&text, Path::new("p.toml"), &[], &self.registry).unwrap()
+        }
+
+        /// Runs the pipeline; returns what happened to its stage.
+        fn run(&self, pipeline: &Pipeline) -> Outcome {
+            let runner = Runner::new(
+                &self.registry,
+                self.cache(),
+                self.dir.path().to_owned(),
+                Progress::hidden(),
+            );
+            let options = RunOptions {
+                out_dir: self.dir.path().join("out"),
+                ..RunOptions::default()
+            };
+            let mut outcome = None;
+            runner
+                .run(pipeline, &options, &mut |event| {
+                    outcome = Some(event.outcome.clone());
+                })
+                .unwrap();
+            outcome.unwrap()
+        }
+
+        fn objects(&self) -> PathBuf {
+            self.dir.path().join("cache/objects")
+        }
+
+        /// The one object in the cache.
+        fn object(&self) -> PathBuf {
+            let mut bins: Vec<PathBuf> = std::fs::read_dir(self.objects())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+                .collect();
+            assert_eq!(bins.len(), 1, "{bins:?}");
+            bins.pop().unwrap()
+        }
+    }
+
+    fn corrupt_reason(outcome: &Outcome) -> String {
+        match outcome {
+            Outcome::Ran {
+                reason: RunReason::CacheCorrupt(why),
+                ..
+            } => why.clone(),
+            other => panic!("expected a recompute of a corrupt entry, got {other:?}"),
+        }
+    }
+
+    /// Issue: a valid artifact of the right kind, moved into another key's slot, was used silently.
+    #[test]
+    fn a_cache_entry_swapped_from_another_key_is_recomputed() {
+        let setup = Setup::new();
+        let one = setup.pipeline("swap-one", false);
+        let two = setup.pipeline("swap-two", false);
+        setup.run(&one);
+        let one_object = setup.object();
+        let one_bytes = std::fs::read(&one_object).unwrap();
+        std::fs::remove_file(&one_object).unwrap();
+        setup.run(&two);
+        let two_object = setup.object();
+        std::fs::write(&two_object, &one_bytes).unwrap();
+
+        let why = corrupt_reason(&setup.run(&two));
+        assert!(why.contains("not what was stored under this key"), "{why}");
+        assert_eq!(runs("swap-two"), 2);
+        let report: Report = cod_artifact::read(&setup.dir.path().join("out/a.bin")).unwrap();
+        assert_eq!(report.title, "swap-two");
+        assert_eq!(setup.run(&two), Outcome::Cached);
+    }
+
+    /// An object whose record of its key is missing cannot be trusted either.
+    #[test]
+    fn a_cache_entry_without_its_record_is_recomputed() {
+        let setup = Setup::new();
+        let pipeline = setup.pipeline("unbound", false);
+        setup.run(&pipeline);
+        std::fs::remove_file(setup.object().with_extension("id")).unwrap();
+        let why = corrupt_reason(&setup.run(&pipeline));
+        assert!(why.contains("no readable record"), "{why}");
+        assert_eq!(setup.run(&pipeline), Outcome::Cached);
+    }
+
+    /// Issue: an object replaced by a directory was a hard error.
+    #[test]
+    fn a_cache_object_replaced_by_a_directory_is_recomputed() {
+        let setup = Setup::new();
+        let pipeline = setup.pipeline("directory", false);
+        setup.run(&pipeline);
+        let object = setup.object();
+        std::fs::remove_file(&object).unwrap();
+        std::fs::create_dir_all(object.join("inside")).unwrap();
+        let why = corrupt_reason(&setup.run(&pipeline));
+        assert_eq!(why, "it is a directory");
+        assert!(object.is_file());
+        assert_eq!(setup.run(&pipeline), Outcome::Cached);
+    }
+
+    /// Issue: temporary files of killed runs stayed forever. A dead writer's are removed by the
+    /// next run; a live writer's stay.
+    #[test]
+    fn a_run_removes_temp_files_of_dead_writers() {
+        let setup = Setup::new();
+        let pipeline = setup.pipeline("temp", false);
+        setup.run(&pipeline);
+        let out = setup.dir.path().join("out");
+        let dead = [
+            setup.objects().join(".cod-tmp-4294967000-abc"),
+            out.join(".cod-tmp-4294967001-abc"),
+        ];
+        let live = out.join(format!(".cod-tmp-{}-abc", std::process::id()));
+        for path in dead.iter().chain([&live]) {
+            std::fs::write(path, b"partial").unwrap();
+        }
+        setup.run(&pipeline);
+        assert!(dead.iter().all(|p| !p.exists()));
+        assert!(live.exists());
+    }
+
+    /// Issue: concurrent runs sharing a cache each computed the stage. With the per-key lock, the
+    /// second waits and reuses the first's object.
+    #[test]
+    fn concurrent_runs_compute_a_stage_once() {
+        let setup = Setup::new();
+        let pipeline = setup.pipeline("concurrent", true);
+        let outcomes: Vec<Outcome> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..3)
+                .map(|_| scope.spawn(|| setup.run(&pipeline)))
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(runs("concurrent"), 1, "{outcomes:?}");
+        assert_eq!(
+            outcomes.iter().filter(|o| **o == Outcome::Cached).count(),
+            2,
+            "{outcomes:?}"
+        );
+    }
 }

@@ -405,3 +405,19 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
         "{err}"
     );
 }
+
+/// Issue: benchmark names must not reach `report.md` or `report.html` as markup. Every `<` of a
+/// hostile name is escaped in both, so neither holds a tag the name opened.
+#[test]
+fn report_md_and_html_escape_markup_in_benchmark_names() {
+    let name = "<img src=x onerror=alert(1)>";
+    let (table, clusters, fits, predictions) = artifacts(&[(name, 5)]);
+    let doc =
+        crate::benchmarks::document(&table, &clusters, &fits, &predictions, &params(1)).unwrap();
+    let md = doc.markdown();
+    assert!(md.contains(r"\<img src=x onerror=alert(1)>"), "{md}");
+    assert!(!md.contains(&format!(" {name}")) && !md.contains(&format!("|{name}")));
+    let html = doc.html();
+    assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"));
+    assert!(!html.contains("<img"));
+}
