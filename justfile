@@ -70,3 +70,14 @@ fixtures:
 # Review changed insta snapshots (needs `cargo install cargo-insta`).
 snapshots:
     cargo insta review
+
+# Fuzz every reader and the artifact decoder with CASES inputs per target (release build); each
+# target prints how many inputs it ran. CI runs the short default of `cargo test`.
+fuzz cases="1000000":
+    COD_FUZZ_CASES={{cases}} cargo test --release -p cod-ingest --lib fuzz -- --nocapture --test-threads 1
+
+# kill -9 a pipeline run TRIALS times at random moments, then check that no temporary file or
+# corrupt cache entry is left and that the outputs match a clean run's.
+kill-loop trials="100" name="mmlu":
+    cargo build --quiet --bin cod
+    python3 scripts/kill_loop.py {{trials}} {{name}} target/debug/cod

@@ -379,7 +379,16 @@ fn execute(
     // find the kinds that have any; a damaged file is an error, not skipped.
     let in_order = pipeline.stages.iter().filter_map(|s| written.get(&s.name));
     for file in in_order {
-        if !cod_artifact::read_header(file)?.kind.has_output_files() {
+        let kind = cod_artifact::read_header(file)?.kind;
+        // What ingest noticed about the data (skipped files, a target inside the ladder), each
+        // run, cached or not.
+        if kind == ArtifactKind::EvalTable {
+            let table: cod_artifact::EvalTable = cod_artifact::read(file)?;
+            for warning in &table.warnings {
+                report::warn(warning);
+            }
+        }
+        if !kind.has_output_files() {
             continue;
         }
         let files = AnyArtifact::read(file)?

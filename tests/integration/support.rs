@@ -135,7 +135,10 @@ impl Project {
     pub fn cached_objects(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.cache().join("objects")) {
             Ok(dir) => {
-                let mut v: Vec<_> = dir.map(|e| e.unwrap().path()).collect();
+                let mut v: Vec<_> = dir
+                    .map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|e| e == "bin"))
+                    .collect();
                 v.sort();
                 v
             }

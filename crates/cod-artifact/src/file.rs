@@ -42,8 +42,10 @@ pub fn encode<A: Artifact>(artifact: &A) -> Result<Vec<u8>, ArtifactError> {
 }
 
 /// A complete file's bytes: the header for `payload` (kind, schema version, length, checksum), then
-/// the payload.
-fn frame<A: Artifact>(payload: &[u8]) -> Vec<u8> {
+/// the payload. Public so that fuzzing reaches the payload decoder with bytes that pass the
+/// checksum.
+#[must_use]
+pub fn frame<A: Artifact>(payload: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(&A::KIND.code().to_le_bytes());

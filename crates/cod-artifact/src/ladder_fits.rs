@@ -353,6 +353,39 @@ impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
     const SCHEMA_VERSION: u32 = 4;
 
+    fn validate(&self) -> Result<(), String> {
+        for task in &self.tasks {
+            let at = |what: &str| format!("task `{}`: {what}", task.name);
+            for (law, fit) in [
+                ("loss_from_compute", &task.loss_from_compute),
+                ("one_step", &task.one_step),
+                ("one_step_compute", &task.one_step_compute),
+            ] {
+                if !fit.params.is_empty() {
+                    crate::validate::length(fit.params.len(), fit.names.len(), &at(law))?;
+                }
+            }
+            for target in &task.targets {
+                if let Some(interval) = target.interval {
+                    crate::validate::interval(
+                        interval,
+                        &at(&format!("target `{}`", target.target)),
+                    )?;
+                }
+            }
+            for monitor in &task.monitors {
+                let what = |series: &str| at(&format!("monitor `{}` `{series}`", monitor.run));
+                let n = monitor.tokens.len();
+                crate::validate::length(monitor.observed.len(), n, &what("observed"))?;
+                crate::validate::length(monitor.predicted.len(), n, &what("predicted"))?;
+                if let Some(band) = &monitor.band {
+                    crate::validate::length(band.len(), n, &what("band"))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     #[allow(clippy::too_many_lines)] // one wide table, its columns' formats side by side
     fn summary(&self) -> String {
         let mut out = String::new();

@@ -40,8 +40,8 @@ pub use error::ArtifactError;
 pub use eval_table::{BenchmarkEvals, EvalTable};
 pub use features::{BenchmarkFeatures, Features};
 pub use file::{
-    ContentHash, Header, copy_verified, decode, encode, read, read_header, remove_stale_temp_files,
-    verify, write, write_atomically,
+    ContentHash, Header, copy_verified, decode, encode, frame, read, read_header,
+    remove_stale_temp_files, verify, write, write_atomically,
 };
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
 pub use ladder::{Model, Role};

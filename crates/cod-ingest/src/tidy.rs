@@ -104,20 +104,35 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
         Some("csv") => {
             // Every column is read as text and parsed below, so a bad value is reported with its
             // line rather than as a failed column cast.
-            let df = CsvReadOptions::default()
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_raise_if_empty(false)
-                .try_into_reader_with_file_path(Some(path.to_owned()))
-                .and_then(SerReader::finish)
-                .map_err(|err| csv_error(path, &err))?;
+            let df = catch_reader_panic(|| {
+                CsvReadOptions::default()
+                    .with_has_header(true)
+                    .with_infer_schema_length(Some(0))
+                    .with_raise_if_empty(false)
+                    .try_into_reader_with_file_path(Some(path.to_owned()))
+                    .and_then(SerReader::finish)
+            })
+            .map_err(|panic| {
+                anyhow::anyhow!(
+                    "`{}`: cannot read as CSV ({})",
+                    path.display(),
+                    cod_pipeline::shorten(&panic)
+                )
+            })?
+            .map_err(|err| csv_error(path, &err))?;
             Ok((df, Format::Csv))
         }
         Some("parquet" | "pq") => {
             let file = std::fs::File::open(path)
                 .with_context(|| format!("cannot open `{}`", path.display()))?;
-            let df = ParquetReader::new(file)
-                .finish()
+            let df = catch_reader_panic(|| ParquetReader::new(file).finish())
+                .map_err(|panic| {
+                    anyhow::anyhow!(
+                        "`{}`: cannot read as Parquet: the file is damaged ({})",
+                        path.display(),
+                        cod_pipeline::shorten(&panic)
+                    )
+                })?
                 .with_context(|| format!("`{}`: cannot read as Parquet", path.display()))?;
             Ok((df, Format::Parquet))
         }
@@ -126,6 +141,37 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
             path.display()
         ),
     }
+}
+
+thread_local! {
+    /// Set while [`catch_reader_panic`] runs a reader on this thread.
+    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs a reader of a third-party crate that can panic on a damaged file (polars' Parquet footer
+/// decoder does, on some mutated files), and returns the panic's message as an error instead. The
+/// panic is not printed: a hook, installed once, stays silent for panics caught here and passes
+/// every other panic to the hook that was there before.
+fn catch_reader_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CATCHING.with(std::cell::Cell::get) {
+                previous(info);
+            }
+        }));
+    });
+    CATCHING.with(|c| c.set(true));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
+    CATCHING.with(|c| c.set(false));
+    result.map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "the reader failed".to_owned())
+    })
 }
 
 /// A CSV file polars cannot read: `file:line` and what was expected when a scan of the file finds

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// say why a stage re-runs).
 ///
 /// Layout: `objects/<key>.bin` holds artifacts, `objects/<key>.id` the key and checksum each was
-/// stored with, `objects/<key>.lock` the lock taken while computing it; `runs/<pipeline>/<stage>.json`
+/// stored with, `locks/<key>.lock` the lock taken while computing it; `runs/<pipeline>/<stage>.json`
 /// the last [`StageKey`].
 #[derive(Clone, Debug)]
 pub struct Cache {
@@ -123,7 +123,7 @@ impl Cache {
     }
 
     fn lock_path(&self, key: &StageKey) -> PathBuf {
-        self.root.join("objects").join(format!("{}.lock", key.key))
+        self.root.join("locks").join(format!("{}.lock", key.key))
     }
 
     /// Records that the object for `key` has the payload `checksum`, after the object is written.

@@ -158,12 +158,9 @@ impl<'a> Runner<'a> {
                     report(Outcome::Cached);
                 }
                 (Err(reason), false) => {
-                    let _lock = self.cache.lock(&key, lock_timeout(), || {
-                        eprintln!(
-                            "waiting for another run that is computing stage `{}` …",
-                            spec.name
-                        );
-                    })?;
+                    let _lock = self
+                        .cache
+                        .lock(&key, lock_timeout(), || say_waiting(&spec.name))?;
                     // The run we waited for may have stored the object.
                     if !forced && let Ok(checksum) = self.reusable(spec, &key, &object) {
                         outputs.insert(spec.name.clone(), (object.clone(), checksum));
@@ -378,13 +375,19 @@ fn stage_names(pipeline: &Pipeline) -> String {
     crate::pipeline::quoted_list(&names)
 }
 
+/// Said while a run blocks on another's lock, before the stage's own event line.
+#[allow(clippy::print_stderr)]
+fn say_waiting(stage: &str) {
+    eprintln!("waiting for another run that is computing stage `{stage}` …");
+}
+
 /// How long a run waits for another to finish computing a stage it needs: `$COD_LOCK_TIMEOUT`
 /// seconds, else an hour.
 fn lock_timeout() -> Duration {
     std::env::var("COD_LOCK_TIMEOUT")
         .ok()
         .and_then(|secs| secs.parse().ok())
-        .map_or(Duration::from_secs(3600), Duration::from_secs)
+        .map_or(Duration::from_hours(1), Duration::from_secs)
 }
 
 #[cfg(test)]
