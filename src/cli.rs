@@ -170,6 +170,7 @@ pub fn registry() -> Registry {
         .with::<cod_ingest::IngestRunsStage>()
         .with::<cod_ingest::IngestLmEvalStage>()
         .with::<cod_ingest::IngestScoresStage>()
+        .with::<cod_ingest::IngestLmEvalResultsStage>()
         .with::<cod_ladder::LadderStage>()
         .with::<cod_report::ReportStage>()
         .with::<cod_report::LadderReportStage>()
@@ -382,11 +383,17 @@ fn execute(
         let kind = cod_artifact::read_header(file)?.kind;
         // What ingest noticed about the data (skipped files, a target inside the ladder), each
         // run, cached or not.
-        if kind == ArtifactKind::EvalTable {
-            let table: cod_artifact::EvalTable = cod_artifact::read(file)?;
-            for warning in &table.warnings {
-                report::warn(warning);
+        let warnings = match kind {
+            ArtifactKind::EvalTable => {
+                cod_artifact::read::<cod_artifact::EvalTable>(file)?.warnings
             }
+            ArtifactKind::TrainingRuns => {
+                cod_artifact::read::<cod_artifact::TrainingRuns>(file)?.warnings
+            }
+            _ => Vec::new(),
+        };
+        for warning in &warnings {
+            report::warn(warning);
         }
         if !kind.has_output_files() {
             continue;

@@ -28,13 +28,54 @@ fn items_with(from: &str, to: &str) -> String {
     TINY_ITEMS.replacen(from, to, 1)
 }
 
+/// With `strict = true`, a row of a model the manifest does not list is an error; by default it
+/// is skipped and counted (real folders hold more models than one ladder).
 #[test]
 fn unknown_model() {
     check(
         &items_with("arith,a1,m,10,4", "arith,a1,xl,10,4"),
         TINY_MODELS,
+        &["--set", "ingest.strict=true"],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:3: unknown model `xl` (`strict = true`); the manifest lists `s`, `m`, `l`, `t`",
+    );
+    let p = Project::tiny();
+    p.write(
+        "items.csv",
+        &format!("{TINY_ITEMS}arith,a1,xl,10,4\nwords,w1,xl,1,1\n"),
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: skipped 2 rows of 1 model(s) the manifest does not list: `xl` (2); `strict = true` makes this an error"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A manifest may give FLOPs without tokens (D is then C / 6N); with neither it is an error. Per-
+/// item pipelines take one target.
+#[test]
+fn manifests_with_flops_only_and_with_two_targets() {
+    let p = Project::tiny();
+    p.write(
+        "models.toml",
+        &TINY_MODELS.replace("tokens = 3.2e8\nflops = 3e16", "flops = 3e16"),
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml", "--until", "ingest"]);
+    assert!(out.ok, "{}", out.stderr);
+    check(
+        TINY_ITEMS,
+        &TINY_MODELS.replace("tokens = 3.2e8\nflops = 3e16", ""),
         &[],
-        "error: stage `ingest` failed\n  caused by: `[TMP]/items.csv`:3: unknown model `xl`; the manifest lists `s`, `m`, `l`, `t`",
+        "error: stage `ingest` failed\n  caused by: `[TMP]/models.toml`: model 3 (`l`): no `tokens`; give the training tokens D, or the compute `flops`",
+    );
+    check(
+        TINY_ITEMS,
+        &format!(
+            "{TINY_MODELS}\n[[model]]\nname = \"u\"\nparams = 2e9\ntokens = 4e10\nrole = \"target\"\n"
+        ),
+        &[],
+        "error: stage `ingest` failed\n  caused by: `[TMP]/models.toml`: expected at most one model with role `target` for a per-item pipeline, found 2: `t`, `u` (score and results pipelines take several)",
     );
 }
 

@@ -512,6 +512,19 @@ fn aggregate_scores_feed_the_ladder() {
     assert!(task["targets"][0]["accuracy_one_step_compute"].is_number());
 }
 
+/// Rows of models the manifest does not list are skipped and counted, unless `strict = true`.
+#[test]
+fn score_rows_of_unlisted_models_are_skipped_with_a_count() {
+    let p = scores_project(&format!("{SCORES}zz,q,0.9,0.5,1,1e9\nzz,q,0.9,0.5,2,2e9\n"));
+    let out = p.cod(&["pipeline", "run", "scores.toml", "--until", "ingest"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: skipped 2 rows of 1 model(s) the manifest does not list: `zz` (2); `strict = true` makes this an error"),
+        "{}",
+        out.stderr
+    );
+}
+
 #[test]
 fn bad_score_tables_are_rejected_with_their_place() {
     let cases: Vec<(&str, &str)> = vec![
@@ -525,7 +538,7 @@ fn bad_score_tables_are_rejected_with_their_place() {
         ),
         (
             "model,benchmark,accuracy\nzz,q,0.3\n",
-            "`[TMP]/scores.csv`:2: unknown model `zz`; the manifest lists `a`, `b`, `t`",
+            "`[TMP]/scores.csv`:2: unknown model `zz` (`strict = true`); the manifest lists `a`, `b`, `t`",
         ),
         (
             "model,benchmark,accuracy\na,q,1.3\n",
@@ -559,7 +572,13 @@ fn bad_score_tables_are_rejected_with_their_place() {
     ];
     for (table, expected) in cases {
         let p = scores_project(table);
-        let out = p.cod(&["pipeline", "run", "scores.toml"]);
+        let out = p.cod(&[
+            "pipeline",
+            "run",
+            "scores.toml",
+            "--set",
+            "ingest.strict=true",
+        ]);
         assert!(!out.ok, "{table}");
         assert!(!p.path().join("out/scores/ingest.bin").exists());
         assert!(

@@ -321,10 +321,27 @@ fn a_corrupt_results_file_is_a_warning() {
 
 #[test]
 fn bad_harness_layouts_are_rejected() {
-    let unknown = tiny_error(|p| write_samples(p, "zz", "arc_easy", &record(0, 1, "h0")));
+    let unknown = tiny_error(|p| {
+        write_samples(p, "zz", "arc_easy", &record(0, 1, "h0"));
+        let strict =
+            std::fs::read_to_string(p.path().join("tiny.toml")).unwrap() + "strict = true\n";
+        p.write("tiny.toml", &strict);
+    });
     assert!(
         unknown.contains("`models.zz`: unknown model; the manifest lists `a`, `b`, `t`"),
         "{unknown}"
+    );
+    // Without `strict`, the folder is skipped and counted.
+    let p = tiny();
+    write_samples(&p, "zz", "arc_easy", &record(0, 1, "h0"));
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "warning: skipped 1 directories of 1 model(s) the manifest does not list: `zz` (1)"
+        ),
+        "{}",
+        out.stderr
     );
 
     let no_dir = tiny_error(|p| std::fs::remove_dir_all(p.path().join("logs/a")).unwrap());

@@ -11,6 +11,8 @@ pub struct TrainingRuns {
     /// Every task, with how it was read (a source column or a weighted composite).
     pub tasks: Vec<TaskSource>,
     pub runs: Vec<TrainingRun>,
+    /// What ingest noticed and went on past (skipped models, a parameter count that disagrees).
+    pub warnings: Vec<String>,
 }
 
 /// One task and where its values come from.
@@ -83,7 +85,7 @@ impl TrainingRun {
 
 impl Artifact for TrainingRuns {
     const KIND: ArtifactKind = ArtifactKind::TrainingRuns;
-    const SCHEMA_VERSION: u32 = 2;
+    const SCHEMA_VERSION: u32 = 3;
 
     fn validate(&self) -> Result<(), String> {
         for run in &self.runs {
@@ -140,6 +142,9 @@ impl Artifact for TrainingRuns {
                 };
                 let _ = writeln!(out, "    missing: {metric}{of} (no column `{column}`)");
             }
+        }
+        for w in &self.warnings {
+            let _ = writeln!(out, "warning: {w}");
         }
         out
     }

@@ -139,6 +139,7 @@ fn run_holdout(
                 ..r.clone()
             }))
             .collect(),
+        warnings: Vec::new(),
     };
     let fits = cod_ladder::fit_ladder(&data, params).with_context(|| {
         format!(

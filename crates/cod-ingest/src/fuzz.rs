@@ -151,7 +151,7 @@ const PIPELINE: &str = "[pipeline]\ndescription = \"d\"\nsummary = [\"ingest\"]\
 fn fuzz_tidy_csv() {
     let scratch = Scratch::new("t.csv");
     fuzz("tidy-csv", 300, near_or_noise(TIDY, CSV_NOISE), |bytes| {
-        let _ = read_tidy(scratch.write(&bytes), &models(), MissingPolicy::Drop);
+        let _ = read_tidy(scratch.write(&bytes), &models(), MissingPolicy::Drop, false);
     });
 }
 
@@ -171,7 +171,12 @@ fn fuzz_tidy_parquet() {
     crate::write_tidy_parquet(&scratch.path, &parquet_rows()).unwrap();
     let valid = std::fs::read(&scratch.path).unwrap();
     fuzz("tidy-parquet", 300, mutated(valid), |bytes| {
-        let _ = read_tidy(scratch.write(&bytes), &models(), MissingPolicy::Error);
+        let _ = read_tidy(
+            scratch.write(&bytes),
+            &models(),
+            MissingPolicy::Error,
+            false,
+        );
     });
 }
 
@@ -183,7 +188,7 @@ fn fuzz_score_tables() {
         300,
         near_or_noise(SCORES, CSV_NOISE),
         |bytes| {
-            let _ = read_scores(scratch.write(&bytes), &models());
+            let _ = read_scores(scratch.write(&bytes), &models(), false);
         },
     );
 }
@@ -322,10 +327,11 @@ fn fuzz_artifact_decoder() {
         ),
         &models(),
         MissingPolicy::Error,
+        false,
     )
     .unwrap();
     let scratch = Scratch::new("s.csv");
-    let runs = read_scores(scratch.write(SCORES.as_bytes()), &models()).unwrap();
+    let runs = read_scores(scratch.write(SCORES.as_bytes()), &models(), false).unwrap();
     let payloads = [
         cod_artifact::encode(&table).unwrap()[HEADER_LEN..].to_vec(),
         cod_artifact::encode(&runs).unwrap()[HEADER_LEN..].to_vec(),
@@ -358,7 +364,13 @@ fn a_damaged_parquet_footer_is_an_error_not_a_panic() {
         "the writer's bytes changed; find a new damaging byte"
     );
     bytes[874] = 0x12;
-    let err = read_tidy(scratch.write(&bytes), &models(), MissingPolicy::Error).unwrap_err();
+    let err = read_tidy(
+        scratch.write(&bytes),
+        &models(),
+        MissingPolicy::Error,
+        false,
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("cannot read as Parquet: the file is damaged (called `Result::unwrap()`"),

@@ -9,6 +9,7 @@ mod csv_scan;
 mod inspect;
 mod lm_eval;
 mod manifest;
+mod results;
 mod runs;
 mod scores;
 mod stage;
@@ -22,12 +23,14 @@ pub use lm_eval::{
     GoldLoss, LmEvalOptions, SamplesFile, parse_samples_name, read_lm_eval, samples_files,
 };
 pub use manifest::{ManifestError, read_manifest, write_manifest};
+pub use results::{ResultsCheckpoint, ResultsOptions, read_lm_eval_results};
 pub use runs::{
     ColumnNames, MetricColumn, Preset, RunEntry, TaskSpec, read_runs, read_runs_manifest,
 };
 pub use scores::read_scores;
 pub use stage::{
-    BINARY, IngestLmEvalParams, IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage,
-    IngestScoresParams, IngestScoresStage, IngestStage, MissingPolicy, RUNS_BINARY,
+    BINARY, IngestLmEvalParams, IngestLmEvalResultsParams, IngestLmEvalResultsStage,
+    IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage, IngestScoresParams,
+    IngestScoresStage, IngestStage, MissingPolicy, RUNS_BINARY,
 };
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// [[model]]
 /// name = "122M"
 /// params = 122e6          # N, parameters
-/// tokens = 54.5e9         # D, training tokens
+/// tokens = 54.5e9         # D, training tokens; optional when `flops` is given
 /// flops = 3.99e19         # optional; else 6·N·D
 /// role = "ladder"         # ladder (default), target or anchor
 /// ```
@@ -26,7 +26,8 @@ struct ManifestFile {
 struct ModelEntry {
     name: String,
     params: f64,
-    tokens: f64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tokens: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     flops: Option<f64>,
     #[serde(default = "default_role")]
@@ -75,7 +76,7 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
         }
         for (field, value) in [
             ("params", Some(entry.params)),
-            ("tokens", Some(entry.tokens)),
+            ("tokens", entry.tokens),
             ("flops", entry.flops),
         ] {
             if let Some(v) = value
@@ -86,10 +87,21 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
                 )));
             }
         }
+        // With FLOPs only, D is what 6·N·D = C makes it: the per-item methods use C alone, and
+        // the ladder's step 1 needs some D.
+        let tokens = match (entry.tokens, entry.flops) {
+            (Some(tokens), _) => tokens,
+            (None, Some(flops)) => flops / (6.0 * entry.params),
+            (None, None) => {
+                return Err(fail(format!(
+                    "{at}: no `tokens`; give the training tokens D, or the compute `flops`"
+                )));
+            }
+        };
         models.push(Model::new(
             &entry.name,
             entry.params,
-            entry.tokens,
+            tokens,
             entry.flops,
             entry.role,
         ));
@@ -100,19 +112,29 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
             "expected at least 2 models with role `ladder` to fit a trend, found {ladder}"
         )));
     }
+    Ok(models)
+}
+
+/// The per-item pipelines predict one target: several in the manifest at `path` are an error
+/// there (the ladder's stages take several).
+pub fn check_one_target(models: &[Model], path: &Path) -> Result<(), ManifestError> {
     let targets: Vec<&str> = models
         .iter()
         .filter(|m| m.role == Role::Target)
         .map(|m| m.name.as_str())
         .collect();
     if targets.len() > 1 {
-        return Err(fail(format!(
-            "expected at most one model with role `target`, found {}: `{}`",
-            targets.len(),
-            targets.join("`, `")
-        )));
+        return Err(ManifestError {
+            path: path.to_owned(),
+            message: format!(
+                "expected at most one model with role `target` for a per-item pipeline, found \
+                 {}: `{}` (score and results pipelines take several)",
+                targets.len(),
+                targets.join("`, `")
+            ),
+        });
     }
-    Ok(models)
+    Ok(())
 }
 
 /// Writes a manifest that [`read_manifest`] reads back to the same models.
@@ -123,7 +145,7 @@ pub fn write_manifest(path: &Path, models: &[Model]) -> std::io::Result<()> {
             .map(|m| ModelEntry {
                 name: m.name.clone(),
                 params: m.params,
-                tokens: m.tokens,
+                tokens: Some(m.tokens),
                 flops: m.flops_given.then_some(m.flops),
                 role: m.role,
             })

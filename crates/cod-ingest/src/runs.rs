@@ -285,6 +285,7 @@ pub fn read_runs(
     Ok(TrainingRuns {
         tasks: sources,
         runs,
+        warnings: Vec::new(),
     })
 }
 

@@ -29,8 +29,11 @@ type ByTask = BTreeMap<String, (f64, Option<f64>, usize)>;
 type RunValues = BTreeMap<u64, (Checkpoint, ByTask)>;
 
 /// Reads an aggregate score table against the manifest's models.
-pub fn read_scores(path: &Path, models: &[Model]) -> anyhow::Result<TrainingRuns> {
-    let (runs, tasks, has_steps) = read_rows(path, models)?;
+///
+/// Rows of models the manifest does not list are skipped and counted in a warning, or with
+/// `strict` an error.
+pub fn read_scores(path: &Path, models: &[Model], strict: bool) -> anyhow::Result<TrainingRuns> {
+    let (runs, tasks, has_steps, unlisted) = read_rows(path, models, strict)?;
     let mut out = Vec::new();
     for (values, model) in runs.into_iter().zip(models) {
         if values.is_empty() {
@@ -54,12 +57,19 @@ pub fn read_scores(path: &Path, models: &[Model]) -> anyhow::Result<TrainingRuns
             })
             .collect(),
         runs: out,
+        warnings: crate::tidy::unlisted_warning(&unlisted, "rows")
+            .into_iter()
+            .collect(),
     })
 }
 
 /// Every row, checked, grouped by model (manifest order) and checkpoint; the benchmarks in order
 /// of appearance; whether there is a step column.
-fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, Vec<String>, bool)> {
+fn read_rows(
+    path: &Path,
+    models: &[Model],
+    strict: bool,
+) -> anyhow::Result<(Vec<RunValues>, Vec<String>, bool, BTreeMap<String, usize>)> {
     let (df, format) = read_frame(path)?;
     let loc = Located::new(path, format);
     let names: Vec<String> = df
@@ -93,19 +103,20 @@ fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, V
         .map(|(i, m)| (m.name.as_str(), i))
         .collect();
     let mut runs: Vec<RunValues> = vec![BTreeMap::new(); models.len()];
+    let mut unlisted: BTreeMap<String, usize> = BTreeMap::new();
     let mut tasks: Vec<String> = Vec::new();
     for row in 0..df.height() {
         let name = cell(&model, "model", row)?;
         let Some(&m) = index.get(name.as_str()) else {
-            bail!(
-                "{}: unknown model `{name}`; the manifest lists {}",
-                loc.at(row),
-                models
-                    .iter()
-                    .map(|m| format!("`{}`", m.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            if strict {
+                bail!(
+                    "{}: unknown model `{name}` (`strict = true`); the manifest lists {}",
+                    loc.at(row),
+                    crate::tidy::listed(models)
+                );
+            }
+            *unlisted.entry(name).or_default() += 1;
+            continue;
         };
         let bench = cell(&benchmark, "benchmark", row)?;
         let acc = number(&accuracy, "accuracy", row)?;
@@ -148,7 +159,7 @@ fn read_rows(path: &Path, models: &[Model]) -> anyhow::Result<(Vec<RunValues>, V
         checkpoint.1.insert(bench, (acc, l, row));
     }
 
-    Ok((runs, tasks, step.is_some()))
+    Ok((runs, tasks, step.is_some(), unlisted))
 }
 
 /// One model's training run from its checkpoints.

@@ -27,6 +27,11 @@ pub struct IngestParams {
     #[arg(long)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub union: Option<String>,
+    /// Rows of models the manifest does not list are an error, rather than skipped and counted
+    /// in a warning.
+    #[arg(long)]
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// How ingest treats items with missing ladder results.
@@ -60,7 +65,8 @@ impl Stage for IngestStage {
     fn run(params: &IngestParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner(&format!("reading {}", params.path.display()));
         let models = crate::read_manifest(&params.manifest)?;
-        let mut table = crate::read_tidy(&params.path, &models, params.missing)?;
+        crate::manifest::check_one_target(&models, &params.manifest)?;
+        let mut table = crate::read_tidy(&params.path, &models, params.missing, params.strict)?;
         table.warnings.extend(interpolated_targets(&models));
         if let Some(name) = &params.union {
             add_union(&mut table, name)?;
@@ -220,30 +226,16 @@ pub struct IngestLmEvalParams {
     /// (normalized over the logged choices, for `features.signal = "gold-probability"`).
     #[serde(default)]
     pub loss: crate::GoldLoss,
+    /// Directories `dirs` finds for models the manifest does not list are an error, rather than
+    /// skipped and counted in a warning.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 impl IngestLmEvalParams {
     /// Model name → directory, from `models` and the `dirs` pattern.
     fn directories(&self) -> anyhow::Result<BTreeMap<String, PathBuf>> {
-        let mut dirs = self.models.clone();
-        if let Some(pattern) = &self.dirs {
-            let text = pattern.to_string_lossy();
-            let paths = glob::glob(&text)
-                .map_err(|err| anyhow::anyhow!("`dirs = \"{text}\"`: invalid pattern: {err}"))?;
-            for path in paths {
-                let path = path?;
-                if !path.is_dir() {
-                    continue;
-                }
-                let name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                if dirs.insert(name.clone(), path).is_some() {
-                    anyhow::bail!("model `{name}` is given by both `models` and `dirs`");
-                }
-            }
-        }
+        let dirs = model_directories(&self.models, self.dirs.as_ref())?;
         if dirs.is_empty() {
             anyhow::bail!(
                 "no model directories: give `models = {{ NAME = \"DIR\" }}` or `dirs = \"PATTERN\"`"
@@ -296,6 +288,7 @@ impl Stage for IngestLmEvalStage {
     fn run(params: &IngestLmEvalParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner("reading lm-eval sample logs");
         let models = crate::read_manifest(&params.manifest)?;
+        crate::manifest::check_one_target(&models, &params.manifest)?;
         let options = crate::LmEvalOptions {
             metric: params.metric.clone(),
             filter: params.filter.clone(),
@@ -303,7 +296,24 @@ impl Stage for IngestLmEvalStage {
             missing: params.missing,
             loss: params.loss,
         };
-        let mut table = crate::read_lm_eval(&models, &params.directories()?, &options)?;
+        let mut dirs = params.directories()?;
+        let mut unlisted = BTreeMap::new();
+        if !params.strict {
+            // Folders the pattern found for models the manifest does not list; a name given in
+            // `models` must be listed.
+            dirs.retain(|name, _| {
+                let keep =
+                    params.models.contains_key(name) || models.iter().any(|m| &m.name == name);
+                if !keep {
+                    unlisted.insert(name.clone(), 1);
+                }
+                keep
+            });
+        }
+        let mut table = crate::read_lm_eval(&models, &dirs, &options)?;
+        table
+            .warnings
+            .extend(crate::tidy::unlisted_warning(&unlisted, "directories"));
         table.warnings.extend(interpolated_targets(&models));
         if let Some(name) = &params.union {
             add_union(&mut table, name)?;
@@ -320,8 +330,12 @@ pub struct IngestScoresParams {
     /// Aggregate score table, `.csv` or `.parquet`: `model,benchmark,accuracy` and optionally
     /// `loss`, `step`, `tokens`.
     pub path: PathBuf,
-    /// Models manifest (TOML), as for `ingest`.
+    /// Models manifest (TOML), as for `ingest`; it may list several targets.
     pub manifest: PathBuf,
+    /// Rows of models the manifest does not list are an error, rather than skipped and counted
+    /// in a warning.
+    #[serde(default)]
+    pub strict: bool,
 }
 
 /// Reads an aggregate score table into a `training-runs` artifact (one run per model).
@@ -349,8 +363,213 @@ impl Stage for IngestScoresStage {
         _progress: &Progress,
     ) -> anyhow::Result<TrainingRuns> {
         let models = crate::read_manifest(&params.manifest)?;
-        crate::read_scores(&params.path, &models)
+        crate::read_scores(&params.path, &models, params.strict)
     }
+}
+
+/// Parameters of the `ingest-lm-eval-results` stage.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestLmEvalResultsParams {
+    /// Models manifest (TOML), as for `ingest`.
+    pub manifest: PathBuf,
+    /// Model name → a folder holding its `results_*.json` files (at any depth).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, PathBuf>,
+    /// Or a pattern such as `lm_evals/*`: every matching directory is a model named after it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dirs: Option<PathBuf>,
+    /// Or a pattern matching results files, one per checkpoint, whose model and step
+    /// `checkpoint` gives (e.g. `evals/*.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub files: Option<PathBuf>,
+    /// Where a file's model and step are in its path: `{model}`, `{step}` and `*` in the last
+    /// components, e.g. `{model}_step{step}.json` or `{model}/step{step}/results_*.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// Tokens per training step, to place checkpoints (`{step}` × this).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_step: Option<f64>,
+    /// The metric read as accuracy [default: `acc`].
+    #[serde(default = "default_results_metric")]
+    pub metric: String,
+    /// Per-task metrics, e.g. `{ gsm8k = "exact_match" }`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub metrics: BTreeMap<String, String>,
+    /// The filter of `metric,filter` keys, when a task reports several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+    /// The tasks read [default: every task every file has].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<String>,
+    /// Task → its subtasks, averaged into it (weighted by `n-samples` when every subtask has it,
+    /// else unweighted; the weights are in the artifact's tasks).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub groups: BTreeMap<String, Vec<String>>,
+    /// A metric read as each task's loss (`word_perplexity` → its log, `bits_per_byte`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loss: Option<String>,
+    /// Results of models the manifest does not list are an error rather than skipped.
+    #[serde(default)]
+    pub strict: bool,
+}
+
+fn default_results_metric() -> String {
+    "acc".to_owned()
+}
+
+impl IngestLmEvalResultsParams {
+    /// Every checkpoint: a model folder's files, or each file the pattern matches.
+    fn checkpoints(&self) -> anyhow::Result<Vec<crate::ResultsCheckpoint>> {
+        let mut out = Vec::new();
+        let pattern = self.checkpoint.as_deref();
+        for (model, dir) in model_directories(&self.models, self.dirs.as_ref())? {
+            let files = crate::results::results_files_below(&dir)?;
+            match pattern {
+                None if files.is_empty() => anyhow::bail!(
+                    "`{}` (model `{model}`): no `results_*.json` files in it or below it",
+                    dir.display()
+                ),
+                None => out.push(crate::ResultsCheckpoint {
+                    model,
+                    step: None,
+                    files,
+                }),
+                Some(pattern) => {
+                    for file in files {
+                        let Some((_, step)) = crate::results::match_checkpoint(pattern, &file)
+                        else {
+                            continue;
+                        };
+                        out.push(crate::ResultsCheckpoint {
+                            model: model.clone(),
+                            step,
+                            files: vec![file],
+                        });
+                    }
+                }
+            }
+        }
+        if let Some(files) = &self.files {
+            let Some(pattern) = pattern else {
+                anyhow::bail!(
+                    "`files` needs a `checkpoint` pattern naming `{{model}}` (and `{{step}}`), \
+                     e.g. `checkpoint = \"{{model}}_step{{step}}.json\"`"
+                );
+            };
+            for file in glob_paths(files, "files")? {
+                let Some((Some(model), step)) = crate::results::match_checkpoint(pattern, &file)
+                else {
+                    anyhow::bail!(
+                        "`{}` does not match `checkpoint = \"{pattern}\"`, which must name its \
+                         `{{model}}`",
+                        file.display()
+                    );
+                };
+                out.push(crate::ResultsCheckpoint {
+                    model,
+                    step,
+                    files: vec![file],
+                });
+            }
+        }
+        if out.is_empty() {
+            anyhow::bail!(
+                "no results files: give `models = {{ NAME = \"DIR\" }}`, `dirs = \"PATTERN\"`, \
+                 or `files` with `checkpoint`"
+            );
+        }
+        Ok(out)
+    }
+}
+
+/// Reads lm-evaluation-harness aggregate results into a `training-runs` artifact.
+pub struct IngestLmEvalResultsStage;
+
+impl Stage for IngestLmEvalResultsStage {
+    type Params = IngestLmEvalResultsParams;
+    type Inputs = ();
+    type Output = TrainingRuns;
+    const KIND: &'static str = "ingest-lm-eval-results";
+    const CODE: Code = Code::new("ingest-lm-eval-results", 1, &[]);
+
+    fn resolve_paths(params: &mut IngestLmEvalResultsParams, resolve: &PathResolver) {
+        params.manifest = resolve.resolve("manifest", &params.manifest);
+        for (name, dir) in &mut params.models {
+            *dir = resolve.resolve(&format!("models.{name}"), dir);
+        }
+        if let Some(dirs) = params.dirs.as_mut() {
+            *dirs = resolve.resolve("dirs", dirs);
+        }
+        if let Some(files) = params.files.as_mut() {
+            *files = resolve.resolve("files", files);
+        }
+    }
+
+    fn files_read(params: &IngestLmEvalResultsParams) -> Vec<PathBuf> {
+        // Every results file is part of the cache key; errors surface in `run`.
+        let mut files = vec![params.manifest.clone()];
+        for checkpoint in params.checkpoints().unwrap_or_default() {
+            files.extend(checkpoint.files);
+        }
+        files
+    }
+
+    fn run(
+        params: &IngestLmEvalResultsParams,
+        (): (),
+        progress: &Progress,
+    ) -> anyhow::Result<TrainingRuns> {
+        let spinner = progress.spinner("reading lm-eval results files");
+        let models = crate::read_manifest(&params.manifest)?;
+        let options = crate::ResultsOptions {
+            metric: params.metric.clone(),
+            metrics: params.metrics.clone(),
+            filter: params.filter.clone(),
+            tasks: params.tasks.clone(),
+            groups: params.groups.clone(),
+            loss: params.loss.clone(),
+            tokens_per_step: params.tokens_per_step,
+            strict: params.strict,
+        };
+        let runs = crate::read_lm_eval_results(&models, &params.checkpoints()?, &options)?;
+        spinner.finish_and_clear();
+        Ok(runs)
+    }
+}
+
+/// Model name → directory, from an explicit map and a pattern whose matching directories are
+/// models named after them.
+fn model_directories(
+    models: &BTreeMap<String, PathBuf>,
+    dirs: Option<&PathBuf>,
+) -> anyhow::Result<BTreeMap<String, PathBuf>> {
+    let mut out = models.clone();
+    if let Some(pattern) = dirs {
+        for path in glob_paths(pattern, "dirs")? {
+            if !path.is_dir() {
+                continue;
+            }
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if out.insert(name.clone(), path).is_some() {
+                anyhow::bail!("model `{name}` is given by both `models` and `dirs`");
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The paths a glob pattern given as parameter `key` matches, sorted.
+fn glob_paths(pattern: &std::path::Path, key: &str) -> anyhow::Result<Vec<PathBuf>> {
+    let text = pattern.to_string_lossy();
+    let paths = glob::glob(&text)
+        .map_err(|err| anyhow::anyhow!("`{key} = \"{text}\"`: invalid pattern: {err}"))?;
+    let mut out = paths.collect::<Result<Vec<_>, _>>()?;
+    out.sort();
+    Ok(out)
 }
 
 impl clap::FromArgMatches for IngestRunsParams {

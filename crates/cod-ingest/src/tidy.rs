@@ -1,7 +1,7 @@
 //! The tidy long format: one row per (benchmark, item, model) with
 //! `benchmark,item,model,n_samples,n_correct` and an optional `loss`, as CSV or Parquet.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{Context, bail};
@@ -404,11 +404,13 @@ impl Columns<'_> {
     }
 }
 
-/// Reads a tidy table against the manifest's models.
+/// Reads a tidy table against the manifest's models. Rows of models the manifest does not list
+/// are skipped and counted in a warning, or with `strict` an error.
 pub fn read_tidy(
     path: &Path,
     models: &[Model],
     missing: MissingPolicy,
+    strict: bool,
 ) -> anyhow::Result<EvalTable> {
     let (df, format) = read_frame(path)?;
     let has_loss = check_columns(&df, path)?;
@@ -435,19 +437,20 @@ pub fn read_tidy(
         .collect();
     let mut builders: Vec<Builder> = Vec::new();
     let mut bench_index: HashMap<String, usize> = HashMap::new();
+    let mut unlisted: BTreeMap<String, usize> = BTreeMap::new();
     for row_number in 0..df.height() {
         let row = columns.row(row_number)?;
         let Some(&m) = model_index.get(row.model.as_str()) else {
-            bail!(
-                "{}: unknown model `{}`; the manifest lists {}",
-                loc.at(row_number),
-                row.model,
-                models
-                    .iter()
-                    .map(|m| format!("`{}`", m.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+            if strict {
+                bail!(
+                    "{}: unknown model `{}` (`strict = true`); the manifest lists {}",
+                    loc.at(row_number),
+                    row.model,
+                    listed(models)
+                );
+            }
+            *unlisted.entry(row.model).or_default() += 1;
+            continue;
         };
         let b = *bench_index.entry(row.benchmark.clone()).or_insert_with(|| {
             builders.push(Builder::new(row.benchmark.clone(), has_loss));
@@ -481,8 +484,42 @@ pub fn read_tidy(
     Ok(EvalTable {
         models: models.to_vec(),
         benchmarks,
-        warnings: Vec::new(),
+        warnings: unlisted_warning(&unlisted, "rows").into_iter().collect(),
     })
+}
+
+/// The manifest's model names, for messages.
+pub(crate) fn listed(models: &[Model]) -> String {
+    models
+        .iter()
+        .map(|m| format!("`{}`", m.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The warning for data of models the manifest does not list: `unit` (rows, directories) per
+/// model name.
+pub(crate) fn unlisted_warning(unlisted: &BTreeMap<String, usize>, unit: &str) -> Option<String> {
+    if unlisted.is_empty() {
+        return None;
+    }
+    let total: usize = unlisted.values().sum();
+    let names: Vec<String> = unlisted
+        .iter()
+        .take(10)
+        .map(|(name, n)| format!("`{}` ({n})", cod_pipeline::shorten(name)))
+        .collect();
+    let more = if unlisted.len() > 10 {
+        format!(" and {} more", unlisted.len() - 10)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "skipped {total} {unit} of {} model(s) the manifest does not list: {}{more}; \
+         `strict = true` makes this an error",
+        unlisted.len(),
+        names.join(", ")
+    ))
 }
 
 pub(crate) struct Builder {

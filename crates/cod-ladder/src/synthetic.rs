@@ -71,5 +71,6 @@ pub fn runs(runs: Vec<TrainingRun>) -> TrainingRuns {
             parts: vec![("t".to_owned(), 1.0)],
         }],
         runs,
+        warnings: Vec::new(),
     }
 }

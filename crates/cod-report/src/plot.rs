@@ -303,6 +303,13 @@ where
     let entries = match chart {
         Chart::Xy(plot) => {
             let (lo, hi) = plot.x.range;
+            for (axis, (a, b)) in [("x", plot.x.range), ("y", plot.y.range)] {
+                if !(a.is_finite() && b.is_finite() && a < b)
+                    || (axis == "x" && plot.x.log && a <= 0.0)
+                {
+                    return Err(format!("the {axis} axis has no extent ({a} to {b})").into());
+                }
+            }
             if plot.x.log {
                 draw_xy(&area, plot, (lo..hi).log_scale())?
             } else {
@@ -622,8 +629,8 @@ where
     Ok(entries)
 }
 
-/// The range of `values` widened by `pad` of its span on each side (at least `min_span` wide),
-/// then clipped to `clip`.
+/// The range of `values` widened by `pad` of its span on each side (at least `min_span` wide, and
+/// never empty: equal values get a span of 2% of their size), then clipped to `clip`.
 #[must_use]
 pub fn padded_range(
     values: impl IntoIterator<Item = f64>,
@@ -637,8 +644,13 @@ pub fn padded_range(
         hi = hi.max(v);
     }
     if lo > hi {
-        return clip;
+        // Nothing to show: the clip range, made finite.
+        let lo = if clip.0.is_finite() { clip.0 } else { 0.0 };
+        let hi = if clip.1.is_finite() { clip.1 } else { lo + 1.0 };
+        return (lo, hi);
     }
+    // An axis of zero span has no ticks to find (plotters would search for them forever).
+    let min_span = min_span.max(0.02 * lo.abs().max(hi.abs())).max(1e-9);
     if hi - lo < min_span {
         let mid = f64::midpoint(lo, hi);
         lo = mid - min_span / 2.0;
@@ -754,6 +766,12 @@ mod tests {
 
     #[test]
     fn ranges_are_padded_and_clipped() {
+        // Equal values (every Pythia run has the same D) still make an axis with extent.
+        let (lo, hi) = padded_range([3e11, 3e11], 0.02, 0.0, (0.0, f64::INFINITY));
+        assert!(
+            lo < 3e11 && hi > 3e11 && (hi - lo - 6e9).abs() < 1.0,
+            "{lo} {hi}"
+        );
         let close = |(a, b): (f64, f64), (c, d): (f64, f64)| {
             assert!((a - c).abs() < 1e-12 && (b - d).abs() < 1e-12, "{a}, {b}");
         };

@@ -335,6 +335,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
             run("m", 4e8, 8e9, Role::Ladder),
             run("T", 7e9, 4e12, Role::Target),
         ],
+        warnings: vec![],
     };
     let fits = LadderFits {
         method: "intermediate=task-ce".to_owned(),
