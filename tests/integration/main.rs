@@ -13,5 +13,6 @@ mod ladder;
 mod lm_eval;
 mod pipeline_runs;
 mod report;
+mod results;
 mod snapshots;
 mod stage_binaries;

@@ -23,6 +23,15 @@ pub enum Inspection {
         filters: BTreeSet<String>,
         metrics: BTreeSet<String>,
     },
+    /// lm-evaluation-harness aggregate results (`results_*.json`): one directory per model.
+    LmEvalResults {
+        root: PathBuf,
+        /// Model directory name → (results files, parameter count the harness reports).
+        models: BTreeMap<String, (usize, Option<f64>)>,
+        tasks: BTreeSet<String>,
+        /// Metric keys as written (`acc,none`, `acc_norm`).
+        metrics: BTreeSet<String>,
+    },
     /// A tidy per-item table.
     Tidy {
         path: PathBuf,
@@ -163,6 +172,9 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
             metrics,
         });
     }
+    if let Some(results) = inspect_results(dir, &entries)? {
+        return Ok(results);
+    }
     let mut files = Vec::new();
     let mut run_tasks = BTreeSet::new();
     for path in entries
@@ -205,9 +217,58 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
     }
     bail!(
         "`{}`: found no lm-eval samples files (`samples_<task>_<timestamp>.jsonl`, here or one \
-         directory down) and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
+         directory down), no lm-eval results files (`results_*.json` below a folder per model) \
+         and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
         dir.display()
     )
+}
+
+/// Results files below each subdirectory of `dir` (a folder per model), if any has some.
+fn inspect_results(dir: &Path, entries: &[PathBuf]) -> anyhow::Result<Option<Inspection>> {
+    let mut models = BTreeMap::new();
+    let (mut tasks, mut metrics) = (BTreeSet::new(), BTreeSet::new());
+    for model_dir in entries.iter().filter(|p| p.is_dir()) {
+        let files = crate::results::results_files_below(model_dir)?;
+        if files.is_empty() {
+            continue;
+        }
+        let mut params = None;
+        for file in &files {
+            let Some(value) = std::fs::read_to_string(file)
+                .ok()
+                .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+            else {
+                continue;
+            };
+            if let Some(results) = value.get("results").and_then(Value::as_object) {
+                for (task, m) in results {
+                    tasks.insert(task.clone());
+                    if let Some(m) = m.as_object() {
+                        metrics.extend(
+                            m.iter()
+                                .filter(|(k, v)| v.is_number() && !k.contains("stderr"))
+                                .map(|(k, _)| k.clone()),
+                        );
+                    }
+                }
+            }
+            params = value
+                .get("config")
+                .and_then(|c| c.get("model_num_parameters"))
+                .and_then(Value::as_f64)
+                .or(params);
+        }
+        let name = model_dir
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        models.insert(name, (files.len(), params));
+    }
+    Ok((!models.is_empty()).then(|| Inspection::LmEvalResults {
+        root: dir.to_owned(),
+        models,
+        tasks,
+        metrics,
+    }))
 }
 
 /// Task-name prefixes shared by several tasks (`mmlu_` for `mmlu_anatomy`, `mmlu_virology`):
@@ -267,6 +328,32 @@ impl Inspection {
                     let _ = writeln!(out, "  group candidate: `{prefix}_*` ({n} tasks)");
                 }
                 let _ = writeln!(out, "  filters: {}", list(filters, 8));
+                let _ = writeln!(out, "  metrics: {}", list(metrics, 8));
+            }
+            Inspection::LmEvalResults {
+                root,
+                models,
+                tasks,
+                metrics,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "`{}`: lm-evaluation-harness results files (aggregate scores), {} models, {} tasks",
+                    root.display(),
+                    models.len(),
+                    tasks.len()
+                );
+                for (name, (files, params)) in models {
+                    let params = params.map_or_else(
+                        || "not reported".to_owned(),
+                        |p| format!("{p:.4e} (with embeddings)"),
+                    );
+                    let _ = writeln!(
+                        out,
+                        "  model {name}: {files} results files, parameters {params}"
+                    );
+                }
+                let _ = writeln!(out, "  tasks: {}", list(tasks, 12));
                 let _ = writeln!(out, "  metrics: {}", list(metrics, 8));
             }
             Inspection::Tidy {
@@ -366,6 +453,37 @@ impl Inspection {
                 ingest.insert("groups".into(), groups.into());
                 true
             }
+            Inspection::LmEvalResults {
+                models, metrics, ..
+            } => {
+                entries.extend(models.iter().map(|(m, (_, p))| model_entry(m, *p, None)));
+                ingest.insert("stage".into(), "ingest-lm-eval-results".into());
+                ingest.insert("manifest".into(), manifest_path.clone().into());
+                ingest.insert("dirs".into(), format!("{source}/*").into());
+                let plain: BTreeSet<&str> = metrics
+                    .iter()
+                    .map(|m| m.split(',').next().unwrap_or(m))
+                    .collect();
+                let metric = if plain.contains("acc") {
+                    "acc"
+                } else {
+                    plain.iter().next().copied().unwrap_or("acc")
+                };
+                ingest.insert("metric".into(), metric.into());
+                if plain.len() > 1 {
+                    notes.push(format!(
+                        "`ingest.metric`: one of {}",
+                        plain.iter().copied().collect::<Vec<_>>().join(", ")
+                    ));
+                }
+                let reported = models.values().filter(|(_, p)| p.is_some()).count();
+                notes.push(format!(
+                    "params of {reported} of {} models are the results files' \
+                     `model_num_parameters`, which counts embeddings",
+                    models.len()
+                ));
+                false
+            }
             Inspection::Tidy { models, .. } => {
                 entries.extend(models.iter().map(|m| model_entry(m, None, None)));
                 ingest.insert("path".into(), source.into());
@@ -441,6 +559,7 @@ impl Inspection {
         for note in notes {
             let _ = writeln!(header, "# {note}");
         }
+        let still_missing = missing_values(&entries);
         let manifest =
             toml::Table::from_iter([(entry_kind.to_owned(), toml::Value::Array(entries))]);
         (
@@ -450,10 +569,38 @@ impl Inspection {
             ),
             format!(
                 "# Models of this pipeline. Fill in every 0.0: parameters N, training tokens D\n\
-                 # (or flops), and mark the model to predict with role = \"target\".\n\n{}",
+                 # (or flops), and mark the model to predict with role = \"target\".\n\
+                 # Still missing: {still_missing}.\n\n{}",
                 toml::to_string(&manifest).expect("tables of strings and numbers")
             ),
         )
+    }
+}
+
+/// Which values of a starter manifest's entries are still `0.0`: "tokens of every model; params
+/// of `a`, `b`", say.
+fn missing_values(entries: &[toml::Value]) -> String {
+    let mut parts = Vec::new();
+    for field in ["params", "tokens"] {
+        let zero: Vec<String> = entries
+            .iter()
+            .filter(|e| e.get(field).and_then(toml::Value::as_float) == Some(0.0))
+            .filter_map(|e| e.get("name").and_then(toml::Value::as_str))
+            .map(|n| format!("`{n}`"))
+            .collect();
+        if zero.is_empty() {
+            continue;
+        }
+        if zero.len() == entries.len() {
+            parts.push(format!("{field} of every model"));
+        } else {
+            parts.push(format!("{field} of {}", zero.join(", ")));
+        }
+    }
+    if parts.is_empty() {
+        "nothing but the target's role".to_owned()
+    } else {
+        parts.join("; ")
     }
 }
 

@@ -546,10 +546,14 @@ fn model_directories(
 ) -> anyhow::Result<BTreeMap<String, PathBuf>> {
     let mut out = models.clone();
     if let Some(pattern) = dirs {
-        for path in glob_paths(pattern, "dirs")? {
-            if !path.is_dir() {
-                continue;
-            }
+        let found: Vec<PathBuf> = glob_paths(pattern, "dirs")?
+            .into_iter()
+            .filter(|p| p.is_dir())
+            .collect();
+        if found.is_empty() {
+            anyhow::bail!("`dirs = \"{}\"` matches no directory", pattern.display());
+        }
+        for path in found {
             let name = path
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
