@@ -52,7 +52,7 @@ fn pythia_steer_pipeline_reads_real_results_files() {
     let p14m = &runs["runs"][0];
     assert_eq!(p14m["name"], "pythia-14m");
     // `results.steer["acc,none"]` of pythia-14m's file.
-    assert_eq!(p14m["series"][0]["values"][0], 0.5814025451591691);
+    assert_eq!(p14m["series"][0]["values"][0], 0.581_402_545_159_169_1);
     let fits = artifact_json(&p, "out/ladder.bin");
     let targets = fits["tasks"][0]["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 2);

@@ -175,6 +175,19 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
     if let Some(results) = inspect_results(dir, &entries)? {
         return Ok(results);
     }
+    if let Some(runs) = inspect_run_files(dir, &entries) {
+        return Ok(runs);
+    }
+    bail!(
+        "`{}`: found no lm-eval samples files (`samples_<task>_<timestamp>.jsonl`, here or one \
+         directory down), no lm-eval results files (`results_*.json` below a folder per model) \
+         and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
+        dir.display()
+    )
+}
+
+/// The training-run CSVs in `dir` (files with `_step` or `throughput/total_tokens`), if any.
+fn inspect_run_files(dir: &Path, entries: &[PathBuf]) -> Option<Inspection> {
     let mut files = Vec::new();
     let mut run_tasks = BTreeSet::new();
     for path in entries
@@ -208,19 +221,11 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         files.push((name, df.height()));
     }
-    if !files.is_empty() {
-        return Ok(Inspection::Runs {
-            dir: dir.to_owned(),
-            files,
-            tasks: run_tasks,
-        });
-    }
-    bail!(
-        "`{}`: found no lm-eval samples files (`samples_<task>_<timestamp>.jsonl`, here or one \
-         directory down), no lm-eval results files (`results_*.json` below a folder per model) \
-         and no training-run CSVs (with `_step` or `throughput/total_tokens`)",
-        dir.display()
-    )
+    (!files.is_empty()).then(|| Inspection::Runs {
+        dir: dir.to_owned(),
+        files,
+        tasks: run_tasks,
+    })
 }
 
 /// Results files below each subdirectory of `dir` (a folder per model), if any has some.
@@ -298,6 +303,7 @@ fn list<'a>(items: impl IntoIterator<Item = &'a String>, max: usize) -> String {
 impl Inspection {
     /// A readable summary.
     #[must_use]
+    #[allow(clippy::too_many_lines)] // one arm per kind of source
     pub fn summary(&self) -> String {
         let mut out = String::new();
         match self {

@@ -133,7 +133,10 @@ pub fn results_files_below(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 pub fn is_results_file(path: &Path) -> bool {
     path.file_name()
         .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with("results") && n.ends_with(".json"))
+        .is_some_and(|n| n.starts_with("results"))
+        && path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 /// Matches `path`'s last components against `pattern` (`/`-separated; `*` any text, `{model}`
@@ -237,6 +240,9 @@ fn metric_value(
     }
 }
 
+/// A group's value and its subtasks' normalized weights.
+type Weighted = (f64, Vec<(String, f64)>);
+
 /// A group's value: its subtasks' mean, weighted by `n-samples` when every subtask has one.
 /// Returns the value and the normalized weights.
 fn group_value(
@@ -244,7 +250,7 @@ fn group_value(
     subtasks: &[String],
     metric: &str,
     filter: Option<&str>,
-) -> Result<Option<(f64, Vec<(String, f64)>)>, String> {
+) -> Result<Option<Weighted>, String> {
     let mut values = Vec::with_capacity(subtasks.len());
     for sub in subtasks {
         match metric_value(scores, sub, metric, filter)? {
@@ -388,6 +394,7 @@ fn choose_tasks(per_model: &[Vec<(Option<u64>, Scores)>], options: &ResultsOptio
 }
 
 /// One model's run from its checkpoints, in step order.
+#[allow(clippy::too_many_lines)] // one series per task, each value checked where it is read
 fn build_run(
     model: &Model,
     checkpoints: &[(Option<u64>, Scores)],

@@ -28,6 +28,10 @@ type ByTask = BTreeMap<String, (f64, Option<f64>, usize)>;
 /// Values of one run, keyed by the bits of the checkpoint's order.
 type RunValues = BTreeMap<u64, (Checkpoint, ByTask)>;
 
+/// A table's rows: per model, its runs' values; the benchmarks; whether there are steps; rows of
+/// unlisted models, counted by name.
+type Rows = (Vec<RunValues>, Vec<String>, bool, BTreeMap<String, usize>);
+
 /// Reads an aggregate score table against the manifest's models.
 ///
 /// Rows of models the manifest does not list are skipped and counted in a warning, or with
@@ -65,11 +69,7 @@ pub fn read_scores(path: &Path, models: &[Model], strict: bool) -> anyhow::Resul
 
 /// Every row, checked, grouped by model (manifest order) and checkpoint; the benchmarks in order
 /// of appearance; whether there is a step column.
-fn read_rows(
-    path: &Path,
-    models: &[Model],
-    strict: bool,
-) -> anyhow::Result<(Vec<RunValues>, Vec<String>, bool, BTreeMap<String, usize>)> {
+fn read_rows(path: &Path, models: &[Model], strict: bool) -> anyhow::Result<Rows> {
     let (df, format) = read_frame(path)?;
     let loc = Located::new(path, format);
     let names: Vec<String> = df
