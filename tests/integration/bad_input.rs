@@ -241,7 +241,7 @@ fn bad_pipeline_values_name_the_file_and_key() {
         TINY_ITEMS,
         TINY_MODELS,
         &["--set", "ingest.mising=drop"],
-        "error: `tiny.toml`: stage `ingest`: unknown field `mising`, expected one of `path`, `manifest`, `missing`, `union`",
+        "error: `tiny.toml`: stage `ingest`: unknown field `mising`, expected one of `path`, `manifest`, `missing`, `union`, `strict`",
     );
     check(
         TINY_ITEMS,

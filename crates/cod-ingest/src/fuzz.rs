@@ -247,6 +247,16 @@ fn fuzz_lm_eval_json_arrays() {
 #[test]
 fn fuzz_results_json() {
     let scratch = Scratch::new("results_2025-01-01T00-00-00.json");
+    // Both ladder models read the same file, so a readable one gets through to the metrics.
+    let checkpoints = ["a", "b"].map(|model| crate::ResultsCheckpoint {
+        model: model.into(),
+        step: None,
+        files: vec![scratch.path.clone()],
+    });
+    let options = crate::ResultsOptions {
+        metric: "acc".into(),
+        ..crate::ResultsOptions::default()
+    };
     fuzz(
         "results-json",
         1500,
@@ -254,6 +264,7 @@ fn fuzz_results_json() {
         |bytes| {
             scratch.write(&bytes);
             let _ = reported_params(scratch.dir());
+            let _ = crate::read_lm_eval_results(&models(), &checkpoints, &options);
         },
     );
 }

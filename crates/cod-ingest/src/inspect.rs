@@ -22,6 +22,8 @@ pub enum Inspection {
         tasks: BTreeSet<String>,
         filters: BTreeSet<String>,
         metrics: BTreeSet<String>,
+        /// The record layouts found, by harness version (see [`crate::lm_eval::layout`]).
+        layouts: BTreeSet<String>,
     },
     /// lm-evaluation-harness aggregate results (`results_*.json`): one directory per model.
     LmEvalResults {
@@ -126,6 +128,7 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
     entries.sort();
     let mut models = BTreeMap::new();
     let (mut tasks, mut filters, mut metrics) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    let mut layouts = BTreeSet::new();
     let mut model_dirs = vec![dir.to_path_buf()];
     model_dirs.extend(entries.iter().filter(|p| p.is_dir()).cloned());
     for model_dir in &model_dirs {
@@ -137,15 +140,25 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
         for s in &samples {
             tasks.insert(s.task.clone());
             let text = std::fs::read_to_string(&s.path).unwrap_or_default();
-            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let text = text.trim_start_matches('\u{feff}');
+            let parsed: Vec<Value> = if text.trim_start().starts_with('[') {
+                serde_json::from_str(text).unwrap_or_default()
+            } else {
+                text.lines()
+                    .filter(|l| !l.trim().is_empty())
+                    .map(|l| serde_json::from_str(l).unwrap_or(Value::Null))
+                    .collect()
+            };
+            if let Some(first) = parsed.first() {
+                layouts.insert(crate::lm_eval::layout(&s.path, text, first).to_owned());
+            }
+            for (i, record) in parsed.iter().enumerate() {
                 records += 1;
-                if (records <= 100 || records % 50 == 1)
-                    && let Ok(Value::Object(r)) = serde_json::from_str::<Value>(line)
-                {
-                    if let Some(Value::String(f)) = r.get("filter") {
+                if i < 100 || i % 50 == 0 {
+                    if let Some(Value::String(f)) = record.get("filter") {
                         filters.insert(f.clone());
                     }
-                    if let Some(Value::Array(ms)) = r.get("metrics") {
+                    if let Some(Value::Array(ms)) = record.get("metrics") {
                         metrics.extend(ms.iter().filter_map(Value::as_str).map(str::to_owned));
                     }
                 }
@@ -170,6 +183,7 @@ fn inspect_dir(dir: &Path) -> anyhow::Result<Inspection> {
             tasks,
             filters,
             metrics,
+            layouts,
         });
     }
     if let Some(results) = inspect_results(dir, &entries)? {
@@ -313,6 +327,7 @@ impl Inspection {
                 tasks,
                 filters,
                 metrics,
+                layouts,
             } => {
                 let _ = writeln!(
                     out,
@@ -321,6 +336,7 @@ impl Inspection {
                     models.len(),
                     tasks.len()
                 );
+                let _ = writeln!(out, "  layout: {}", list(layouts, 4));
                 for (name, (files, records, params)) in models {
                     let params =
                         params.map_or_else(|| "not reported".to_owned(), |p| format!("{p:.4e}"));

@@ -74,6 +74,75 @@ pub fn parse_samples_name(name: &str) -> Option<(String, String)> {
     (looks_like_time && !task.is_empty()).then(|| (task.to_owned(), ts.to_owned()))
 }
 
+/// A samples file of a harness older than 0.4's `samples_<task>_<timestamp>` names, recognized by
+/// its content (JSON records with a `doc_id`), not its name: v0.3's `--write_out` arrays
+/// (`<task>_write_out_info.json`, or `<task>Logs.json` as some users renamed them) and the 2023
+/// pre-0.4 JSONL (`pretrained=<model>_<task>.jsonl`). Returns the task and an empty timestamp.
+fn older_samples_file(path: &Path, name: &str) -> Option<(String, String)> {
+    let stem = name
+        .strip_suffix(".jsonl")
+        .or_else(|| name.strip_suffix(".json"))?;
+    if stem.starts_with("results") || !looks_like_records(path) {
+        return None;
+    }
+    let task = if let Some(task) = stem.strip_suffix("_write_out_info") {
+        task
+    } else if let Some(rest) = stem.strip_prefix("pretrained=") {
+        // `pretrained=EleutherAI__pythia-2.8b_winogrande`: the model's `__` is not a separator.
+        let model_end = rest.find("__").map_or(0, |i| i + 2);
+        rest[model_end..]
+            .split_once('_')
+            .map_or(rest, |(_, task)| task)
+    } else {
+        stem.strip_suffix("Logs")
+            .unwrap_or(stem)
+            .trim_start_matches('_')
+    };
+    (!task.is_empty()).then(|| (task.to_owned(), String::new()))
+}
+
+/// Which harness wrote a samples file, from its first record: the layouts differ by version.
+pub(crate) fn layout(path: &Path, text: &str, first: &Value) -> &'static str {
+    let array = text.trim_start().starts_with('[');
+    let has = |key: &str| first.get(key).is_some();
+    let first_response = first
+        .get("resps")
+        .and_then(|r| r.get(0))
+        .and_then(|r| r.get(0))
+        .map(|r| r.get(0).unwrap_or(r));
+    if array && (has("prompt_0") || has("logit_0")) {
+        "v0.3 `--write_out` JSON array (values as strings)"
+    } else if array {
+        "JSON array of records"
+    } else if has("filter") {
+        "0.4.8+ JSONL (with `filter` and `metrics`)"
+    } else if first_response.is_some_and(Value::is_number) {
+        "2023 pre-0.4 JSONL (numeric responses)"
+    } else if path.extension().is_some_and(|e| e == "json") {
+        "0.4.2 JSONL in a `.json` file"
+    } else {
+        "0.4.3+ JSONL (responses as strings, no `filter` key)"
+    }
+}
+
+/// Whether a file starts like harness records: a JSON array of objects, or a JSON line, with a
+/// `doc_id` in the first 4 KiB.
+fn looks_like_records(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let Ok(file) = std::fs::File::open(path) else {
+        return false;
+    };
+    if file.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    let text = String::from_utf8_lossy(&head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    let opens =
+        text.starts_with('{') || (text.starts_with('[') && text[1..].trim_start().starts_with('{'));
+    opens && text.contains("\"doc_id\"")
+}
+
 /// The newest samples file of every task in `dir`, and the older ones passed over.
 pub fn samples_files(dir: &Path) -> anyhow::Result<(Vec<SamplesFile>, Vec<PathBuf>)> {
     let entries =
@@ -85,7 +154,9 @@ pub fn samples_files(dir: &Path) -> anyhow::Result<(Vec<SamplesFile>, Vec<PathBu
         let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        let Some((task, timestamp)) = parse_samples_name(name) else {
+        let Some((task, timestamp)) =
+            parse_samples_name(name).or_else(|| older_samples_file(&path, name))
+        else {
             continue;
         };
         let file = SamplesFile {
