@@ -459,3 +459,97 @@ fn inspect_then_init_writes_a_pipeline_that_runs_once_filled_in() {
         out.stderr
     );
 }
+
+/// v0.3 `--write_out` files (JSON arrays, `"acc": "True"`, no hashes), found by their content:
+/// the real Llama-2 7b and 13b and Mistral-7B winogrande logs of `lm-eval-real/SlurmEvals`, one
+/// of them renamed `winograndeLogs.json` by its user. Each model's correct count is the number of
+/// records with `"acc": "True"` (935, 965 and 990 of 1,267, counted with Python's json module).
+#[test]
+fn v0_3_write_out_files_ingest() {
+    let data = crate::support::shared_data("lm-eval-real/SlurmEvals");
+    let slurm = data.join("lm-eval-real/SlurmEvals");
+    let p = Project::new();
+    for (model, file) in [
+        ("llama-2-7b", "llama/winograndeLogs.json"),
+        ("llama-2-13b", "llama13/winogrande_write_out_info.json"),
+        ("mistral-7b", "mistral/winogrande_write_out_info.json"),
+    ] {
+        let text = std::fs::read_to_string(slurm.join(file)).unwrap();
+        let name = Path::new(file).file_name().unwrap().to_str().unwrap();
+        p.write(&format!("logs/{model}/{name}"), &text);
+    }
+    p.write(
+        "models.toml",
+        "[[model]]\nname = \"llama-2-7b\"\nparams = 6.74e9\ntokens = 2e12\n\n\
+         [[model]]\nname = \"llama-2-13b\"\nparams = 1.3e10\ntokens = 2e12\n\n\
+         [[model]]\nname = \"mistral-7b\"\nparams = 7.24e9\ntokens = 8e12\n",
+    );
+    p.write(
+        "v03.toml",
+        "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"models.toml\"\ndirs = \"logs/*\"\n",
+    );
+    let inspect = p.cod(&["ingest", "inspect", "logs"]);
+    assert!(inspect.ok, "{}", inspect.stderr);
+    assert!(
+        inspect
+            .stdout
+            .contains("layout: v0.3 `--write_out` JSON array"),
+        "{}",
+        inspect.stdout
+    );
+    assert!(
+        inspect.stdout.contains("1 samples files, 1267 records"),
+        "{}",
+        inspect.stdout
+    );
+    let out = p.cod(&["pipeline", "run", "v03.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let table = artifact_json(&p, "out/v03/ingest.bin");
+    let bench = &table["benchmarks"][0];
+    assert_eq!(bench["name"], "winogrande");
+    assert_eq!(bench["items"].as_array().unwrap().len(), 1267);
+    let correct: Vec<u64> = (0..3)
+        .map(|m| {
+            bench["n_correct"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .skip(m)
+                .step_by(3)
+                .map(|v| v.as_u64().unwrap())
+                .sum()
+        })
+        .collect();
+    assert_eq!(correct, [935, 965, 990]);
+}
+
+/// The per-sample mean is checked against the results file the same run wrote: a disagreement
+/// is a warning naming both files; agreement says nothing.
+#[test]
+fn samples_are_cross_checked_against_their_results_file() {
+    let results = |acc: f64| {
+        format!(r#"{{"results": {{"arc_easy": {{"acc,none": {acc}, "acc_stderr,none": 0.0}}}}}}"#)
+    };
+    let p = tiny();
+    p.write(
+        "logs/b/results_2025-01-01T00-00-00.000000.json",
+        &results(1.0),
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(!out.stderr.contains("warning"), "{}", out.stderr);
+    p.write(
+        "logs/b/results_2025-01-01T00-00-00.000000.json",
+        &results(0.75),
+    );
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "warning: `{}`: the mean `acc` over its 2 documents is 1.000000000000, but `[TMP]/logs/b/results_2025-01-01T00-00-00.000000.json` reports 0.750000000000 for task `arc_easy`",
+            samples_path("b")
+        )),
+        "{}",
+        out.stderr
+    );
+}

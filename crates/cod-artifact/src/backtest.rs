@@ -600,6 +600,19 @@ impl Artifact for Backtest {
     const KIND: ArtifactKind = ArtifactKind::Backtest;
     const SCHEMA_VERSION: u32 = 2;
 
+    fn validate(&self) -> Result<(), String> {
+        for row in &self.rows {
+            if let Some(interval) = row.interval {
+                let what = format!(
+                    "holdout {}, `{}`, benchmark `{}`, method `{}`",
+                    row.holdout, row.held_out, row.benchmark, row.method
+                );
+                crate::validate::interval(interval, &what)?;
+            }
+        }
+        Ok(())
+    }
+
     fn summary(&self) -> String {
         let mut out = String::new();
         for block in self.blocks() {

@@ -679,6 +679,7 @@ impl Reader<'_> {
     /// One parsed samples file of model column `m`: its documents' hashes checked against the
     /// other models', its rows placed in the table.
     fn merge(&mut self, m: usize, parsed: ParsedFile) -> anyhow::Result<()> {
+        self.warnings.extend(parsed.cross_check());
         let file = self.files.len();
         self.files.push(parsed.path.clone());
         let n_models = self.models.len();
@@ -739,8 +740,56 @@ impl Reader<'_> {
 pub(crate) struct ParsedFile {
     path: PathBuf,
     task: String,
+    timestamp: String,
+    /// The metric read (`acc`, or `exact_match` when the records have no `acc`).
+    metric: String,
     filter: String,
     rows: Vec<ParsedRow>,
+}
+
+impl ParsedFile {
+    /// Checks the file's per-sample mean of its metric against the results file the same run
+    /// wrote (`results_<timestamp>.json` beside it): a difference above 1e-9 is a warning naming
+    /// both files. Files of harnesses without results files, or results without the task, are
+    /// not checked.
+    fn cross_check(&self) -> Option<String> {
+        if self.timestamp.is_empty() || self.rows.is_empty() {
+            return None;
+        }
+        let results = self
+            .path
+            .with_file_name(format!("results_{}.json", self.timestamp));
+        let text = std::fs::read_to_string(&results).ok()?;
+        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+        let scores = value.get("results")?.get(&self.task)?;
+        // Records without a `filter` key are the `none` filter's.
+        let filter = if self.filter.is_empty() {
+            "none"
+        } else {
+            &self.filter
+        };
+        let reported = scores
+            .get(format!("{},{filter}", self.metric))
+            .or_else(|| scores.get(&self.metric))
+            .and_then(Value::as_f64)?;
+        let mean = self
+            .rows
+            .iter()
+            .map(|r| f64::from(r.n_correct) / f64::from(r.n_samples))
+            .sum::<f64>()
+            / self.rows.len() as f64;
+        ((mean - reported).abs() > 1e-9).then(|| {
+            format!(
+                "`{}`: the mean `{}` over its {} documents is {mean:.12}, but `{}` reports \
+                 {reported:.12} for task `{}`",
+                self.path.display(),
+                self.metric,
+                self.rows.len(),
+                results.display(),
+                self.task
+            )
+        })
+    }
 }
 
 /// One document of a samples file, for the chosen filter.
@@ -806,6 +855,8 @@ pub(crate) fn parse_file(
     Ok(ParsedFile {
         path: sample.path.clone(),
         task: sample.task.clone(),
+        timestamp: sample.timestamp.clone(),
+        metric: metric.to_owned(),
         filter,
         rows,
     })

@@ -224,7 +224,12 @@ mod tests {
         assert!(msg.contains("line 9"), "{msg}");
         std::fs::write(&path, TWO.replace("tokens = 4e7\n", "")).unwrap();
         let msg = read_manifest(&path).unwrap_err().to_string();
-        assert!(msg.contains("missing field `tokens`"), "{msg}");
+        assert!(
+            msg.contains(
+                "model 2 (`b`): no `tokens`; give the training tokens D, or the compute `flops`"
+            ),
+            "{msg}"
+        );
         std::fs::write(
             &path,
             TWO.replace("name = \"b\"", "name = \"b\"\nrole = \"big\""),

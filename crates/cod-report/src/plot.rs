@@ -769,7 +769,7 @@ mod tests {
         // Equal values (every Pythia run has the same D) still make an axis with extent.
         let (lo, hi) = padded_range([3e11, 3e11], 0.02, 0.0, (0.0, f64::INFINITY));
         assert!(
-            lo < 3e11 && hi > 3e11 && (hi - lo - 6e9).abs() < 1.0,
+            lo < 3e11 && hi > 3e11 && (hi - lo - 6.24e9).abs() < 1.0,
             "{lo} {hi}"
         );
         let close = |(a, b): (f64, f64), (c, d): (f64, f64)| {
