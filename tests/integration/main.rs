@@ -12,6 +12,7 @@ mod fixture;
 mod ladder;
 mod lm_eval;
 mod pipeline_runs;
+mod readme;
 mod report;
 mod results;
 mod snapshots;

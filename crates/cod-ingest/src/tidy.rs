@@ -143,28 +143,27 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
     }
 }
 
-thread_local! {
-    /// Set while [`catch_reader_panic`] runs a reader on this thread.
-    static CATCHING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
+/// How many [`catch_reader_panic`] calls are running, on any thread.
+static CATCHING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-/// Runs a reader of a third-party crate that can panic on a damaged file (polars' Parquet footer
-/// decoder does, on some mutated files), and returns the panic's message as an error instead. The
-/// panic is not printed: a hook, installed once, stays silent for panics caught here and passes
-/// every other panic to the hook that was there before.
+/// Runs a reader of a third-party crate that can panic on a damaged file (polars' Parquet reader
+/// does, on some mutated files, on its own worker threads too), and returns the panic's message as
+/// an error instead. The panic is not printed: a hook, installed once, stays silent while such a
+/// call runs and passes every other panic to the hook that was there before.
 fn catch_reader_panic<T>(read: impl FnOnce() -> T) -> Result<T, String> {
+    use std::sync::atomic::Ordering;
     static HOOK: std::sync::Once = std::sync::Once::new();
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if !CATCHING.with(std::cell::Cell::get) {
+            if CATCHING.load(Ordering::SeqCst) == 0 {
                 previous(info);
             }
         }));
     });
-    CATCHING.with(|c| c.set(true));
+    CATCHING.fetch_add(1, Ordering::SeqCst);
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(read));
-    CATCHING.with(|c| c.set(false));
+    CATCHING.fetch_sub(1, Ordering::SeqCst);
     result.map_err(|payload| {
         payload
             .downcast_ref::<&str>()
