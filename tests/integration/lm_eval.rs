@@ -222,10 +222,11 @@ fn bad_harness_output_is_rejected_with_file_and_line() {
             ),
         ),
         // Issue: string and fractional doc ids were accepted and failed later without a line.
+        // (A string of digits, as harness 0.4.10 writes, is a number.)
         (
-            record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": \"0\""),
+            record(0, 1, "h0").replace("\"doc_id\": 0", "\"doc_id\": \"a0\""),
             format!(
-                "`{b}`:1: `doc_id` must be a whole number ≥ 0, as the harness writes, found `\"0\"`"
+                "`{b}`:1: `doc_id` must be a whole number ≥ 0, as the harness writes, found `\"a0\"`"
             ),
         ),
         (
@@ -551,5 +552,29 @@ fn samples_are_cross_checked_against_their_results_file() {
         )),
         "{}",
         out.stderr
+    );
+}
+
+/// Harness 0.4.10 writes `doc_id` as a string of digits (`"0"`): it is read as the number, so the
+/// table is the same as with numeric ids.
+#[test]
+fn digit_string_doc_ids_are_numbers() {
+    let p = tiny();
+    let lines = [0, 1]
+        .map(|doc| {
+            record(doc, 1, &format!("h{doc}")).replace(
+                &format!("\"doc_id\": {doc}"),
+                &format!("\"doc_id\": \"{doc}\""),
+            )
+        })
+        .join("\n");
+    write_samples(&p, "b", "arc_easy", &lines);
+    let out = p.cod(&["pipeline", "run", "tiny.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let clean = tiny();
+    assert!(clean.cod(&["pipeline", "run", "tiny.toml"]).ok);
+    assert_eq!(
+        artifact_json(&p, "out/tiny/ingest.bin"),
+        artifact_json(&clean, "out/tiny/ingest.bin")
     );
 }

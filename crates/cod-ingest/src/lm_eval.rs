@@ -218,14 +218,18 @@ struct Record<'a> {
 }
 
 impl Record<'_> {
-    /// `doc_id` as text. The harness numbers a task's documents 0, 1, 2, …, so anything but a
-    /// whole number ≥ 0 (a string, a fraction) is refused here, where the line is known.
+    /// `doc_id` as text. The harness numbers a task's documents 0, 1, 2, …, as a number or (some
+    /// 0.4.x versions) as a string of digits, so anything else (other text, a fraction) is refused
+    /// here, where the line is known.
     fn doc_id(&self) -> Result<Option<String>, String> {
         let Some(raw) = self.doc_id else {
             return Ok(None);
         };
         match serde_json::from_str::<Value>(raw.get()) {
             Ok(Value::Number(n)) if n.is_u64() => Ok(Some(n.to_string())),
+            Ok(Value::String(s)) if s.parse::<u64>().is_ok_and(|n| n.to_string() == s) => {
+                Ok(Some(s))
+            }
             _ => Err(format!(
                 "`doc_id` must be a whole number ≥ 0, as the harness writes, found `{}`",
                 cod_pipeline::shorten(raw.get())
