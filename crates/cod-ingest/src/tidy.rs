@@ -134,6 +134,17 @@ pub(crate) fn read_frame(path: &Path) -> anyhow::Result<(DataFrame, Format)> {
                     )
                 })?
                 .with_context(|| format!("`{}`: cannot read as Parquet", path.display()))?;
+            // A damaged file can decode to columns shorter than the frame's height.
+            if let Some(col) = df.columns().iter().find(|c| c.len() != df.height()) {
+                bail!(
+                    "`{}`: cannot read as Parquet: the file is damaged (column `{}` has {} values, \
+                     the table {} rows)",
+                    path.display(),
+                    cod_pipeline::shorten(col.name()),
+                    col.len(),
+                    df.height()
+                );
+            }
             Ok((df, Format::Parquet))
         }
         _ => bail!(
