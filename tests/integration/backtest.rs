@@ -101,12 +101,6 @@ fn simulated() -> Project {
     p
 }
 
-fn artifact(p: &Project, file: &str) -> Value {
-    let out = p.cod(&["artifact", "show", file, "--json"]);
-    assert!(out.ok, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
-
 fn strings(v: &Value) -> Vec<&str> {
     v.as_array()
         .unwrap()
@@ -167,7 +161,7 @@ fn simulated_backtest_predicts_the_held_out_models_from_the_smaller_ones() {
             .contains("every row: out/sim/backtest.csv; these tables: out/sim/backtest.md")
     );
 
-    let b = artifact(&p, "out/sim/backtest.bin");
+    let b = p.artifact_json("out/sim/backtest.bin");
     assert_eq!(b["kind"], "backtest");
     assert_eq!(strings(&b["holdouts"][0]["held_out"]), ["s6"]);
     assert_eq!(
@@ -210,7 +204,7 @@ fn simulated_backtest_predicts_the_held_out_models_from_the_smaller_ones() {
     solve_everything(&p, "t");
     let out = p.cod(&["backtest", "sim.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    let after = artifact(&p, "out/sim/backtest.bin");
+    let after = p.artifact_json("out/sim/backtest.bin");
     assert_eq!(rows(&b, 2), rows(&after, 2));
     for (x, y) in rows(&b, 1).iter().zip(&rows(&after, 1)) {
         assert_eq!(x["prediction"], y["prediction"], "{}", x["method"]);
@@ -266,7 +260,7 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
     assert!(out.ok, "{}", out.stderr);
     assert_run_snapshot!("olmo_ladder_backtest", out.stdout);
 
-    let b = artifact(&p, "out/olmo-ladder/backtest.bin");
+    let b = p.artifact_json("out/olmo-ladder/backtest.bin");
     let h = &b["holdouts"][0];
     assert_eq!(
         strings(&h["held_out"]),

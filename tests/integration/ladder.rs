@@ -33,12 +33,6 @@ fn run_olmo_ladder(extra: &[&str]) -> (Project, String) {
     (p, out.stdout)
 }
 
-fn artifact(p: &Project, file: &str) -> Value {
-    let out = p.cod(&["artifact", "show", file, "--json"]);
-    assert!(out.ok, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
-
 fn close(what: &str, ours: f64, reference: f64, tolerance: f64) {
     assert!(
         (ours - reference).abs() <= tolerance,
@@ -61,7 +55,7 @@ fn step2_sse(p: &[f64], points: &[Value]) -> f64 {
 #[test]
 fn olmo_ladder_matches_the_scipy_reference() {
     let (p, stdout) = run_olmo_ladder(&[]);
-    let fits = artifact(&p, "out/olmo-ladder/ladder.bin");
+    let fits = p.artifact_json("out/olmo-ladder/ladder.bin");
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("crates/cod-ladder/testdata/olmo_reference.json"))
             .unwrap(),
@@ -181,7 +175,7 @@ fn check_outputs(p: &Project, stdout: &str) {
 #[test]
 fn olmo_ingest_recomputes_mmlu_from_its_four_groups() {
     let (p, _) = run_olmo_ladder(&["--until", "ingest"]);
-    let runs = artifact(&p, "out/olmo-ladder/ingest.bin");
+    let runs = p.artifact_json("out/olmo-ladder/ingest.bin");
     let seven = runs["runs"]
         .as_array()
         .unwrap()
@@ -242,7 +236,7 @@ fn olmo_ladder_variants_run() {
     // The intermediate features the paper compares: TaskCE and C4 loss.
     for intermediate in ["task-ce", "c4-loss"] {
         let (p, _) = run_olmo_ladder(&["--set", &format!("ladder.intermediate={intermediate}")]);
-        let fits = artifact(&p, "out/olmo-ladder/ladder.bin");
+        let fits = p.artifact_json("out/olmo-ladder/ladder.bin");
         for task in fits["tasks"].as_array().unwrap() {
             for t in task["targets"].as_array().unwrap() {
                 assert!(
@@ -286,7 +280,7 @@ fn tiny_training_runs_snapshot() {
     let p = tiny_runs();
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    insta::assert_yaml_snapshot!("tiny_training_runs", artifact(&p, "out/tiny/ingest.bin"));
+    insta::assert_yaml_snapshot!("tiny_training_runs", p.artifact_json("out/tiny/ingest.bin"));
     assert_run_snapshot!("tiny_training_runs_summary", out.stdout);
 
     // The ladder stage on it: two runs of three checkpoints give a degenerate but finite fit.
@@ -297,7 +291,7 @@ fn tiny_training_runs_snapshot() {
     assert!(out.ok, "{}", out.stderr);
     insta::assert_yaml_snapshot!(
         "tiny_ladder_fits",
-        crate::snapshots::rounded(artifact(&p, "out/tiny/ladder.bin"))
+        crate::snapshots::rounded(p.artifact_json("out/tiny/ladder.bin"))
     );
 }
 
@@ -493,9 +487,9 @@ fn aggregate_scores_feed_the_ladder() {
     let p = scores_project(SCORES);
     let out = p.cod(&["pipeline", "run", "scores.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    let runs = artifact(&p, "out/scores/ingest.bin");
+    let runs = p.artifact_json("out/scores/ingest.bin");
     insta::assert_yaml_snapshot!("scores_training_runs", crate::snapshots::rounded(runs));
-    let fits = artifact(&p, "out/scores/ladder.bin");
+    let fits = p.artifact_json("out/scores/ladder.bin");
     let t = &fits["tasks"][0]["targets"][0];
     assert_eq!(t["target"], "t");
     assert!((t["accuracy_actual"].as_f64().unwrap() - 0.70).abs() < 1e-12);
@@ -505,7 +499,7 @@ fn aggregate_scores_feed_the_ladder() {
     let p = scores_project(&scores_without_loss());
     let out = p.cod(&["pipeline", "run", "scores.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    let fits = artifact(&p, "out/scores/ladder.bin");
+    let fits = p.artifact_json("out/scores/ladder.bin");
     let task = &fits["tasks"][0];
     let why = task["step1"]["failure"].as_str().unwrap();
     assert!(why.contains("has no `loss` for task `q`"), "{why}");

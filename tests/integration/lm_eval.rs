@@ -3,15 +3,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::support::{Project, root};
-
-fn artifact_json(p: &Project, file: &str) -> Value {
-    let out = p.cod(&["artifact", "show", file, "--json"]);
-    assert!(out.ok, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
 
 #[test]
 fn lm_eval_mini_pipeline_ingests_the_harness_layout() {
@@ -20,7 +12,7 @@ fn lm_eval_mini_pipeline_ingests_the_harness_layout() {
     let out = p.cod(&["pipeline", "run", &pipeline.display().to_string()]);
     assert!(out.ok, "{}", out.stderr);
     assert_run_snapshot!("lm_eval_mini_summary", out.stdout);
-    let table = artifact_json(&p, "out/lm-eval-mini/ingest.bin");
+    let table = p.artifact_json("out/lm-eval-mini/ingest.bin");
     let benchmarks = table["benchmarks"].as_array().unwrap();
     let names: Vec<&str> = benchmarks
         .iter()
@@ -84,8 +76,8 @@ fn gold_probability_signal_on_the_lm_eval_fixture() {
         "features.signal=gold-probability",
     ]);
     assert!(out.ok, "{}", out.stderr);
-    let table = artifact_json(&p, "out/lm-eval-mini/ingest.bin");
-    let features = artifact_json(&p, "out/lm-eval-mini/features.bin");
+    let table = p.artifact_json("out/lm-eval-mini/ingest.bin");
+    let features = p.artifact_json("out/lm-eval-mini/features.bin");
     let (gsm8k, mmlu) = (&features["benchmarks"][0], &features["benchmarks"][1]);
     assert!(gsm8k["gold_probability"].is_null());
     let gold = mmlu["gold_probability"].as_array().unwrap();
@@ -175,7 +167,7 @@ fn tiny_harness_output_snapshot() {
     assert!(out.ok, "{}", out.stderr);
     insta::assert_yaml_snapshot!(
         "lm_eval_tiny_ingest",
-        artifact_json(&p, "out/tiny/ingest.bin")
+        p.artifact_json("out/tiny/ingest.bin")
     );
 }
 
@@ -293,10 +285,10 @@ fn a_byte_order_mark_in_a_samples_file_is_skipped() {
     write_samples(&p, "b", "arc_easy", &lines);
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    assert_eq!(artifact_json(&p, "out/tiny/ingest.bin"), {
+    assert_eq!(p.artifact_json("out/tiny/ingest.bin"), {
         let clean = tiny();
         assert!(clean.cod(&["pipeline", "run", "tiny.toml"]).ok);
-        artifact_json(&clean, "out/tiny/ingest.bin")
+        clean.artifact_json("out/tiny/ingest.bin")
     });
 }
 
@@ -394,7 +386,7 @@ fn repeats_filters_and_a_parameter_mismatch() {
     );
     let out = p.cod(&["pipeline", "run", "tiny.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    let table = artifact_json(&p, "out/tiny/ingest.bin");
+    let table = p.artifact_json("out/tiny/ingest.bin");
     let gsm8k = table["benchmarks"]
         .as_array()
         .unwrap()
@@ -505,7 +497,7 @@ fn v0_3_write_out_files_ingest() {
     );
     let out = p.cod(&["pipeline", "run", "v03.toml"]);
     assert!(out.ok, "{}", out.stderr);
-    let table = artifact_json(&p, "out/v03/ingest.bin");
+    let table = p.artifact_json("out/v03/ingest.bin");
     let bench = &table["benchmarks"][0];
     assert_eq!(bench["name"], "winogrande");
     assert_eq!(bench["items"].as_array().unwrap().len(), 1267);
@@ -574,7 +566,7 @@ fn digit_string_doc_ids_are_numbers() {
     let clean = tiny();
     assert!(clean.cod(&["pipeline", "run", "tiny.toml"]).ok);
     assert_eq!(
-        artifact_json(&p, "out/tiny/ingest.bin"),
-        artifact_json(&clean, "out/tiny/ingest.bin")
+        p.artifact_json("out/tiny/ingest.bin"),
+        clean.artifact_json("out/tiny/ingest.bin")
     );
 }

@@ -2,15 +2,7 @@
 //! `lm-eval-real/lm_evals` through `cod init` and the `pythia-steer` pipeline, and a checkpoint
 //! pattern on files written here.
 
-use serde_json::Value;
-
 use crate::support::{Project, root, shared_data};
-
-fn artifact_json(p: &Project, file: &str) -> Value {
-    let out = p.cod(&["artifact", "show", file, "--json"]);
-    assert!(out.ok, "{}", out.stderr);
-    serde_json::from_str(&out.stdout).unwrap()
-}
 
 /// The `pythia-steer` pipeline reads the real results files: every Pythia model's six `steer`
 /// accuracies, and predictions for both targets. The accuracies are the files' `acc,none` values (checked for one cell by hand).
@@ -31,7 +23,7 @@ fn pythia_steer_pipeline_reads_real_results_files() {
             .env("COD_DATA", shared_data("lm-eval-real")),
     );
     assert!(out.ok, "{}", out.stderr);
-    let runs = artifact_json(&p, "out/ingest.bin");
+    let runs = p.artifact_json("out/ingest.bin");
     let names: Vec<&str> = runs["runs"]
         .as_array()
         .unwrap()
@@ -53,7 +45,7 @@ fn pythia_steer_pipeline_reads_real_results_files() {
     assert_eq!(p14m["name"], "pythia-14m");
     // `results.steer["acc,none"]` of pythia-14m's file.
     assert_eq!(p14m["series"][0]["values"][0], 0.581_402_545_159_169_1);
-    let fits = artifact_json(&p, "out/ladder.bin");
+    let fits = p.artifact_json("out/ladder.bin");
     let targets = fits["tasks"][0]["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 2);
     assert!(targets.iter().all(|t| t["accuracy_no_change"].is_number()));
@@ -145,7 +137,7 @@ fn checkpoint_files_give_one_run_per_model() {
         "{}",
         out.stderr
     );
-    let runs = artifact_json(&p, "out/steps/ingest.bin");
+    let runs = p.artifact_json("out/steps/ingest.bin");
     let a = &runs["runs"][0];
     assert_eq!(a["steps"], serde_json::json!([1000, 2000]));
     assert_eq!(a["checkpoint_tokens"], serde_json::json!([1e9, 2e9]));

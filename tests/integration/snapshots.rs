@@ -20,9 +20,7 @@ pub fn rounded(value: Value) -> Value {
 }
 
 fn artifact_json(p: &Project, file: &str) -> Value {
-    let out = p.cod(&["artifact", "show", file, "--json"]);
-    assert!(out.ok, "{}", out.stderr);
-    rounded(serde_json::from_str(&out.stdout).unwrap())
+    rounded(p.artifact_json(file))
 }
 
 #[test]

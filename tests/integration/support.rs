@@ -131,6 +131,13 @@ impl Project {
         text.lines().collect::<Vec<_>>().join("\n")
     }
 
+    /// `cod artifact show FILE --json`, parsed.
+    pub fn artifact_json(&self, file: &str) -> serde_json::Value {
+        let out = self.cod(&["artifact", "show", file, "--json"]);
+        assert!(out.ok, "{}", out.stderr);
+        serde_json::from_str(&out.stdout).unwrap()
+    }
+
     /// Artifact files in the cache.
     pub fn cached_objects(&self) -> Vec<PathBuf> {
         match std::fs::read_dir(self.cache().join("objects")) {

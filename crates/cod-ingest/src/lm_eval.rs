@@ -543,6 +543,20 @@ fn newest_results_file(dir: &Path) -> Option<PathBuf> {
     results.pop()
 }
 
+/// A warning when a results file's `model_num_parameters` differs from the manifest's N by more
+/// than 1%.
+pub(crate) fn params_mismatch(model: &Model, path: &Path, n: f64) -> Option<String> {
+    ((n - model.params).abs() > 0.01 * model.params).then(|| {
+        format!(
+            "model `{}`: the manifest says params = {:.4e}, `{}` says model_num_parameters = \
+             {n:.4e} (the harness counts embeddings too)",
+            model.name,
+            model.params,
+            path.display()
+        )
+    })
+}
+
 /// Where a cell was first given, for duplicate messages.
 struct Origin {
     file: usize,
@@ -666,16 +680,8 @@ impl Reader<'_> {
             self.warnings.push(warning);
             None
         });
-        if let Some((path, n)) = reported
-            && (n - model.params).abs() > 0.01 * model.params
-        {
-            self.warnings.push(format!(
-                "model `{}`: the manifest says params = {:.4e}, `{}` says model_num_parameters = \
-                 {n:.4e} (the harness counts embeddings too)",
-                model.name,
-                model.params,
-                path.display()
-            ));
+        if let Some((path, n)) = reported {
+            self.warnings.extend(params_mismatch(model, &path, n));
         }
         Ok(samples)
     }

@@ -320,16 +320,8 @@ pub fn read_lm_eval_results(
     }
     warnings.extend(crate::tidy::unlisted_warning(&skipped, "checkpoints"));
     for (model, reported) in models.iter().zip(&reported) {
-        if let Some((path, n)) = reported
-            && (n - model.params).abs() > 0.01 * model.params
-        {
-            warnings.push(format!(
-                "model `{}`: the manifest says params = {:.4e}, `{}` says model_num_parameters = \
-                 {n:.4e} (the harness counts embeddings too)",
-                model.name,
-                model.params,
-                path.display()
-            ));
+        if let Some((path, n)) = reported {
+            warnings.extend(crate::lm_eval::params_mismatch(model, path, *n));
         }
     }
 

@@ -257,12 +257,7 @@ impl Stage for IngestLmEvalStage {
 
     fn resolve_paths(params: &mut IngestLmEvalParams, resolve: &PathResolver) {
         params.manifest = resolve.resolve("manifest", &params.manifest);
-        for (name, dir) in &mut params.models {
-            *dir = resolve.resolve(&format!("models.{name}"), dir);
-        }
-        if let Some(dirs) = params.dirs.as_mut() {
-            *dirs = resolve.resolve("dirs", dirs);
-        }
+        resolve_model_dirs(&mut params.models, params.dirs.as_mut(), resolve);
     }
 
     fn files_read(params: &IngestLmEvalParams) -> Vec<PathBuf> {
@@ -495,12 +490,7 @@ impl Stage for IngestLmEvalResultsStage {
 
     fn resolve_paths(params: &mut IngestLmEvalResultsParams, resolve: &PathResolver) {
         params.manifest = resolve.resolve("manifest", &params.manifest);
-        for (name, dir) in &mut params.models {
-            *dir = resolve.resolve(&format!("models.{name}"), dir);
-        }
-        if let Some(dirs) = params.dirs.as_mut() {
-            *dirs = resolve.resolve("dirs", dirs);
-        }
+        resolve_model_dirs(&mut params.models, params.dirs.as_mut(), resolve);
         if let Some(files) = params.files.as_mut() {
             *files = resolve.resolve("files", files);
         }
@@ -535,6 +525,20 @@ impl Stage for IngestLmEvalResultsStage {
         let runs = crate::read_lm_eval_results(&models, &params.checkpoints()?, &options)?;
         spinner.finish_and_clear();
         Ok(runs)
+    }
+}
+
+/// Resolves the `models` map's directories and the `dirs` pattern of a stage's parameters.
+fn resolve_model_dirs(
+    models: &mut BTreeMap<String, PathBuf>,
+    dirs: Option<&mut PathBuf>,
+    resolve: &PathResolver,
+) {
+    for (name, dir) in models {
+        *dir = resolve.resolve(&format!("models.{name}"), dir);
+    }
+    if let Some(dirs) = dirs {
+        *dirs = resolve.resolve("dirs", dirs);
     }
 }
 
