@@ -57,7 +57,7 @@ enum Command {
     Init {
         /// lm-eval output directory, tidy or score table, or a directory of run CSVs.
         path: PathBuf,
-        /// The pipeline's name [default: PATH's file name].
+        /// The pipeline's name [default: PATH's file name without its extension].
         #[arg(long)]
         name: Option<String>,
         /// Overwrite existing files.

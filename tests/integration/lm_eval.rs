@@ -570,3 +570,130 @@ fn digit_string_doc_ids_are_numbers() {
         clean.artifact_json("out/tiny/ingest.bin")
     );
 }
+
+/// Harness versions before the `filter` key log a two-filter task as two passes over its
+/// documents. The fixture's generation logs, with the key removed and the records regrouped into
+/// passes in `filter_list` order, ingest to the same table as the labelled originals; without a
+/// `filter_list` the passes are `filter-1` and `filter-2`; a document merely repeated is still an
+/// error.
+#[test]
+fn two_filters_without_filter_keys_are_read_as_passes() {
+    let fixture = root().join("fixtures/lm-eval-mini");
+    let p = Project::new();
+    let models = ["sim-70m", "sim-160m", "sim-410m", "sim-1b", "sim-2.8b"];
+    let stamp = "2025-01-01T00-00-00.000000";
+    let filters = ["strict-match", "flexible-extract"];
+    let copy = |dir: &str, unlabel: bool, configs: bool| {
+        for model in models {
+            let from = fixture.join(format!("lm-eval/{model}/samples_gsm8k_{stamp}.jsonl"));
+            let text = std::fs::read_to_string(from).unwrap();
+            let mut records: Vec<serde_json::Value> = text
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect();
+            // The fixture's two filters extract the same answers; zeroing one tells them apart.
+            for r in &mut records {
+                if r["filter"] == "flexible-extract" {
+                    r["exact_match"] = 0.0.into();
+                }
+            }
+            if unlabel {
+                records.sort_by_key(|r| {
+                    let f = r["filter"].as_str().unwrap();
+                    filters.iter().position(|&x| x == f).unwrap()
+                });
+                for r in &mut records {
+                    r.as_object_mut().unwrap().remove("filter");
+                    r.as_object_mut().unwrap().remove("metrics");
+                }
+            }
+            let lines: Vec<String> = records.iter().map(ToString::to_string).collect();
+            p.write(
+                &format!("{dir}/{model}/samples_gsm8k_{stamp}.jsonl"),
+                &lines.join("\n"),
+            );
+            if configs {
+                p.write(
+                    &format!("{dir}/{model}/results_{stamp}.json"),
+                    r#"{"results": {}, "configs": {"gsm8k": {"filter_list": [{"name": "strict-match"}, {"name": "flexible-extract"}]}}}"#,
+                );
+            }
+        }
+    };
+    copy("labelled", false, false);
+    copy("passes", true, true);
+    copy("unnamed", true, false);
+    let manifest = fixture.join("models.toml");
+    let pipeline = |dir: &str, filter: &str| {
+        let name = format!("{dir}-{filter}");
+        p.write(
+            &format!("{name}.toml"),
+            &format!(
+                "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"{}\"\ndirs = \"{dir}/*\"\n\
+                 filter = \"{filter}\"\n",
+                manifest.display()
+            ),
+        );
+        let out = p.cod(&["pipeline", "run", &format!("{name}.toml")]);
+        assert!(out.ok, "{name}: {}", out.stderr);
+        let table = p.artifact_json(&format!("out/{name}/ingest.bin"));
+        table["benchmarks"][0].clone()
+    };
+    let strict = pipeline("labelled", "strict-match");
+    let flexible = pipeline("labelled", "flexible-extract");
+    assert_eq!(strict["name"], "gsm8k");
+    assert!(strict != flexible, "the two filters should differ");
+    assert!(
+        pipeline("passes", "strict-match") == strict,
+        "strict-match pass"
+    );
+    assert!(
+        pipeline("passes", "flexible-extract") == flexible,
+        "flexible-extract pass"
+    );
+    assert!(
+        pipeline("unnamed", "filter-1") == strict,
+        "first unnamed pass"
+    );
+    assert!(
+        pipeline("unnamed", "filter-2") == flexible,
+        "second unnamed pass"
+    );
+
+    // Without `filter`, the unnamed passes must be chosen between.
+    p.write(
+        "unnamed.toml",
+        &format!(
+            "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"{}\"\ndirs = \"unnamed/*\"\n",
+            manifest.display()
+        ),
+    );
+    let out = p.cod(&["pipeline", "run", "unnamed.toml"]);
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains(
+            "records for several filters (`filter-1`, `filter-2`); choose one with `filter`"
+        ),
+        "{}",
+        out.stderr
+    );
+
+    // A document logged twice in one pass is not a second filter.
+    let bad = fixture.join(format!("lm-eval/sim-70m/samples_gsm8k_{stamp}.jsonl"));
+    let first = std::fs::read_to_string(bad).unwrap();
+    let mut one: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    one.as_object_mut().unwrap().remove("filter");
+    let text = [one.to_string(), one.to_string(), {
+        let mut other = one.clone();
+        other["doc_id"] = 1.into();
+        other.to_string()
+    }]
+    .join("\n");
+    p.write(
+        &format!("unnamed/sim-70m/samples_gsm8k_{stamp}.jsonl"),
+        &text,
+    );
+    let out = p.cod(&["pipeline", "run", "unnamed-filter-1.toml"]);
+    assert!(!out.ok);
+    assert!(out.stderr.contains("doc 0 appears twice"), "{}", out.stderr);
+}

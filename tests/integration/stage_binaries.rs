@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::support::{Project, sibling_binary};
+use crate::support::{Project, root, sibling_binary};
 
 #[test]
 fn stage_binaries_match_the_runner() {
@@ -48,4 +48,81 @@ fn stage_binary_reports_wrong_input_kind() {
         "error: `out/tiny/features.bin` is a `features` artifact, expected `eval-table`"
     );
     assert!(!p.path().join("f.bin").exists());
+}
+
+/// The stages whose parameters hold tables take them as `--params FILE`; run by hand on the
+/// lm-eval fixture, `cod-ingest-lm-eval` and `cod-bootstrap` write the runner's bytes.
+#[test]
+fn params_file_binaries_match_the_runner() {
+    let p = Project::new();
+    let fixture = root().join("fixtures/lm-eval-mini");
+    let ingest = format!(
+        "manifest = \"{}/models.toml\"\ndirs = \"{}/lm-eval/*\"\nfilter = \"strict-match\"\n\
+         groups = {{ mmlu = [\"mmlu_\"] }}\n",
+        fixture.display(),
+        fixture.display()
+    );
+    let bootstrap = "resamples = 4\nseed = 3\n";
+    p.write(
+        "mini.toml",
+        &format!(
+            "[pipeline]\ndescription = \"mini\"\n\n[ingest]\nstage = \"ingest-lm-eval\"\n{ingest}\n\
+             [features]\ninputs = [\"ingest\"]\n\n[cluster]\ninputs = [\"features\"]\n\n\
+             [fit]\ninputs = [\"ingest\", \"features\", \"cluster\"]\n\n\
+             [map]\ninputs = [\"ingest\", \"cluster\", \"fit\"]\n\n\
+             [bootstrap]\ninputs = [\"ingest\", \"cluster\", \"map\"]\n{bootstrap}"
+        ),
+    );
+    let out = p.cod(&["pipeline", "run", "mini.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+
+    p.write("ingest.toml", &ingest);
+    let out = p.run(Command::new(sibling_binary("cod-ingest-lm-eval")).args([
+        "--params",
+        "ingest.toml",
+        "--output",
+        "by-hand/ingest.bin",
+    ]));
+    assert!(out.ok, "{}", out.stderr);
+    p.write("bootstrap.toml", bootstrap);
+    let out = p.run(Command::new(sibling_binary("cod-bootstrap")).args([
+        "--params",
+        "bootstrap.toml",
+        "--eval-table",
+        "out/mini/ingest.bin",
+        "--clusters",
+        "out/mini/cluster.bin",
+        "--predictions",
+        "out/mini/map.bin",
+        "--output",
+        "by-hand/bootstrap.bin",
+    ]));
+    assert!(out.ok, "{}", out.stderr);
+    for stage in ["ingest", "bootstrap"] {
+        let by_hand = std::fs::read(p.path().join(format!("by-hand/{stage}.bin"))).unwrap();
+        let by_runner = std::fs::read(p.path().join(format!("out/mini/{stage}.bin"))).unwrap();
+        assert!(by_hand == by_runner, "{stage} differs");
+    }
+
+    // An unknown key in the parameters file names the file.
+    p.write("bad.toml", "resample = 4\n");
+    let out = p.run(Command::new(sibling_binary("cod-bootstrap")).args([
+        "--params",
+        "bad.toml",
+        "--eval-table",
+        "out/mini/ingest.bin",
+        "--clusters",
+        "out/mini/cluster.bin",
+        "--predictions",
+        "out/mini/map.bin",
+        "--output",
+        "bad.bin",
+    ]));
+    assert!(!out.ok);
+    assert!(
+        out.stderr.contains("`bad.toml`: invalid parameters"),
+        "{}",
+        out.stderr
+    );
+    assert!(!p.path().join("bad.bin").exists());
 }

@@ -78,7 +78,7 @@ pub struct ClusterParams {
     #[arg(long)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eps: Option<f64>,
-    /// Random seed for the k-means methods.
+    /// Random seed for the k-means methods and for `bandwidth_samples`' draw.
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub seed: u64,

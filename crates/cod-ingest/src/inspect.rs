@@ -271,11 +271,7 @@ fn inspect_results(dir: &Path, entries: &[PathBuf]) -> anyhow::Result<Option<Ins
                     }
                 }
             }
-            params = value
-                .get("config")
-                .and_then(|c| c.get("model_num_parameters"))
-                .and_then(Value::as_f64)
-                .or(params);
+            params = crate::results::model_num_parameters(&value).or(params);
         }
         let name = model_dir
             .file_name()

@@ -31,6 +31,7 @@ pub use scores::read_scores;
 pub use stage::{
     BINARY, IngestLmEvalParams, IngestLmEvalResultsParams, IngestLmEvalResultsStage,
     IngestLmEvalStage, IngestParams, IngestRunsParams, IngestRunsStage, IngestScoresParams,
-    IngestScoresStage, IngestStage, MissingPolicy, RUNS_BINARY,
+    IngestScoresStage, IngestStage, LM_EVAL_BINARY, MissingPolicy, RESULTS_BINARY, RUNS_BINARY,
+    SCORES_BINARY,
 };
 pub use tidy::{TidyRows, read_tidy, write_tidy_parquet};

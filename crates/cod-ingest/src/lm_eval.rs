@@ -519,25 +519,14 @@ pub(crate) fn reported_params(dir: &Path) -> Result<Option<(PathBuf, f64)>, Stri
                 at(&path, err.line())
             )
         })?;
-    Ok(value
-        .get("config")
-        .and_then(|c| c.get("model_num_parameters"))
-        .and_then(number)
-        .filter(|&n| n > 0.0)
-        .map(|n| (path, n)))
+    Ok(crate::results::model_num_parameters(&value).map(|n| (path, n)))
 }
 
 fn newest_results_file(dir: &Path) -> Option<PathBuf> {
     let mut results: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("results_"))
-                && p.extension()
-                    .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-        })
+        .filter(|p| crate::results::is_results_file(p))
         .collect();
     results.sort();
     results.pop()
@@ -828,6 +817,7 @@ pub(crate) fn parse_file(
         metric = "exact_match";
         records = read_records(&sample.path, text, metric)?;
     }
+    name_unlabelled_passes(&mut records, sample);
     let filter = choose_filter(&records, options.filter.as_deref(), &sample.path)?;
     let mut rows = Vec::with_capacity(records.len());
     for (line, record) in records {
@@ -870,6 +860,72 @@ pub(crate) fn parse_file(
         filter,
         rows,
     })
+}
+
+/// Harness versions before the `filter` key (until about 0.4.5) log a task with several filters
+/// as one pass over its documents per filter, in the order of the task's `filter_list`: the k-th
+/// record of each `doc_id` is the k-th filter's. When no record has a `filter` key, every
+/// document appears the same number of times K > 1 and the records form K whole passes, each
+/// record is labelled with its filter: the names from the same run's results file
+/// (`configs.<task>.filter_list`) when it lists K of them, else `filter-1` … `filter-K`. Anything
+/// else is left alone, so a document that is merely repeated stays an error.
+fn name_unlabelled_passes(records: &mut [(usize, Record)], sample: &SamplesFile) {
+    if records.is_empty() || records.iter().any(|(_, r)| r.filter.is_some()) {
+        return;
+    }
+    let Ok(ids) = records
+        .iter()
+        .map(|(_, r)| r.doc_id().ok().flatten().ok_or(()))
+        .collect::<Result<Vec<String>, ()>>()
+    else {
+        return;
+    };
+    let mut pass: HashMap<&str, usize> = HashMap::new();
+    let passes: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            let k = pass.entry(id.as_str()).or_insert(0);
+            *k += 1;
+            *k - 1
+        })
+        .collect();
+    let k = passes.iter().max().map_or(1, |m| m + 1);
+    let per_pass = pass.len();
+    let whole = k > 1
+        && pass.values().all(|&n| n == k)
+        && passes.iter().enumerate().all(|(i, &p)| p == i / per_pass);
+    if !whole {
+        return;
+    }
+    let names = pass_names(sample, k);
+    for ((_, record), p) in records.iter_mut().zip(passes) {
+        record.filter = Some(Text(Cow::Owned(names[p].clone())));
+    }
+}
+
+/// The names of a task's `k` filters, in order, from the results file of the same run.
+fn pass_names(sample: &SamplesFile, k: usize) -> Vec<String> {
+    let from_results = || -> Option<Vec<String>> {
+        if sample.timestamp.is_empty() {
+            return None;
+        }
+        let path = sample
+            .path
+            .with_file_name(format!("results_{}.json", sample.timestamp));
+        let text = std::fs::read_to_string(path).ok()?;
+        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+        let list = value
+            .get("configs")?
+            .get(&sample.task)?
+            .get("filter_list")?
+            .as_array()?;
+        let names: Vec<String> = list
+            .iter()
+            .map(|f| f.get("name")?.as_str().map(str::to_owned))
+            .collect::<Option<_>>()?;
+        (names.len() == k).then_some(names)
+    };
+    from_results().unwrap_or_else(|| (1..=k).map(|i| format!("filter-{i}")).collect())
 }
 
 /// The filter to read: the configured one, or the only one the records use.

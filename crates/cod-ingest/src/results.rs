@@ -101,12 +101,17 @@ fn parse_results(path: &Path) -> anyhow::Result<(Scores, Option<f64>)> {
             }
         }
     }
-    let params = value
-        .get("config")
-        .and_then(|c| c.get("model_num_parameters"))
-        .and_then(Value::as_f64)
-        .filter(|n| *n > 0.0);
-    Ok((scores, params))
+    Ok((scores, model_num_parameters(&value)))
+}
+
+/// The parameter count a parsed results file reports, `config.model_num_parameters`, when it is a
+/// positive number. The harness counts embeddings too, so it may differ from a manifest's N.
+pub(crate) fn model_num_parameters(results: &Value) -> Option<f64> {
+    results
+        .get("config")?
+        .get("model_num_parameters")?
+        .as_f64()
+        .filter(|n| *n > 0.0)
 }
 
 /// Every `results_*.json` at or below `dir`, sorted (so by timestamp within a folder).

@@ -580,24 +580,10 @@ fn glob_paths(pattern: &std::path::Path, key: &str) -> anyhow::Result<Vec<PathBu
     Ok(out)
 }
 
-impl clap::FromArgMatches for IngestRunsParams {
-    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
-        cod_pipeline::params_from_file(matches)
-    }
-    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
-        *self = cod_pipeline::params_from_file(matches)?;
-        Ok(())
-    }
-}
-
-impl clap::Args for IngestRunsParams {
-    fn augment_args(command: clap::Command) -> clap::Command {
-        command.arg(cod_pipeline::params_file_arg())
-    }
-    fn augment_args_for_update(command: clap::Command) -> clap::Command {
-        Self::augment_args(command)
-    }
-}
+cod_pipeline::params_file_args!(IngestRunsParams);
+cod_pipeline::params_file_args!(IngestLmEvalParams);
+cod_pipeline::params_file_args!(IngestScoresParams);
+cod_pipeline::params_file_args!(IngestLmEvalResultsParams);
 
 /// `cod-ingest`, the `ingest` stage's binary.
 pub const BINARY: StageBinary = StageBinary {
@@ -628,5 +614,65 @@ pub const RUNS_BINARY: StageBinary = StageBinary {
         "  source = \"hellaswag_val\"",
         "",
         "cod-ingest-runs --params params.toml --output runs.bin",
+    ],
+};
+
+/// `cod-ingest-lm-eval`, the `ingest-lm-eval` stage's binary.
+pub const LM_EVAL_BINARY: StageBinary = StageBinary {
+    name: "cod-ingest-lm-eval",
+    about: "Read lm-evaluation-harness `--log_samples` output (every harness version's per-sample \
+            logs) and a models manifest into an `eval-table` artifact",
+    long_about: "Its parameters are a TOML file holding what a pipeline file's stage table holds: \
+                 `manifest`, and `dirs` (a glob of one folder per model) or `models` (a table of \
+                 model name → folder), with `metric`, `filter`, `groups`, `missing`, `union`, \
+                 `loss` and `strict`; relative paths resolve against the current directory. \
+                 Every rejected record is reported with its file and line.",
+    inputs: &[],
+    examples: &[
+        "(params.toml)",
+        "  manifest = \"fixtures/lm-eval-mini/models.toml\"",
+        "  dirs = \"fixtures/lm-eval-mini/lm-eval/*\"",
+        "  filter = \"strict-match\"",
+        "",
+        "cod-ingest-lm-eval --params params.toml --output ingest.bin",
+    ],
+};
+
+/// `cod-ingest-scores`, the `ingest-scores` stage's binary.
+pub const SCORES_BINARY: StageBinary = StageBinary {
+    name: "cod-ingest-scores",
+    about: "Read an aggregate score table (one row per model and task) and a models manifest into \
+            a `training-runs` artifact",
+    long_about: "Its parameters are a TOML file holding what a pipeline file's stage table holds: \
+                 `path` (CSV or Parquet with columns `model,benchmark,accuracy` and optionally \
+                 `loss`, `step`, `tokens`), `manifest` and `strict`; relative paths resolve against the current \
+                 directory.",
+    inputs: &[],
+    examples: &[
+        "(params.toml)",
+        "  path = \"scores.csv\"",
+        "  manifest = \"models.toml\"",
+        "",
+        "cod-ingest-scores --params params.toml --output runs.bin",
+    ],
+};
+
+/// `cod-ingest-lm-eval-results`, the `ingest-lm-eval-results` stage's binary.
+pub const RESULTS_BINARY: StageBinary = StageBinary {
+    name: "cod-ingest-lm-eval-results",
+    about: "Read lm-evaluation-harness aggregate `results_*.json` files (one per model or per \
+            checkpoint) and a models manifest into a `training-runs` artifact",
+    long_about: "Its parameters are a TOML file holding what a pipeline file's stage table holds: \
+                 `manifest`, and `dirs`, `models` or `files` with `checkpoint`, \
+                 `tokens_per_step`, `metric`, `metrics`, `filter`, `tasks`, `groups`, `loss` and \
+                 `strict`; relative paths resolve against the current directory.",
+    inputs: &[],
+    examples: &[
+        "(params.toml)",
+        "  manifest = \"pipelines/manifests/pythia-steer.toml\"",
+        "  dirs = \"../shared/data/lm-eval-real/lm_evals/pythia-*\"",
+        "  metric = \"acc\"",
+        "",
+        "cod-ingest-lm-eval-results --params params.toml --output runs.bin",
     ],
 };

@@ -39,7 +39,7 @@ use cod_artifact::{
 };
 use cod_features::FeaturesStage;
 use cod_fit::{FitParams, FitStage};
-use cod_pipeline::{Code, Progress, Stage};
+use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rand::{Rng, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
@@ -104,6 +104,28 @@ pub struct BootstrapParams {
     #[serde(default = "default_map")]
     pub map: MapParams,
 }
+
+cod_pipeline::params_file_args!(BootstrapParams);
+
+/// `cod-bootstrap`, the `bootstrap` stage's binary.
+pub const BOOTSTRAP_BINARY: StageBinary = StageBinary {
+    name: "cod-bootstrap",
+    about: "Add prediction intervals to every method's prediction: the fit and map stages re-run \
+            on resampled items and ladder models",
+    long_about: "Its parameters are a TOML file holding what a pipeline file's stage table holds: \
+                 `resamples`, `seed`, `quantiles`, `models` (`residuals`, `redraw`, `fixed`), \
+                 `warm_start`, and tables `fit` and `map` with those stages' parameters (a \
+                 pipeline fills them from its `[fit]` and `[map]`; here they default).",
+    inputs: &["eval-table", "clusters", "predictions"],
+    examples: &[
+        "(params.toml)",
+        "  resamples = 200",
+        "  seed = 1",
+        "",
+        "cod-bootstrap --params params.toml --eval-table out/mmlu/ingest.bin \
+         --clusters out/mmlu/cluster.bin --predictions out/mmlu/map.bin --output bootstrap.bin",
+    ],
+};
 
 /// One resample's data: the table with models and items redrawn, and its clusters.
 fn resample(

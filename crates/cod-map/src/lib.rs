@@ -9,7 +9,8 @@ mod spline;
 mod stage;
 
 pub use bootstrap::{
-    BootstrapParams, BootstrapStage, ModelVariation, add_intervals, bootstrap, quantile,
+    BOOTSTRAP_BINARY, BootstrapParams, BootstrapStage, ModelVariation, add_intervals, bootstrap,
+    quantile,
 };
 pub use fitpack::{FitpackSpline, Schedule, Scheduled, fit_scheduled};
 pub use spline::{CubicSpline, Pchip, isotonic, merge_sorted};

@@ -171,6 +171,36 @@ pub fn params_from_file<P: serde::de::DeserializeOwned>(
     })
 }
 
+/// Implements [`clap::Args`] and [`clap::FromArgMatches`] for a stage's parameter type as one
+/// `--params FILE` argument read by [`params_from_file`]: for stages whose parameters hold
+/// lists or tables, which flags cannot express.
+#[macro_export]
+macro_rules! params_file_args {
+    ($params:ty) => {
+        impl ::clap::FromArgMatches for $params {
+            fn from_arg_matches(matches: &::clap::ArgMatches) -> Result<Self, ::clap::Error> {
+                $crate::params_from_file(matches)
+            }
+            fn update_from_arg_matches(
+                &mut self,
+                matches: &::clap::ArgMatches,
+            ) -> Result<(), ::clap::Error> {
+                *self = $crate::params_from_file(matches)?;
+                Ok(())
+            }
+        }
+
+        impl ::clap::Args for $params {
+            fn augment_args(command: ::clap::Command) -> ::clap::Command {
+                command.arg($crate::params_file_arg())
+            }
+            fn augment_args_for_update(command: ::clap::Command) -> ::clap::Command {
+                <Self as ::clap::Args>::augment_args(command)
+            }
+        }
+    };
+}
+
 /// The `--params FILE` argument [`params_from_file`] reads.
 #[must_use]
 pub fn params_file_arg() -> Arg {
