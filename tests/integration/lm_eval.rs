@@ -1,6 +1,7 @@
 //! lm-evaluation-harness sample logs: the `lm-eval-mini` fixture through its pipeline, and every
 //! bad input the reader must reject with the file and line.
 
+use std::fmt::Write;
 use std::path::Path;
 
 use crate::support::{Project, root};
@@ -696,4 +697,107 @@ fn two_filters_without_filter_keys_are_read_as_passes() {
     let out = p.cod(&["pipeline", "run", "unnamed-filter-1.toml"]);
     assert!(!out.ok);
     assert!(out.stderr.contains("doc 0 appears twice"), "{}", out.stderr);
+}
+
+/// What each harness version's real per-sample logs in `lm-eval-real/` ingest to, one folder per
+/// layout read as both models of a two-model ladder: the layout `inspect` finds, then per
+/// benchmark the items, the attempts and successes and the loss, or the error that names why the
+/// folder cannot be a ladder's data.
+#[test]
+fn every_harness_versions_logs_ingest_or_say_why() {
+    let data = crate::support::shared_data("lm-eval-real");
+    let p = Project::new();
+    p.write(
+        "models.toml",
+        "[[model]]\nname = \"a\"\nparams = 1e8\ntokens = 2e9\n\n\
+         [[model]]\nname = \"b\"\nparams = 4e8\ntokens = 8e9\n",
+    );
+    let folders = [
+        ("v0.3 write_out", "SlurmEvals/llama", ""),
+        ("2023 big-refactor", "output", ""),
+        (
+            "0.4.2 .json-named JSONL",
+            "lm_eval/tasks/bias_classification/results/meta-llama__Meta-Llama-3-8B",
+            "",
+        ),
+        (
+            "0.4.3 string pairs, generation",
+            "results/asdiv/meta-llama__Meta-Llama-3-8B-Instruct",
+            "",
+        ),
+        ("0.4.8 fractional metric", "results/FLOR-760M", ""),
+        (
+            "0.4.13 filter and metrics keys",
+            "outputs/qwen3-8b/negotiationtom/Qwen__Qwen3-8B",
+            "",
+        ),
+        (
+            "0.4.10 nested filtered_resps",
+            "african_nlp_benchmarks/google__gemma-2b",
+            "metric = \"f1\"\n",
+        ),
+        (
+            "0.4.x regression metric",
+            "results/tgpred.json/gpt-4o-mini",
+            "",
+        ),
+    ];
+    let mut report = String::new();
+    for (i, (what, folder, extra)) in folders.iter().enumerate() {
+        let dir = data.join("lm-eval-real").join(folder);
+        let inspect = p.cod(&["ingest", "inspect", &dir.display().to_string()]);
+        let layout = inspect
+            .stdout
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("layout: "))
+            .unwrap_or("(no layout line)")
+            .to_owned();
+        let name = format!("v{i}");
+        p.write(
+            &format!("{name}.toml"),
+            &format!(
+                "[ingest]\nstage = \"ingest-lm-eval\"\nmanifest = \"models.toml\"\n\
+                 models = {{ a = \"{d}\", b = \"{d}\" }}\n{extra}",
+                d = dir.display()
+            ),
+        );
+        let out = p.cod(&["pipeline", "run", &format!("{name}.toml")]);
+        let _ = writeln!(report, "## {what} ({folder})\nlayout: {layout}");
+        if !out.ok {
+            let data_dir = data.display().to_string();
+            let stderr = out
+                .stderr
+                .replace(&data_dir, "[DATA]")
+                .replace("[ROOT]/../shared/data", "[DATA]");
+            report.push_str(&stderr);
+            assert!(!p.path().join(format!("out/{name}/ingest.bin")).exists());
+            report.push('\n');
+            continue;
+        }
+        let table = p.artifact_json(&format!("out/{name}/ingest.bin"));
+        for b in table["benchmarks"].as_array().unwrap() {
+            let sum = |key: &str| -> u64 {
+                b[key]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_u64().unwrap())
+                    .sum()
+            };
+            let items = b["items"].as_array().unwrap();
+            let first: Vec<&str> = items.iter().take(3).map(|v| v.as_str().unwrap()).collect();
+            let _ = writeln!(
+                report,
+                "{}: {} items ({} …), n_samples {}, n_correct {}, loss {}",
+                b["name"].as_str().unwrap(),
+                items.len(),
+                first.join(", "),
+                sum("n_samples"),
+                sum("n_correct"),
+                if b["loss"].is_null() { "none" } else { "gold" }
+            );
+        }
+        report.push('\n');
+    }
+    insta::assert_snapshot!("lm_eval_real_versions", report);
 }

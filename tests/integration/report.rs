@@ -7,6 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{Project, TINY_PIPELINE, root, shared_data, sibling_binary};
+use serde_json::Value;
 
 /// The tiny data set of `support.rs` taken through clustering, fits, the mapping and the report.
 /// Its compute is tiny (1e14..3e16 FLOPs), so no cluster is extrapolatable: the report of a
@@ -523,4 +524,73 @@ fn olmo_ladder_report_renders_in_chromium() {
         5 * tasks.len(),
         &["accuracy (%)", "task loss (bits per byte)"],
     );
+}
+
+/// Several targets in one manifest: every (target, benchmark) pair is predicted and keyed
+/// `target/benchmark`. Each target's entries are what a manifest naming it alone gives, and a
+/// target without results has no actual.
+#[test]
+fn several_targets_are_each_predicted() {
+    let p = groups();
+    let pipeline = format!(
+        "{GROUPS_PIPELINE}\n[bootstrap]\ninputs = [\"ingest\", \"cluster\", \"map\"]\nresamples = 4\n"
+    )
+    .replace(
+        "inputs = [\"ingest\", \"cluster\", \"fit\", \"map\"]",
+        "inputs = [\"ingest\", \"cluster\", \"fit\", \"bootstrap\"]",
+    );
+    p.write("groups.toml", &pipeline);
+    let out = p.cod(&["pipeline", "run", "groups.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let one: Value = serde_json::from_str(&read(&p, "out/groups/predictions.json")).unwrap();
+
+    p.write(
+        "models.toml",
+        &format!(
+            "{GROUPS_MODELS}\n[[model]]\nname = \"u\"\nparams = 4e10\ntokens = 8e11\n\
+             flops = 1e24\nrole = \"target\"\n"
+        ),
+    );
+    let out = p.cod(&["pipeline", "run", "groups.toml"]);
+    assert!(out.ok, "{}", out.stderr);
+    let two: Value = serde_json::from_str(&read(&p, "out/groups/predictions.json")).unwrap();
+    let benches: Vec<&String> = one.as_object().unwrap().keys().collect();
+    assert!(!benches.is_empty());
+    let mut keys: Vec<String> = two.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
+    let mut want: Vec<String> = ["t", "u"]
+        .iter()
+        .flat_map(|t| benches.iter().map(move |b| format!("{t}/{b}")))
+        .collect();
+    want.sort();
+    assert_eq!(keys, want);
+    for b in &benches {
+        let (alone, t, u) = (
+            &one[b.as_str()],
+            &two[format!("t/{b}")],
+            &two[format!("u/{b}")],
+        );
+        for (method, row) in alone.as_object().unwrap() {
+            for field in ["prediction", "actual", "abs_error"] {
+                assert_eq!(row[field], t[method][field], "{b} {method} {field}");
+            }
+            assert!(
+                u[method]["actual"].is_null(),
+                "{b} {method}: u has no results"
+            );
+        }
+        // The largest ladder model's score does not depend on the target; a line in compute does.
+        assert_eq!(u["no-change"]["prediction"], t["no-change"]["prediction"]);
+        assert_ne!(u["log-linear"]["prediction"], t["log-linear"]["prediction"]);
+        assert!(
+            u["cod"]["interval"].is_array(),
+            "{b}: u's bootstrap interval"
+        );
+    }
+    let md = read(&p, "out/groups/report.md");
+    assert!(
+        md.contains("Predictions for t (1.00e23 FLOPs), u (1.00e24 FLOPs) on 1 benchmark"),
+        "{md}"
+    );
+    assert!(md.contains(&format!("t/{}", benches[0])), "{md}");
 }

@@ -12,15 +12,40 @@ pub struct Fits {
     pub method: String,
     /// The ladder models in increasing compute: the points of every fit.
     pub ladder: Vec<Model>,
-    /// The model predicted, when the manifest names one.
-    pub target: Option<Model>,
+    /// The models predicted: the manifest's targets, in its order (none: fits only).
+    pub targets: Vec<Model>,
+    /// One entry per benchmark, or per (target, benchmark) when there are several targets.
     pub benchmarks: Vec<BenchmarkFits>,
+}
+
+impl Fits {
+    /// The target an entry predicts.
+    #[must_use]
+    pub fn target_of(&self, bench: &BenchmarkFits) -> Option<&Model> {
+        let name = bench.target.as_deref()?;
+        self.targets.iter().find(|t| t.name == name)
+    }
+}
+
+/// The key of one (target, benchmark) entry of the per-item artifacts: the benchmark's name when
+/// there is at most one target, else `target/benchmark`, as the ladder's outputs are keyed.
+#[must_use]
+pub fn entry_name(targets: usize, target: Option<&str>, benchmark: &str) -> String {
+    match target {
+        Some(t) if targets > 1 => format!("{t}/{benchmark}"),
+        _ => benchmark.to_owned(),
+    }
 }
 
 /// One benchmark's cluster fits, in cluster order, and the end-to-end baselines.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkFits {
+    /// The entry's key (see [`entry_name`]).
     pub name: String,
+    /// The benchmark, as the eval table, features and clusters name it.
+    pub benchmark: String,
+    /// The target predicted, by name.
+    pub target: Option<String>,
     pub clusters: Vec<ClusterFit>,
     /// The whole benchmark's mean pass rate on each ladder model (all items, never-solved ones
     /// included): what the baselines fit.
@@ -91,7 +116,7 @@ impl Verdict {
 
 impl Artifact for Fits {
     const KIND: ArtifactKind = ArtifactKind::Fits;
-    const SCHEMA_VERSION: u32 = 3;
+    const SCHEMA_VERSION: u32 = 4;
 
     fn validate(&self) -> Result<(), String> {
         let dim = self.ladder.len();
@@ -113,11 +138,11 @@ impl Artifact for Fits {
     fn summary(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "fits by {}", self.method);
-        match &self.target {
-            Some(t) => {
-                let _ = writeln!(out, "target {} at {:.3e} FLOPs", t.name, t.flops);
-            }
-            None => out.push_str("no target model: fits only, no predictions\n"),
+        if self.targets.is_empty() {
+            out.push_str("no target model: fits only, no predictions\n");
+        }
+        for t in &self.targets {
+            let _ = writeln!(out, "target {} at {:.3e} FLOPs", t.name, t.flops);
         }
         for bench in &self.benchmarks {
             let kept: Vec<&ClusterFit> = bench

@@ -43,7 +43,7 @@ pub use file::{
     ContentHash, Header, copy_verified, decode, encode, frame, read, read_header,
     remove_stale_temp_files, verify, write, write_atomically,
 };
-pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict};
+pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict, entry_name};
 pub use ladder::{Model, Role};
 pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor};
 pub use methods::{LadderMethod, PerItemMethod};

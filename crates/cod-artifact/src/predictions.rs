@@ -9,7 +9,9 @@ use crate::{Artifact, ArtifactKind, Model};
 /// Every method's prediction for every benchmark: the output of the map stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Predictions {
-    pub target: Option<Model>,
+    /// The models predicted, in the manifest's order.
+    pub targets: Vec<Model>,
+    /// One entry per benchmark, or per (target, benchmark) when there are several targets.
     pub benchmarks: Vec<BenchmarkPredictions>,
     /// How the prediction intervals were made, when a bootstrap stage added them.
     pub bootstrap: Option<BootstrapInfo>,
@@ -32,7 +34,12 @@ pub struct BootstrapInfo {
 /// One benchmark's predictions.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct BenchmarkPredictions {
+    /// The entry's key: the benchmark, or `target/benchmark` when there are several targets.
     pub name: String,
+    /// The benchmark, as the eval table and clusters name it.
+    pub benchmark: String,
+    /// The target predicted, by name.
+    pub target: Option<String>,
     /// All items, never-solved ones included.
     pub items: usize,
     pub clusters: usize,
@@ -164,7 +171,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 5;
+    const SCHEMA_VERSION: u32 = 6;
 
     fn validate(&self) -> Result<(), String> {
         for b in &self.benchmarks {
@@ -183,11 +190,15 @@ impl Artifact for Predictions {
 
     fn summary(&self) -> String {
         let mut out = String::new();
-        match &self.target {
-            Some(t) => {
-                let _ = writeln!(out, "predictions for {} (accuracy in points)", t.name);
-            }
-            None => out.push_str("no target model: nothing to predict\n"),
+        if self.targets.is_empty() {
+            out.push_str("no target model: nothing to predict\n");
+        } else {
+            let names: Vec<&str> = self.targets.iter().map(|t| t.name.as_str()).collect();
+            let _ = writeln!(
+                out,
+                "predictions for {} (accuracy in points)",
+                names.join(", ")
+            );
         }
         if let Some(info) = &self.bootstrap {
             let _ = writeln!(

@@ -281,7 +281,7 @@ pub fn residuals(fits: &Fits, params: &FitParams) -> Vec<BenchmarkResiduals> {
     fits.benchmarks
         .iter()
         .map(|bench| {
-            let law = cod_law(params, &bench.name);
+            let law = cod_law(params, &bench.benchmark);
             let n = law.names().len();
             let clusters = bench
                 .clusters
@@ -357,7 +357,7 @@ pub fn warm_starts(fits: &Fits, params: &FitParams) -> Vec<BenchmarkRefit> {
     fits.benchmarks
         .iter()
         .map(|bench| {
-            let law = cod_law(params, &bench.name);
+            let law = cod_law(params, &bench.benchmark);
             let n = law.names().len();
             let bnsl = bnsl_over(&x);
             BenchmarkRefit {
@@ -726,11 +726,18 @@ pub fn fit_clusters_with(
         .iter()
         .map(|m| m.flops / COMPUTE_UNIT)
         .collect();
-    let target = table
+    let targets: Vec<cod_artifact::Model> = table
         .models
         .iter()
-        .find(|m| m.role == Role::Target)
-        .cloned();
+        .filter(|m| m.role == Role::Target)
+        .cloned()
+        .collect();
+    // Each target is fitted for on its own: the fits are the same, their predictions are not.
+    let each_target: Vec<Option<&cod_artifact::Model>> = if targets.is_empty() {
+        vec![None]
+    } else {
+        targets.iter().map(Some).collect()
+    };
     let options = params.fit_options();
     let mut benchmarks = Vec::new();
     for bench in &clusters.benchmarks {
@@ -753,67 +760,86 @@ pub fn fit_clusters_with(
         let law = cod_law(params, &bench.name);
         let no_refit = BenchmarkRefit::default();
         let refit = refits.get(&bench.name).unwrap_or(&no_refit);
-        let mut sums = vec![vec![0.0; d]; bench.clusters.len()];
-        for (i, label) in bench.labels.iter().enumerate() {
-            if let Some(c) = label {
-                for (s, v) in sums[*c as usize].iter_mut().zip(feats.row(i, d)) {
-                    *s += v;
-                }
-            }
-        }
-        let fits: Vec<ClusterFit> = bench
-            .clusters
-            .par_iter()
-            .zip(sums)
-            .enumerate()
-            .map(|(c, (cluster, sum))| {
-                let mean: Vec<f64> = sum.iter().map(|s| s / cluster.size as f64).collect();
-                let start = refit.cluster_starts.get(c).cloned().flatten();
-                fit_curve(
-                    &law,
-                    start,
-                    &x,
-                    add(&mean, refit.clusters.get(c)),
-                    cluster.size,
-                    target.as_ref(),
-                    params,
-                    options,
-                )
-            })
-            .collect();
         let (evals, full_accuracy, exp_accuracy) =
             benchmark_curves(table, features, &bench.name, params)?;
-        let mut baselines = baselines(
-            &law,
-            &x,
-            &exp_accuracy,
-            &full_accuracy,
-            target.as_ref(),
-            options,
-            refit,
-        );
-        baselines.push(irt_baseline(
-            table,
-            features,
-            evals,
-            (law.guess, params.irt, refit),
-            &full_accuracy,
-            target.as_ref(),
-        ));
-        benchmarks.push(BenchmarkFits {
-            name: bench.name.clone(),
-            clusters: fits,
-            accuracy: full_accuracy,
-            exp_accuracy,
-            baselines,
-        });
+        let means = cluster_means(bench, feats, d);
+        for &target in &each_target {
+            let fits: Vec<ClusterFit> = bench
+                .clusters
+                .par_iter()
+                .zip(&means)
+                .enumerate()
+                .map(|(c, (cluster, mean))| {
+                    let start = refit.cluster_starts.get(c).cloned().flatten();
+                    fit_curve(
+                        &law,
+                        start,
+                        &x,
+                        add(mean, refit.clusters.get(c)),
+                        cluster.size,
+                        target,
+                        params,
+                        options,
+                    )
+                })
+                .collect();
+            let mut baselines = baselines(
+                &law,
+                &x,
+                &exp_accuracy,
+                &full_accuracy,
+                target,
+                options,
+                refit,
+            );
+            baselines.push(irt_baseline(
+                table,
+                features,
+                evals,
+                (law.guess, params.irt, refit),
+                &full_accuracy,
+                target,
+            ));
+            let target = target.map(|t| t.name.clone());
+            benchmarks.push(BenchmarkFits {
+                name: cod_artifact::entry_name(targets.len(), target.as_deref(), &bench.name),
+                benchmark: bench.name.clone(),
+                target,
+                clusters: fits,
+                accuracy: full_accuracy.clone(),
+                exp_accuracy: exp_accuracy.clone(),
+                baselines,
+            });
+        }
     }
     Ok(Fits {
         method: params.describe(),
         ladder: features.ladder.clone(),
-        target,
+        targets,
         benchmarks,
     })
+}
+
+/// Each cluster's mean pass rate on each of the `d` ladder models.
+fn cluster_means(
+    bench: &cod_artifact::BenchmarkClusters,
+    feats: &cod_artifact::BenchmarkFeatures,
+    d: usize,
+) -> Vec<Vec<f64>> {
+    let mut sums = vec![vec![0.0; d]; bench.clusters.len()];
+    for (i, label) in bench.labels.iter().enumerate() {
+        if let Some(c) = label {
+            for (s, v) in sums[*c as usize].iter_mut().zip(feats.row(i, d)) {
+                *s += v;
+            }
+        }
+    }
+    bench
+        .clusters
+        .iter()
+        .zip(sums)
+        .map(|(cluster, sum)| sum.iter().map(|s| s / cluster.size as f64).collect())
+        .collect()
 }
 
 /// Fits the COD law to every cluster.

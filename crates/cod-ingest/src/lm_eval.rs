@@ -363,6 +363,14 @@ fn binary(x: f64) -> Option<bool> {
 /// (n_samples, n_correct) from a metric value and the number of responses.
 fn counts(value: &Value, responses: Option<usize>) -> Result<(u32, u32), String> {
     if let Value::Array(values) = value {
+        if values.first().is_some_and(Value::is_string) {
+            return Err(format!(
+                "a per-document score, found a (reference, response) pair `{}`: the harness \
+                 scores this metric over the whole corpus (as f1 and bleu are), so no document \
+                 has a pass rate; choose a per-document `metric`",
+                cod_pipeline::shorten(&value.to_string())
+            ));
+        }
         let mut correct = 0u32;
         for v in values {
             match number(v).and_then(binary) {
@@ -486,8 +494,19 @@ fn read_records<'t>(
             .deserialize(&mut de)
             .and_then(|r| de.end().map(|()| r))
             .map_err(|err| {
+                // Python's `json` writes non-finite floats as bare `NaN` and `Infinity`.
+                let rest = line.get(err.column().saturating_sub(1)..).unwrap_or("");
+                let why = ["NaN", "Infinity", "-Infinity"]
+                    .into_iter()
+                    .find(|w| rest.starts_with(w))
+                    .map_or_else(String::new, |w| {
+                        format!(
+                            " (`{w}` is Python's spelling of a non-finite number, not JSON: no \
+                             pass rate can be read from it)"
+                        )
+                    });
                 anyhow::anyhow!(
-                    "{}: invalid sample record (column {}): {err}",
+                    "{}: invalid sample record (column {}): {err}{why}",
                     at(path, i + 1),
                     err.column()
                 )

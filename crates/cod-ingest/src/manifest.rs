@@ -115,28 +115,6 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Model>, ManifestError> {
     Ok(models)
 }
 
-/// The per-item pipelines predict one target: several in the manifest at `path` are an error
-/// there (the ladder's stages take several).
-pub fn check_one_target(models: &[Model], path: &Path) -> Result<(), ManifestError> {
-    let targets: Vec<&str> = models
-        .iter()
-        .filter(|m| m.role == Role::Target)
-        .map(|m| m.name.as_str())
-        .collect();
-    if targets.len() > 1 {
-        return Err(ManifestError {
-            path: path.to_owned(),
-            message: format!(
-                "expected at most one model with role `target` for a per-item pipeline, found \
-                 {}: `{}` (score and results pipelines take several)",
-                targets.len(),
-                targets.join("`, `")
-            ),
-        });
-    }
-    Ok(())
-}
-
 /// Writes a manifest that [`read_manifest`] reads back to the same models.
 pub fn write_manifest(path: &Path, models: &[Model]) -> std::io::Result<()> {
     let file = ManifestFile {

@@ -65,7 +65,6 @@ impl Stage for IngestStage {
     fn run(params: &IngestParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner(&format!("reading {}", params.path.display()));
         let models = crate::read_manifest(&params.manifest)?;
-        crate::manifest::check_one_target(&models, &params.manifest)?;
         let mut table = crate::read_tidy(&params.path, &models, params.missing, params.strict)?;
         table.warnings.extend(interpolated_targets(&models));
         if let Some(name) = &params.union {
@@ -283,7 +282,6 @@ impl Stage for IngestLmEvalStage {
     fn run(params: &IngestLmEvalParams, (): (), progress: &Progress) -> anyhow::Result<EvalTable> {
         let spinner = progress.spinner("reading lm-eval sample logs");
         let models = crate::read_manifest(&params.manifest)?;
-        crate::manifest::check_one_target(&models, &params.manifest)?;
         let options = crate::LmEvalOptions {
             metric: params.metric.clone(),
             filter: params.filter.clone(),

@@ -344,7 +344,7 @@ impl FullFit {
     ) -> anyhow::Result<FullFit> {
         let features = cod_features::compute(table)?;
         let fits = cod_fit::fit_clusters(table, &features, clusters, &params.fit)?;
-        let names = fits.benchmarks.iter().map(|b| b.name.clone());
+        let names = fits.benchmarks.iter().map(|b| b.benchmark.clone());
         let residuals = names.zip(cod_fit::residuals(&fits, &params.fit)).collect();
         let starts = if params.warm_start {
             cod_fit::warm_starts(&fits, &params.fit)

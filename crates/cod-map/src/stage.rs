@@ -365,21 +365,42 @@ pub fn predict_with(
     shifts: &BTreeMap<String, Vec<Vec<f64>>>,
 ) -> anyhow::Result<Predictions> {
     params.check()?;
-    let target = table.models.iter().position(|m| m.role == Role::Target);
-    let benchmarks = clusters
+    let benchmarks = fits
         .benchmarks
         .iter()
-        .map(|bench| {
-            let bench_fits = fits
+        .map(|bench_fits| {
+            let bench = clusters
+                .benchmarks
+                .iter()
+                .find(|b| b.name == bench_fits.benchmark)
+                .with_context(|| {
+                    format!(
+                        "benchmark `{}` is in the fits but not the clusters",
+                        bench_fits.benchmark
+                    )
+                })?;
+            let target = match &bench_fits.target {
+                None => None,
+                Some(name) => Some(
+                    table
+                        .models
+                        .iter()
+                        .position(|m| m.role == Role::Target && &m.name == name)
+                        .with_context(|| {
+                            format!("target `{name}` of the fits is not in the eval table")
+                        })?,
+                ),
+            };
+            let shifts = shifts.get(&bench.name).map_or(&[][..], Vec::as_slice);
+            let evals = table
                 .benchmarks
                 .iter()
                 .find(|b| b.name == bench.name)
-                .with_context(|| format!("benchmark `{}` is not in the fits", bench.name))?;
-            let shifts = shifts.get(&bench.name).map_or(&[][..], Vec::as_slice);
+                .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
             predict_benchmark(
                 table,
                 target,
-                bench,
+                (bench, evals),
                 bench_fits,
                 params,
                 &fits.ladder,
@@ -388,7 +409,7 @@ pub fn predict_with(
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(Predictions {
-        target: target.map(|t| table.models[t].clone()),
+        targets: fits.targets.clone(),
         benchmarks,
         bootstrap: None,
     })
@@ -519,17 +540,15 @@ fn fit_mapping_with_anchors(
 fn predict_benchmark(
     table: &EvalTable,
     target: Option<usize>,
-    bench: &cod_artifact::BenchmarkClusters,
+    (bench, evals): (
+        &cod_artifact::BenchmarkClusters,
+        &cod_artifact::BenchmarkEvals,
+    ),
     bench_fits: &cod_artifact::BenchmarkFits,
     params: &MapParams,
     ladder: &[cod_artifact::Model],
     shifts: &[Vec<f64>],
 ) -> anyhow::Result<BenchmarkPredictions> {
-    let evals = table
-        .benchmarks
-        .iter()
-        .find(|b| b.name == bench.name)
-        .with_context(|| format!("benchmark `{}` is not in the eval table", bench.name))?;
     if bench_fits.clusters.len() != bench.clusters.len() {
         bail!(
             "benchmark `{}`: the fits were made from other clusters",
@@ -621,7 +640,9 @@ fn predict_benchmark(
         m
     }));
     Ok(BenchmarkPredictions {
-        name: bench.name.clone(),
+        name: bench_fits.name.clone(),
+        benchmark: bench.name.clone(),
+        target: bench_fits.target.clone(),
         items: evals.items.len(),
         clusters: bench.clusters.len(),
         subset_items: subset.len(),

@@ -80,9 +80,11 @@ fn fits(subset_prediction: f64) -> Fits {
     Fits {
         method: "hand".to_owned(),
         ladder: vec![],
-        target: None,
+        targets: vec![table().models[3].clone()],
         benchmarks: vec![BenchmarkFits {
             name: "b".to_owned(),
+            benchmark: "b".to_owned(),
+            target: Some("t".to_owned()),
             clusters: vec![
                 fit(2, Verdict::Extrapolatable, subset_prediction),
                 fit(1, Verdict::NonEmergent, 0.5),

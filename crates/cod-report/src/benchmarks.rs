@@ -27,6 +27,8 @@ struct Bench<'a> {
     fits: &'a BenchmarkFits,
     clusters: &'a BenchmarkClusters,
     evals: &'a BenchmarkEvals,
+    /// The target this entry predicts.
+    target: Option<&'a Model>,
 }
 
 /// The verdicts in the order the report lists them, with their colours.
@@ -64,23 +66,25 @@ pub fn document(
                     p.name
                 )
             };
+            let bench_fits = fits
+                .benchmarks
+                .iter()
+                .find(|b| b.name == p.name)
+                .with_context(|| missing("fits"))?;
             Ok(Bench {
                 predictions: p,
-                fits: fits
-                    .benchmarks
-                    .iter()
-                    .find(|b| b.name == p.name)
-                    .with_context(|| missing("fits"))?,
+                fits: bench_fits,
                 clusters: clusters
                     .benchmarks
                     .iter()
-                    .find(|b| b.name == p.name)
+                    .find(|b| b.name == p.benchmark)
                     .with_context(|| missing("clusters"))?,
                 evals: table
                     .benchmarks
                     .iter()
-                    .find(|b| b.name == p.name)
+                    .find(|b| b.name == p.benchmark)
                     .with_context(|| missing("eval table"))?,
+                target: fits.target_of(bench_fits),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -91,29 +95,41 @@ pub fn document(
             b.predictions.name
         );
     }
-    let target = predictions.target.as_ref().or(fits.target.as_ref());
+    let targets: Vec<&Model> = if predictions.targets.is_empty() {
+        fits.targets.iter().collect()
+    } else {
+        predictions.targets.iter().collect()
+    };
     let methods = method_names(predictions);
     let plotted = plotted(&benches, params.plotted);
 
     let mut doc = Document {
         title: params.title.clone().unwrap_or_else(|| {
-            let what = match benches.as_slice() {
-                [one] => one.predictions.name.clone(),
+            let mut names: Vec<&str> = benches
+                .iter()
+                .map(|b| b.predictions.benchmark.as_str())
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let what = match names.as_slice() {
+                [one] => (*one).to_owned(),
                 many => format!("{} benchmarks", many.len()),
             };
-            match target {
-                Some(t) => format!("{}: predicted accuracy on {what}", t.name),
-                None => format!("Fits on {what} (no target model)"),
+            if targets.is_empty() {
+                format!("Fits on {what} (no target model)")
+            } else {
+                let names: Vec<&str> = targets.iter().map(|t| t.name.as_str()).collect();
+                format!("{}: predicted accuracy on {what}", names.join(", "))
             }
         }),
         ..Document::default()
     };
-    doc.intro = intro(table, clusters, fits, target, &benches, &plotted);
+    doc.intro = intro(table, clusters, fits, &targets, &benches, &plotted);
     let mut ids = Ids::default();
     doc.sections.push(summary(&mut ids, &benches, &methods));
     for &i in &plotted {
         doc.sections
-            .push(section(&mut ids, table, fits, target, &benches[i], params)?);
+            .push(section(&mut ids, table, fits, &benches[i], params)?);
     }
     Ok(doc)
 }
@@ -151,7 +167,7 @@ fn intro(
     table: &EvalTable,
     clusters: &Clusters,
     fits: &Fits,
-    target: Option<&Model>,
+    targets: &[&Model],
     benches: &[Bench],
     plotted: &[usize],
 ) -> Vec<String> {
@@ -171,18 +187,31 @@ fn intro(
         ),
         _ => "no ladder models".to_owned(),
     };
-    let what = count(benches.len(), "benchmark", "benchmarks");
-    intro.push(match target {
-        Some(t) => format!(
-            "Predictions for {} ({} FLOPs) on {what} from {ladder_text}. Accuracies are in points \
-             (percent).",
-            t.name,
-            sci(t.flops)
-        ),
-        None => format!(
+    let what = count(
+        benches.len() / targets.len().max(1),
+        "benchmark",
+        "benchmarks",
+    );
+    let targets_text: Vec<String> = targets
+        .iter()
+        .map(|t| format!("{} ({} FLOPs)", t.name, sci(t.flops)))
+        .collect();
+    intro.push(if targets.is_empty() {
+        format!(
             "Fits on {what} from {ladder_text}. The models manifest names no target, so nothing \
              is predicted."
-        ),
+        )
+    } else {
+        format!(
+            "Predictions for {} on {what} from {ladder_text}.{} Accuracies are in points \
+             (percent).",
+            targets_text.join(", "),
+            if targets.len() > 1 {
+                " Each (target, benchmark) pair is one entry, named `target/benchmark`."
+            } else {
+                ""
+            }
+        )
     });
     intro.push(format!(
         "COD clusters each benchmark's items by their pass rates on the ladder ({}), fits the COD \
@@ -322,7 +351,10 @@ fn summary(ids: &mut Ids, benches: &[Bench], methods: &[String]) -> Section {
 /// The target's mean pass rate on each cluster's items, when the target has results.
 fn target_observed(table: &EvalTable, b: &Bench) -> Vec<Option<f64>> {
     let n_models = table.models.len();
-    let Some(t) = table.models.iter().position(|m| m.role == Role::Target) else {
+    let Some(t) = b
+        .target
+        .and_then(|target| table.models.iter().position(|m| m.name == target.name))
+    else {
         return vec![None; b.clusters.clusters.len()];
     };
     let index: HashMap<&str, usize> = b
@@ -354,10 +386,10 @@ fn section(
     ids: &mut Ids,
     table: &EvalTable,
     fits: &Fits,
-    target: Option<&Model>,
     b: &Bench,
     params: &ReportParams,
 ) -> anyhow::Result<Section> {
+    let target = b.target;
     let p = b.predictions;
     let id = ids.make("b", &p.name);
     let mut blocks = Vec::new();

@@ -61,6 +61,8 @@ fn clusters(name: &str, n: usize) -> BenchmarkClusters {
 fn fits(name: &str, n: usize) -> BenchmarkFits {
     BenchmarkFits {
         name: name.to_owned(),
+        benchmark: name.to_owned(),
+        target: Some("t".to_owned()),
         clusters: vec![
             ClusterFit {
                 size: n,
@@ -111,6 +113,8 @@ fn predictions(name: &str, n: usize, mapping: Option<Mapping>) -> BenchmarkPredi
     };
     BenchmarkPredictions {
         name: name.to_owned(),
+        benchmark: name.to_owned(),
+        target: Some("t".to_owned()),
         items: n,
         clusters: 2,
         subset_items: n,
@@ -175,11 +179,11 @@ fn artifacts(benches: &[(&str, usize)]) -> (EvalTable, Clusters, Fits, Predictio
     let fits = Fits {
         method: "hand".to_owned(),
         ladder,
-        target: Some(target.clone()),
+        targets: vec![target.clone()],
         benchmarks: benches.iter().map(|(b, n)| fits(b, *n)).collect(),
     };
     let predictions = Predictions {
-        target: Some(target),
+        targets: vec![target],
         benchmarks: benches
             .iter()
             .enumerate()
@@ -267,8 +271,11 @@ fn plots_go_to_the_largest_benchmark_then_the_first_others() {
 #[test]
 fn no_target_means_no_predictions_and_no_method_plot() {
     let (table, clusters, mut fits, mut predictions) = artifacts(&[("b", 5)]);
-    fits.target = None;
-    predictions.target = None;
+    fits.targets.clear();
+    predictions.targets.clear();
+    for b in &mut fits.benchmarks {
+        b.target = None;
+    }
     for m in &mut predictions.benchmarks[0].methods {
         m.prediction = None;
         m.abs_error = None;
