@@ -273,15 +273,15 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
     let fitted = strings(&h["fitted"]);
     assert_eq!(fitted.len(), 12);
     assert!(fitted.iter().all(|r| !r.starts_with("1B")), "{fitted:?}");
-    // 4 held-out runs × 8 tasks × 7 methods (the ladder's 5 and no-change, log-linear), every
+    // 4 held-out runs × 8 tasks × 8 methods (the ladder's 6 and no-change, log-linear), every
     // one predicted and scored.
     let rows = b["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 4 * 8 * 7);
+    assert_eq!(rows.len(), 4 * 8 * 8);
     assert!(rows.iter().all(|r| r["abs_error"].is_number()), "{rows:?}");
     // Only the runner's pipeline stages up to the backtest ran: no ladder fit of the targets.
     assert!(!p.path().join("out/olmo-ladder/ladder.bin").exists());
     let csv = std::fs::read_to_string(p.path().join("out/olmo-ladder/backtest.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 7);
+    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 8);
 }
 
 #[test]

@@ -41,6 +41,8 @@ pub struct LadderTask {
     pub one_step: LawFit,
     /// The one-step variant on compute C = 6·N·D alone.
     pub one_step_compute: LawFit,
+    /// Step 2 as a logit-linear link, Acc = chance + (1 − chance)·σ(α + β·L), on step 2's points.
+    pub step2_logit: LawFit,
     /// Standard deviation (ddof 0) of the task loss over the last checkpoints of the variance run.
     pub loss_std: f64,
     /// The same for accuracy.
@@ -106,6 +108,8 @@ pub struct LadderTarget {
     pub accuracy_one_step: Option<f64>,
     /// The one-step variant at the target's compute.
     pub accuracy_one_step_compute: Option<f64>,
+    /// The logit-linear step 2 at `loss_predicted`. The method `ladder-logit`.
+    pub accuracy_logit: Option<f64>,
     /// The largest ladder run's (by compute) final accuracy. The method `no-change`.
     pub accuracy_no_change: Option<f64>,
     /// A straight line in log compute through the 3 largest ladder runs' final accuracies,
@@ -129,7 +133,7 @@ fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
 impl LadderTarget {
     /// Every accuracy method's prediction, by method name.
     #[must_use]
-    pub fn methods(&self) -> [(LadderMethod, Option<f64>); 7] {
+    pub fn methods(&self) -> [(LadderMethod, Option<f64>); 8] {
         [
             (LadderMethod::Ladder, self.accuracy_predicted),
             (LadderMethod::LadderStep2, self.accuracy_step2),
@@ -139,6 +143,7 @@ impl LadderTarget {
             ),
             (LadderMethod::OneStep, self.accuracy_one_step),
             (LadderMethod::OneStepCompute, self.accuracy_one_step_compute),
+            (LadderMethod::LadderLogit, self.accuracy_logit),
             (LadderMethod::NoChange, self.accuracy_no_change),
             (LadderMethod::LogLinear, self.accuracy_log_linear),
         ]
@@ -149,7 +154,8 @@ impl LadderTarget {
 const CSV_HEADER: &str = "target,task,actual,predicted,abs_error,rel_error,\
 loss_actual,loss_predicted,step1_abs_error,step1_rel_error,step2_predicted,step2_abs_error,\
 loss_intermediate_predicted,loss_intermediate_abs_error,one_step_predicted,one_step_abs_error,\
-one_step_compute_predicted,one_step_compute_abs_error,no_change_predicted,no_change_abs_error,\
+one_step_compute_predicted,one_step_compute_abs_error,logit_predicted,logit_abs_error,\
+no_change_predicted,no_change_abs_error,\
 log_linear_predicted,log_linear_abs_error,loss_std,accuracy_std";
 
 fn cell(v: Option<f64>) -> String {
@@ -269,6 +275,8 @@ impl LadderFits {
                     cell(abs_error(t.accuracy_one_step, t.accuracy_actual)),
                     cell(t.accuracy_one_step_compute),
                     cell(abs_error(t.accuracy_one_step_compute, t.accuracy_actual)),
+                    cell(t.accuracy_logit),
+                    cell(abs_error(t.accuracy_logit, t.accuracy_actual)),
                     cell(t.accuracy_no_change),
                     cell(abs_error(t.accuracy_no_change, t.accuracy_actual)),
                     cell(t.accuracy_log_linear),
@@ -351,7 +359,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 4;
+    const SCHEMA_VERSION: u32 = 5;
 
     fn validate(&self) -> Result<(), String> {
         for task in &self.tasks {

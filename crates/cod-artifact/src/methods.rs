@@ -135,6 +135,8 @@ methods! {
         OneStep = "one-step", needs "accuracy on (N, D)", false;
         /// Accuracy directly from compute.
         OneStepCompute = "one-step-compute", needs "accuracy on compute", false;
+        /// Step 1, then the logit-linear link (floor at chance, ceiling 1) instead of the sigmoid.
+        LadderLogit = "ladder-logit", needs "step 1 and the logit-linear step 2", false;
         /// The largest ladder run's final accuracy.
         NoChange = "no-change", needs "the largest ladder run", false;
         /// A line in log10 compute through the largest runs.

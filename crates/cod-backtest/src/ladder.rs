@@ -66,6 +66,9 @@ fn failure(task: &LadderTask, method: LadderMethod) -> Option<String> {
         }
         LadderMethod::OneStep => vec![("one-step", &task.one_step)],
         LadderMethod::OneStepCompute => vec![("one-step on compute", &task.one_step_compute)],
+        LadderMethod::LadderLogit => {
+            vec![("step 1", &task.step1), ("logit step 2", &task.step2_logit)]
+        }
         LadderMethod::NoChange | LadderMethod::LogLinear => Vec::new(),
     };
     needs

@@ -51,8 +51,8 @@ fn holds_out_every_run_of_the_largest_sizes_in_turn() {
     assert_eq!(h[1].held_out, ["760M-1xC", "760M-2xC", "760M-5xC"]);
     assert_eq!(h[1].fitted.len(), 6);
     assert_eq!(h[1].dropped, ["1B-1xC", "1B-2xC", "1B-5xC", "7B"]);
-    // 3 held-out runs × 1 task × 7 methods per holdout.
-    assert_eq!(b.rows.len(), 2 * 3 * 7);
+    // 3 held-out runs × 1 task × 8 methods per holdout.
+    assert_eq!(b.rows.len(), 2 * 3 * 8);
     for r in &b.rows {
         let n = SIZES
             .iter()

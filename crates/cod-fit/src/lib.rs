@@ -23,7 +23,9 @@ mod laws;
 mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
-pub use ladder_laws::{LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss};
+pub use ladder_laws::{
+    LogitLinear, LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss,
+};
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{
     BINARY, BenchmarkRefit, BenchmarkResiduals, COMPUTE_UNIT, ExpAccuracy, FitParams, FitStage,

@@ -7,8 +7,8 @@ use cod_artifact::{
     LadderFits, LadderTarget, LadderTask, LawFit, Monitor, Role, TrainingRun, TrainingRuns,
 };
 use cod_fit::{
-    COMPUTE_UNIT, Fit, FitOptions, FitStage, Law, Loss, LossFromCompute, LossToAccuracy,
-    OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit, quantile,
+    COMPUTE_UNIT, Fit, FitOptions, FitStage, Law, LogitLinear, Loss, LossFromCompute,
+    LossToAccuracy, OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit, quantile,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rand::{Rng, SeedableRng};
@@ -258,6 +258,10 @@ fn fit_task(
     };
     let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
     let step2 = fit_or_say_why(fit(&sigmoid, &x2, &y2, squared));
+    let logit = LogitLinear {
+        chance: sigmoid.chance,
+    };
+    let step2_logit = fit_or_say_why(fit(&logit, &x2, &y2, squared));
     let (xc, yc): (Vec<f64>, Vec<f64>) = prepared.compute.iter().map(|&(c, l)| (c, l.ln())).unzip();
     let from_compute = fit_or_say_why(fit(&LossFromCompute, &xc, &yc, huber));
     let (xo, yo): (Vec<(f64, f64)>, Vec<f64>) = prepared.one_step.iter().copied().unzip();
@@ -277,6 +281,8 @@ fn fit_task(
         from_compute: &from_compute,
         one_step: &one_step,
         one_step_compute: &one_step_compute,
+        logit,
+        step2_logit: &step2_logit,
     };
     let draws = match (&step1, &step2) {
         (Ok(_), Ok(s2)) if params.bootstrap > 0 => {
@@ -323,6 +329,7 @@ fn fit_task(
         loss_from_compute: law_fit(&LossFromCompute, &from_compute),
         one_step: law_fit(&OneStepAccuracy, &one_step),
         one_step_compute: law_fit(&OneStepCompute, &one_step_compute),
+        step2_logit: law_fit(&logit, &step2_logit),
         loss_std,
         accuracy_std,
         targets: predictions,
@@ -361,6 +368,8 @@ struct Fitted<'a> {
     from_compute: &'a anyhow::Result<Fit>,
     one_step: &'a anyhow::Result<Fit>,
     one_step_compute: &'a anyhow::Result<Fit>,
+    logit: LogitLinear,
+    step2_logit: &'a anyhow::Result<Fit>,
 }
 
 impl Fitted<'_> {
@@ -395,6 +404,10 @@ impl Fitted<'_> {
             accuracy_one_step: at(self.one_step, &|p| OneStepAccuracy.value(nd, p)),
             accuracy_one_step_compute: at(self.one_step_compute, &|p| {
                 OneStepCompute.value(compute, p)
+            }),
+            accuracy_logit: loss_predicted.and_then(|l| {
+                let p = &self.step2_logit.as_ref().ok()?.params;
+                Some(self.logit.value(l, p))
             }),
             accuracy_no_change: self.finals.last().map(|&(_, a)| a),
             accuracy_log_linear: {

@@ -358,6 +358,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
             loss_from_compute: law(&["a", "alpha", "E"], vec![], Some("diverged")),
             one_step: law(&[], vec![], Some("diverged")),
             one_step_compute: law(&[], vec![], Some("diverged")),
+            step2_logit: law(&["alpha", "beta"], vec![], Some("diverged")),
             loss_std: 0.01,
             accuracy_std: 0.02,
             targets: vec![LadderTarget {
@@ -371,6 +372,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
                 accuracy_loss_intermediate: None,
                 accuracy_one_step: None,
                 accuracy_one_step_compute: None,
+                accuracy_logit: None,
                 accuracy_no_change: None,
                 accuracy_log_linear: None,
                 accuracy_actual: Some(0.62),
