@@ -25,9 +25,15 @@ fn stage_binaries_match_the_runner() {
         "by-hand/features.bin",
     ]));
     assert!(out.ok, "{}", out.stderr);
-    for stage in ["ingest", "features"] {
+    assert_same_bytes(&p, "tiny", &["ingest", "features"]);
+}
+
+/// Each stage's artifact under `by-hand/` is byte for byte the runner's in `out/<pipeline>/`.
+fn assert_same_bytes(p: &Project, pipeline: &str, stages: &[&str]) {
+    for stage in stages {
         let by_hand = std::fs::read(p.path().join(format!("by-hand/{stage}.bin"))).unwrap();
-        let by_runner = std::fs::read(p.path().join(format!("out/tiny/{stage}.bin"))).unwrap();
+        let by_runner =
+            std::fs::read(p.path().join(format!("out/{pipeline}/{stage}.bin"))).unwrap();
         assert!(by_hand == by_runner, "{stage} differs");
     }
 }
@@ -84,40 +90,28 @@ fn params_file_binaries_match_the_runner() {
         "by-hand/ingest.bin",
     ]));
     assert!(out.ok, "{}", out.stderr);
+    let run_bootstrap = |params: &str, output: &str| {
+        p.run(Command::new(sibling_binary("cod-bootstrap")).args([
+            "--params",
+            params,
+            "--eval-table",
+            "out/mini/ingest.bin",
+            "--clusters",
+            "out/mini/cluster.bin",
+            "--predictions",
+            "out/mini/map.bin",
+            "--output",
+            output,
+        ]))
+    };
     p.write("bootstrap.toml", bootstrap);
-    let out = p.run(Command::new(sibling_binary("cod-bootstrap")).args([
-        "--params",
-        "bootstrap.toml",
-        "--eval-table",
-        "out/mini/ingest.bin",
-        "--clusters",
-        "out/mini/cluster.bin",
-        "--predictions",
-        "out/mini/map.bin",
-        "--output",
-        "by-hand/bootstrap.bin",
-    ]));
+    let out = run_bootstrap("bootstrap.toml", "by-hand/bootstrap.bin");
     assert!(out.ok, "{}", out.stderr);
-    for stage in ["ingest", "bootstrap"] {
-        let by_hand = std::fs::read(p.path().join(format!("by-hand/{stage}.bin"))).unwrap();
-        let by_runner = std::fs::read(p.path().join(format!("out/mini/{stage}.bin"))).unwrap();
-        assert!(by_hand == by_runner, "{stage} differs");
-    }
+    assert_same_bytes(&p, "mini", &["ingest", "bootstrap"]);
 
     // An unknown key in the parameters file names the file.
     p.write("bad.toml", "resample = 4\n");
-    let out = p.run(Command::new(sibling_binary("cod-bootstrap")).args([
-        "--params",
-        "bad.toml",
-        "--eval-table",
-        "out/mini/ingest.bin",
-        "--clusters",
-        "out/mini/cluster.bin",
-        "--predictions",
-        "out/mini/map.bin",
-        "--output",
-        "bad.bin",
-    ]));
+    let out = run_bootstrap("bad.toml", "bad.bin");
     assert!(!out.ok);
     assert!(
         out.stderr.contains("`bad.toml`: invalid parameters"),
