@@ -771,14 +771,10 @@ impl ParsedFile {
     /// both files. Files of harnesses without results files, or results without the task, are
     /// not checked.
     fn cross_check(&self) -> Option<String> {
-        if self.timestamp.is_empty() || self.rows.is_empty() {
+        if self.rows.is_empty() {
             return None;
         }
-        let results = self
-            .path
-            .with_file_name(format!("results_{}.json", self.timestamp));
-        let text = std::fs::read_to_string(&results).ok()?;
-        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+        let (results, value) = same_run_results(&self.path, &self.timestamp)?;
         let scores = value.get("results")?.get(&self.task)?;
         // Records without a `filter` key are the `none` filter's.
         let filter = if self.filter.is_empty() {
@@ -808,6 +804,19 @@ impl ParsedFile {
             )
         })
     }
+}
+
+/// The results file the run that wrote the samples file `samples` wrote beside it
+/// (`results_<timestamp>.json`), parsed; `None` without a timestamp, or when it is missing or not
+/// JSON.
+fn same_run_results(samples: &Path, timestamp: &str) -> Option<(PathBuf, Value)> {
+    if timestamp.is_empty() {
+        return None;
+    }
+    let path = samples.with_file_name(format!("results_{timestamp}.json"));
+    let text = std::fs::read_to_string(&path).ok()?;
+    let value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    Some((path, value))
 }
 
 /// One document of a samples file, for the chosen filter.
@@ -925,14 +934,7 @@ fn name_unlabelled_passes(records: &mut [(usize, Record)], sample: &SamplesFile)
 /// The names of a task's `k` filters, in order, from the results file of the same run.
 fn pass_names(sample: &SamplesFile, k: usize) -> Vec<String> {
     let from_results = || -> Option<Vec<String>> {
-        if sample.timestamp.is_empty() {
-            return None;
-        }
-        let path = sample
-            .path
-            .with_file_name(format!("results_{}.json", sample.timestamp));
-        let text = std::fs::read_to_string(path).ok()?;
-        let value: Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+        let (_, value) = same_run_results(&sample.path, &sample.timestamp)?;
         let list = value
             .get("configs")?
             .get(&sample.task)?
