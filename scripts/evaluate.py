@@ -9,7 +9,10 @@ Per data set and method: how many cells the method predicted (tasks, target × t
 the mean, median and max absolute error in accuracy points over them, and `no-change`'s mean on
 exactly the same cells, so a method that predicts only the easy cells cannot look better than it
 is. BIG-G's union of tasks (`all-tasks`) is its own data set, not a task. Rows that read the
-target's observed values (`ladder-step2`) are marked as diagnostics.
+target's observed values (`ladder-step2`) are marked as diagnostics. `recommended` is the
+backtest-chosen prediction. Beside the errors: how many of the method's intervals (the calibrated
+90% ones when the pipeline has a `recommend` stage) hold the actual value, and their mean width
+divided by the mean error (a calibrated interval is a few times the typical error).
 """
 import json
 import pathlib
@@ -25,15 +28,22 @@ def load(path):
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def cells(table, keep):
-    """method -> {cell: error in points} over the benchmarks `keep` accepts."""
+def cells(table, keep, prefix=""):
+    """method -> {cell: (error in points, held or None, width in points or None)} over the
+    benchmarks `keep` accepts."""
     out = {}
     for bench, methods in table.items():
         if not keep(bench):
             continue
         for method, row in methods.items():
-            if row.get("abs_error") is not None:
-                out.setdefault(method, {})[bench] = 100 * row["abs_error"]
+            if row.get("abs_error") is None:
+                continue
+            interval, actual = row.get("interval"), row.get("actual")
+            held = width = None
+            if interval is not None and actual is not None:
+                held = interval[0] <= actual <= interval[1]
+                width = 100 * (interval[1] - interval[0])
+            out.setdefault(method, {})[prefix + bench] = (100 * row["abs_error"], held, width)
     return out
 
 
@@ -43,10 +53,8 @@ def seeds_cells(root):
         table = load(seed_dir / "predictions.json")
         if table is None:
             continue
-        for bench, methods in table.items():
-            for method, row in methods.items():
-                if row.get("abs_error") is not None:
-                    out.setdefault(method, {})[f"{seed_dir.name}/{bench}"] = 100 * row["abs_error"]
+        for method, by_cell in cells(table, lambda b: True, f"{seed_dir.name}/").items():
+            out.setdefault(method, {}).update(by_cell)
     return out
 
 
@@ -56,13 +64,26 @@ def print_table(name, by_method):
         return
     baseline = by_method.get(NO_CHANGE, {})
     print(f"\n{name}")
-    header = f"{'method':<26} {'cells':>5} {'mean':>7} {'median':>7} {'max':>7}   {'no-change on the same cells':>27}"
+    header = (
+        f"{'method':<26} {'cells':>5} {'mean':>7} {'median':>7} {'max':>7}   "
+        f"{'no-change on the same cells':>27}   {'held':>7} {'width/error':>11}"
+    )
     print(header)
     print("-" * len(header))
-    rows = sorted(by_method.items(), key=lambda kv: statistics.mean(kv[1].values()))
-    for method, errs in rows:
-        values = list(errs.values())
-        same = [baseline[c] for c in errs if c in baseline]
+    rows = sorted(
+        by_method.items(), key=lambda kv: statistics.mean(v[0] for v in kv[1].values())
+    )
+    for method, cells_ in rows:
+        values = [v[0] for v in cells_.values()]
+        same = [baseline[c][0] for c in cells_ if c in baseline]
+        banded = [(held, width) for _, held, width in cells_.values() if held is not None]
+        coverage = f"{sum(h for h, _ in banded)}/{len(banded)}" if banded else "-"
+        mean_error = statistics.mean(values)
+        ratio = (
+            f"{statistics.mean(w for _, w in banded) / mean_error:11.1f}"
+            if banded and mean_error > 0
+            else f"{'-':>11}"
+        )
         versus = (
             f"{statistics.mean(same):7.2f} over {len(same)}"
             if same and method != NO_CHANGE
@@ -70,8 +91,9 @@ def print_table(name, by_method):
         )
         label = method + (" (diagnostic)" if method in DIAGNOSTICS else "")
         print(
-            f"{label:<26} {len(values):>5} {statistics.mean(values):7.2f} "
-            f"{statistics.median(values):7.2f} {max(values):7.2f}   {versus:>27}"
+            f"{label:<26} {len(values):>5} {mean_error:7.2f} "
+            f"{statistics.median(values):7.2f} {max(values):7.2f}   {versus:>27}   "
+            f"{coverage:>7} {ratio}"
         )
 
 

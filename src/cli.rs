@@ -176,6 +176,8 @@ pub fn registry() -> Registry {
         .with::<cod_report::LadderReportStage>()
         .with::<cod_backtest::BacktestStage>()
         .with::<cod_backtest::LadderBacktestStage>()
+        .with::<cod_backtest::RecommendStage>()
+        .with::<cod_backtest::LadderRecommendStage>()
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -637,5 +639,7 @@ mod tests {
         check::<cod_report::LadderReportStage>(&cod_report::LADDER_BINARY);
         check::<cod_backtest::BacktestStage>(&cod_backtest::BINARY);
         check::<cod_backtest::LadderBacktestStage>(&cod_backtest::LADDER_BINARY);
+        check::<cod_backtest::RecommendStage>(&cod_backtest::RECOMMEND_BINARY);
+        check::<cod_backtest::LadderRecommendStage>(&cod_backtest::LADDER_RECOMMEND_BINARY);
     }
 }

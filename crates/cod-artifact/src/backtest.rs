@@ -157,40 +157,48 @@ impl Backtest {
             .collect()
     }
 
-    /// Per benchmark, the method with the lowest mean abs error over every holdout and held-out
-    /// model. Only methods scored on every row of the benchmark that any method was scored on
-    /// compete (a method that failed on the hard holdout must not win on the easy one), and never
-    /// the `diagnostics`. Methods tied at exactly the lowest error all win.
+    /// The competing methods on `benchmark`, by increasing mean abs error over every holdout and
+    /// held-out model. Only methods scored on every row of the benchmark that any method was
+    /// scored on compete (a method that failed on the hard holdout must not win on the easy one),
+    /// and never the `diagnostics`; a stable sort keeps the listed order among ties.
     #[must_use]
-    pub fn winners(&self) -> Vec<Winner> {
-        let methods: Vec<&str> = self
+    pub fn ranking(&self, benchmark: &str) -> Vec<(&str, f64)> {
+        let rows: Vec<&BacktestRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.benchmark == benchmark)
+            .collect();
+        let stats: Vec<(&str, ErrorStats)> = self
             .methods()
             .into_iter()
             .filter(|m| !self.diagnostics.iter().any(|d| d == m))
+            .map(|m| {
+                (
+                    m,
+                    ErrorStats::of(rows.iter().copied().filter(|r| r.method == m)),
+                )
+            })
+            .filter(|(_, s)| s.scored > 0)
             .collect();
+        let most = stats.iter().map(|(_, s)| s.scored).max().unwrap_or(0);
+        let mut complete: Vec<(&str, f64)> = stats
+            .iter()
+            .filter(|(_, s)| s.scored == most)
+            .map(|&(m, s)| (m, s.mean))
+            .collect();
+        complete.sort_by(|a, b| a.1.total_cmp(&b.1));
+        complete
+    }
+
+    /// Per benchmark, the method with the lowest mean abs error over every holdout and held-out
+    /// model, among those [`Backtest::ranking`] lets compete. Methods tied at exactly the lowest
+    /// error all win.
+    #[must_use]
+    pub fn winners(&self) -> Vec<Winner> {
         self.benchmarks()
             .into_iter()
             .map(|bench| {
-                let rows: Vec<&BacktestRow> =
-                    self.rows.iter().filter(|r| r.benchmark == bench).collect();
-                let stats: Vec<(&str, ErrorStats)> = methods
-                    .iter()
-                    .map(|&m| {
-                        (
-                            m,
-                            ErrorStats::of(rows.iter().copied().filter(|r| r.method == m)),
-                        )
-                    })
-                    .filter(|(_, s)| s.scored > 0)
-                    .collect();
-                let most = stats.iter().map(|(_, s)| s.scored).max().unwrap_or(0);
-                let mut complete: Vec<(&str, f64)> = stats
-                    .iter()
-                    .filter(|(_, s)| s.scored == most)
-                    .map(|&(m, s)| (m, s.mean))
-                    .collect();
-                // A stable sort keeps the listed order among ties.
-                complete.sort_by(|a, b| a.1.total_cmp(&b.1));
+                let complete = self.ranking(bench);
                 let best = complete.first().map_or(f64::NAN, |(_, e)| *e);
                 let tied = complete
                     .iter()

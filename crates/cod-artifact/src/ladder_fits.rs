@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Artifact, ArtifactKind, PredictionRow};
+use crate::{Artifact, ArtifactKind, Calibration, MethodKey, PredictionRow};
 
 /// The two-step ladder law's fits and predictions (METHODS §2) and the loss-intermediate baseline
 /// (METHODS §3): the output of the `ladder` stage.
@@ -17,6 +17,8 @@ pub struct LadderFits {
     /// The run whose last checkpoints give the variance diagnostic (the largest ladder run).
     pub variance_run: String,
     pub tasks: Vec<LadderTask>,
+    /// The recommendation and calibrated intervals, when a `ladder-recommend` stage added them.
+    pub calibration: Option<Calibration>,
 }
 
 /// One task's fits and its predictions for every target.
@@ -169,28 +171,32 @@ fn points(v: Option<f64>) -> String {
 impl LadderFits {
     /// `target/task` → method → prediction, actual, absolute error (fractions in [0, 1]).
     #[must_use]
-    pub fn table(&self) -> BTreeMap<String, BTreeMap<String, PredictionRow>> {
+    pub fn table(&self) -> crate::PredictionTable {
         let mut table = BTreeMap::new();
         for task in &self.tasks {
             for t in &task.targets {
-                let methods = t
+                let mut methods = t
                     .methods()
                     .into_iter()
                     .map(|(method, prediction)| {
                         (
-                            method.name().to_owned(),
-                            PredictionRow {
+                            MethodKey(method.name().to_owned()),
+                            PredictionRow::new(
                                 prediction,
-                                actual: t.accuracy_actual,
-                                abs_error: abs_error(prediction, t.accuracy_actual),
-                                interval: (method == LadderMethod::Ladder)
+                                t.accuracy_actual,
+                                abs_error(prediction, t.accuracy_actual),
+                                (method == LadderMethod::Ladder)
                                     .then_some(t.interval)
                                     .flatten(),
-                            },
+                            ),
                         )
                     })
                     .collect();
-                table.insert(format!("{}/{}", t.target, task.name), methods);
+                let name = format!("{}/{}", t.target, task.name);
+                if let Some(c) = &self.calibration {
+                    c.apply(&name, &mut methods);
+                }
+                table.insert(name, methods);
             }
         }
         table
@@ -359,9 +365,12 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 5;
+    const SCHEMA_VERSION: u32 = 6;
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(c) = &self.calibration {
+            c.validate()?;
+        }
         for task in &self.tasks {
             let at = |what: &str| format!("task `{}`: {what}", task.name);
             for (law, fit) in [
@@ -397,6 +406,9 @@ impl Artifact for LadderFits {
     #[allow(clippy::too_many_lines)] // one wide table, its columns' formats side by side
     fn summary(&self) -> String {
         let mut out = String::new();
+        if let Some(c) = &self.calibration {
+            out.push_str(&c.summary());
+        }
         let _ = writeln!(
             out,
             "two-step ladder law ({}), {} ladder runs; accuracy in points, loss in bits per byte",

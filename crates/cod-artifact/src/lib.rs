@@ -18,6 +18,7 @@
 //! Artifact types live only here; stage crates work on these plain types and never on bytes.
 
 mod backtest;
+mod calibration;
 mod clusters;
 mod error;
 mod eval_table;
@@ -34,6 +35,10 @@ mod validate;
 
 pub use backtest::{
     BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, Coverage, ErrorStats, Holdout, Winner,
+};
+pub use calibration::{
+    CalibratedInterval, Calibration, EntryCalibration, MethodCalibration, RECOMMENDED,
+    Recommendation,
 };
 pub use clusters::{BenchmarkClusters, Cluster, Clusters};
 pub use error::ArtifactError;
@@ -151,8 +156,39 @@ artifact_kinds! {
 }
 
 /// benchmark → method → prediction, actual, absolute error: the shape of `predictions.json`.
+/// The `recommended` row, when there is one, comes first.
 pub type PredictionTable =
-    std::collections::BTreeMap<String, std::collections::BTreeMap<String, PredictionRow>>;
+    std::collections::BTreeMap<String, std::collections::BTreeMap<MethodKey, PredictionRow>>;
+
+/// A method's name as a key of [`PredictionTable`]: ordered by name, except that
+/// [`RECOMMENDED`] comes first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct MethodKey(pub String);
+
+impl MethodKey {
+    fn rank(&self) -> (bool, &str) {
+        (self.0 != RECOMMENDED, &self.0)
+    }
+}
+
+impl Ord for MethodKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
+    }
+}
+
+impl PartialOrd for MethodKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::fmt::Display for MethodKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl AnyArtifact {
     /// The predictions an artifact holds, for the kinds that hold any.
@@ -229,19 +265,23 @@ impl ArtifactKind {
 #[must_use]
 pub fn prediction_csv(table: &PredictionTable) -> String {
     let cell = |v: Option<f64>| v.map_or_else(String::new, |v| format!("{v}"));
-    let mut out = String::from("benchmark,method,prediction,actual,abs_error,lower,upper\n");
+    let mut out = String::from(
+        "benchmark,method,prediction,actual,abs_error,lower,upper,chosen,backtest_error\n",
+    );
     for (benchmark, methods) in table {
         for (method, row) in methods {
             let _ = writeln!(
                 out,
-                "{},{},{},{},{},{},{}",
+                "{},{},{},{},{},{},{},{},{}",
                 csv_field(benchmark),
-                csv_field(method),
+                csv_field(&method.0),
                 cell(row.prediction),
                 cell(row.actual),
                 cell(row.abs_error),
                 cell(row.interval.map(|i| i.0)),
-                cell(row.interval.map(|i| i.1))
+                cell(row.interval.map(|i| i.1)),
+                csv_field(row.chosen.as_deref().unwrap_or("")),
+                cell(row.backtest_error),
             );
         }
     }

@@ -1,10 +1,9 @@
 use crate::PerItemMethod;
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Artifact, ArtifactKind, Model};
+use crate::{Artifact, ArtifactKind, Calibration, MethodKey, Model};
 
 /// Every method's prediction for every benchmark: the output of the map stage.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -15,6 +14,8 @@ pub struct Predictions {
     pub benchmarks: Vec<BenchmarkPredictions>,
     /// How the prediction intervals were made, when a bootstrap stage added them.
     pub bootstrap: Option<BootstrapInfo>,
+    /// The recommendation and calibrated intervals, when a `recommend` stage added them.
+    pub calibration: Option<Calibration>,
 }
 
 /// What a bootstrap varied and held fixed.
@@ -132,33 +133,67 @@ pub struct PredictionRow {
     pub prediction: Option<f64>,
     pub actual: Option<f64>,
     pub abs_error: Option<f64>,
-    /// The prediction interval (lower, upper), when a bootstrap computed one.
+    /// The prediction interval (lower, upper): the calibrated one when a `recommend` stage made
+    /// it, else the bootstrap's.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub interval: Option<(f64, f64)>,
+    /// The bootstrap interval, when `interval` is the calibrated one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub bootstrap: Option<(f64, f64)>,
+    /// The method the `recommended` row follows.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub chosen: Option<String>,
+    /// The `recommended` row's mean abs backtest error.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub backtest_error: Option<f64>,
+}
+
+impl PredictionRow {
+    /// A method's row: no recommendation fields, no calibration yet.
+    #[must_use]
+    pub fn new(
+        prediction: Option<f64>,
+        actual: Option<f64>,
+        abs_error: Option<f64>,
+        interval: Option<(f64, f64)>,
+    ) -> PredictionRow {
+        PredictionRow {
+            prediction,
+            actual,
+            abs_error,
+            interval,
+            bootstrap: None,
+            chosen: None,
+            backtest_error: None,
+        }
+    }
 }
 
 impl Predictions {
     /// benchmark → method → prediction, actual, absolute error (fractions in [0, 1]).
     #[must_use]
-    pub fn table(&self) -> BTreeMap<String, BTreeMap<String, PredictionRow>> {
+    pub fn table(&self) -> crate::PredictionTable {
         self.benchmarks
             .iter()
             .map(|b| {
-                let methods = b
+                let mut methods = b
                     .methods
                     .iter()
                     .map(|m| {
                         (
-                            m.method.name().to_owned(),
-                            PredictionRow {
-                                prediction: m.prediction,
-                                actual: m.actual.or(b.actual),
-                                abs_error: m.abs_error,
-                                interval: m.interval,
-                            },
+                            MethodKey(m.method.name().to_owned()),
+                            PredictionRow::new(
+                                m.prediction,
+                                m.actual.or(b.actual),
+                                m.abs_error,
+                                m.interval,
+                            ),
                         )
                     })
                     .collect();
+                if let Some(c) = &self.calibration {
+                    c.apply(&b.name, &mut methods);
+                }
                 (b.name.clone(), methods)
             })
             .collect()
@@ -171,9 +206,12 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 6;
+    const SCHEMA_VERSION: u32 = 7;
 
     fn validate(&self) -> Result<(), String> {
+        if let Some(c) = &self.calibration {
+            c.validate()?;
+        }
         for b in &self.benchmarks {
             for m in &b.methods {
                 let what = format!("benchmark `{}`, method `{}`", b.name, m.method);
@@ -190,6 +228,9 @@ impl Artifact for Predictions {
 
     fn summary(&self) -> String {
         let mut out = String::new();
+        if let Some(c) = &self.calibration {
+            out.push_str(&c.summary());
+        }
         if self.targets.is_empty() {
             out.push_str("no target model: nothing to predict\n");
         } else {

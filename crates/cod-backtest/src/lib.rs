@@ -12,19 +12,29 @@
 //!   becomes a target, larger sizes and the original targets are dropped, and the two-step ladder
 //!   law and its baselines are fitted on the rest.
 //!
+//! Two more stages read a backtest: `recommend` and `ladder-recommend` choose each entry's
+//! recommended prediction by it and calibrate every method's interval from its errors
+//! ([`calibrate`]).
+//!
 //! **Invariant**: a holdout never reads a held-out model's results except to score it. They are
 //! removed from the data the fits see before any method runs (larger models are removed
 //! altogether); the one exception is the ladder's `ladder-step2`, which by definition evaluates
 //! step 2 at the observed loss, and is marked as a diagnostic that never wins. Reads no files but
 //! its input artifact.
 
+pub mod calibrate;
 mod holdout;
 mod ladder;
 mod per_item;
+mod recommend;
 
 pub use holdout::drop_models;
 pub use ladder::{LADDER_BINARY, LadderBacktestParams, LadderBacktestStage, ladder_backtest};
 pub use per_item::{BINARY, BacktestParams, BacktestStage, backtest};
+pub use recommend::{
+    LADDER_RECOMMEND_BINARY, LadderRecommendParams, LadderRecommendStage, RECOMMEND_BINARY,
+    RecommendParams, RecommendStage, ladder_recommend, recommend,
+};
 
 /// Parameters as an empty table gives them: every field's serde default. Nested stage
 /// parameters left out of a pipeline file take these.
@@ -171,3 +181,6 @@ mod per_item_tests;
 
 #[cfg(test)]
 mod ladder_tests;
+
+#[cfg(test)]
+mod calibrate_tests;

@@ -204,6 +204,7 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
         ladder: ladder.iter().map(|r| r.name.clone()).collect(),
         variance_run: variance_run.name.clone(),
         tasks,
+        calibration: None,
     })
 }
 

@@ -412,6 +412,7 @@ pub fn predict_with(
         targets: fits.targets.clone(),
         benchmarks,
         bootstrap: None,
+        calibration: None,
     })
 }
 

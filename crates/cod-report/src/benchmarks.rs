@@ -126,6 +126,16 @@ pub fn document(
     };
     doc.intro = intro(table, clusters, fits, &targets, &benches, &plotted);
     let mut ids = Ids::default();
+    if let Some(c) = &predictions.calibration {
+        let largest = benches
+            .iter()
+            .max_by_key(|b| b.predictions.items)
+            .map(|b| b.predictions.name.as_str());
+        let mut intro = crate::recommend::headlines(c, largest);
+        intro.append(&mut doc.intro);
+        doc.intro = intro;
+        doc.sections.push(crate::recommend::section(&mut ids, c));
+    }
     doc.sections.push(summary(&mut ids, &benches, &methods));
     for &i in &plotted {
         doc.sections

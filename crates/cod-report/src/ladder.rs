@@ -71,6 +71,12 @@ pub fn document(
     let loss = loss_label(&fits.method);
     doc.intro = intro(runs, fits, &loss);
     let mut ids = Ids::default();
+    if let Some(c) = &fits.calibration {
+        let mut intro = crate::recommend::headlines(c, None);
+        intro.append(&mut doc.intro);
+        doc.intro = intro;
+        doc.sections.push(crate::recommend::section(&mut ids, c));
+    }
     doc.sections.push(summary(&mut ids, runs, fits));
     for task in &fits.tasks {
         doc.sections.push(section(&mut ids, task, &loss, params)?);

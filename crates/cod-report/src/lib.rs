@@ -19,6 +19,7 @@ mod doc;
 mod format;
 mod ladder;
 mod plot;
+mod recommend;
 mod stage;
 
 #[cfg(test)]

@@ -190,6 +190,7 @@ fn artifacts(benches: &[(&str, usize)]) -> (EvalTable, Clusters, Fits, Predictio
             .map(|(i, (b, n))| predictions(b, *n, (i == 0).then(mapping)))
             .collect(),
         bootstrap: None,
+        calibration: None,
     };
     (table, clusters, fits, predictions)
 }
@@ -380,6 +381,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
             }],
             monitors: vec![],
         }],
+        calibration: None,
     };
     let params = LadderReportParams {
         png: false,

@@ -1,0 +1,122 @@
+//! The recommendation at the top of both reports: a headline sentence per entry (all of them when
+//! few, else the largest) and a table of every entry's recommendation and calibrated interval.
+
+use cod_artifact::Calibration;
+
+use crate::doc::{Block, Ids, Section, Table};
+use crate::format::points;
+
+/// Entries named in the introduction; with more, the table lists them all.
+const HEADLINES: usize = 4;
+
+/// The headline sentences: every entry's when there are at most [`HEADLINES`], else `main`'s (the
+/// entry a reader most likely wants, e.g. the union of tasks) and a pointer to the table.
+pub fn headlines(calibration: &Calibration, main: Option<&str>) -> Vec<String> {
+    let entries = &calibration.entries;
+    if entries.len() <= HEADLINES {
+        return entries
+            .iter()
+            .map(|e| format!("Recommended: {}.", calibration.headline(e)))
+            .collect();
+    }
+    let first = main
+        .and_then(|name| calibration.entry(name))
+        .or(entries.first());
+    first
+        .map(|e| {
+            format!(
+                "Recommended: {}. The recommendation for each of the {} entries is in the \
+                 first table.",
+                calibration.headline(e),
+                entries.len()
+            )
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The section: one row per entry, then how the intervals were calibrated.
+pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
+    let level = format!("{:.0}%", 100.0 * calibration.level);
+    let mut table = Table::new(
+        &format!(
+            "The recommended prediction per entry (accuracy in points), chosen by the backtest \
+             ({}), with its calibrated {level} interval",
+            calibration.choice
+        ),
+        &[
+            "entry",
+            "method",
+            "predicted",
+            "lower",
+            "upper",
+            "backtest error",
+            "actual",
+        ],
+        2,
+    );
+    for e in &calibration.entries {
+        let r = &e.recommended;
+        let interval = r.interval.as_ref().map(|i| i.interval);
+        table.row(vec![
+            e.name.clone(),
+            if r.no_gain {
+                format!("{} (no gain)", r.method)
+            } else {
+                r.method.clone()
+            },
+            points(r.prediction),
+            points(interval.map(|i| i.0)),
+            points(interval.map(|i| i.1)),
+            points(r.backtest_error),
+            points(e.actual),
+        ]);
+    }
+    let mut methods = Table::new(
+        &format!(
+            "Each method's extrapolation calibration: backtest scores (|error| / decades of \
+             compute), their conformal quantile, the level they support, and the {level} \
+             intervals' coverage of the backtest's held-out models, each calibrated without its \
+             own benchmark"
+        ),
+        &[
+            "method",
+            "scores",
+            "points per decade",
+            "level",
+            "held",
+            "mean width",
+            "mean error",
+        ],
+        1,
+    );
+    for m in &calibration.methods {
+        methods.row(vec![
+            m.method.clone(),
+            m.scores.to_string(),
+            points(m.quantile),
+            format!("{:.0}%", 100.0 * m.achieved),
+            format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
+            points(Some(m.backtest_width)),
+            points(Some(m.backtest_error)),
+        ]);
+    }
+    Section {
+        id: ids.make("section", "recommendation"),
+        title: "Recommendation".to_owned(),
+        blocks: vec![
+            Block::Table(table),
+            Block::Paragraph(format!(
+                "Each {level} interval adds three half-widths in quadrature: half the method's \
+                 bootstrap interval (the fit's sampling spread, when bootstrapped), its \
+                 split-conformal extrapolation band (its backtest errors divided by their \
+                 distance in decades of compute from the fitted models' mean, pooled over {}, \
+                 times the target's distance), and the binomial noise z·sqrt(p(1−p)/n) of an \
+                 n-item benchmark. With fewer than 9 scores there is no 90% conformal quantile; \
+                 the largest score is used and the level column says what it supports.",
+                calibration.pooled
+            )),
+            Block::Table(methods),
+        ],
+    }
+}
