@@ -254,7 +254,7 @@ fn olmo_backtest(p: &Project, extra: &[&str]) -> Output {
 }
 
 #[test]
-fn olmo_ladder_backtest_holds_out_the_1b_runs() {
+fn olmo_ladder_backtest_holds_out_the_1b_then_the_760m_runs() {
     let p = Project::new();
     let out = olmo_backtest(&p, &[]);
     assert!(out.ok, "{}", out.stderr);
@@ -273,15 +273,30 @@ fn olmo_ladder_backtest_holds_out_the_1b_runs() {
     let fitted = strings(&h["fitted"]);
     assert_eq!(fitted.len(), 12);
     assert!(fitted.iter().all(|r| !r.starts_with("1B")), "{fitted:?}");
-    // 4 held-out runs × 8 tasks × 8 methods (the ladder's 6 and no-change, log-linear), every
-    // one predicted and scored.
+    // Rolling origin: then the 760M runs from the 190M and 370M ones, the 1B runs dropped.
+    let second = &b["holdouts"][1];
+    assert_eq!(
+        strings(&second["held_out"]),
+        ["760M-1xC", "760M-2xC", "760M-5xC", "760M-10xC"]
+    );
+    let fitted = strings(&second["fitted"]);
+    assert_eq!(fitted.len(), 8);
+    assert!(
+        fitted
+            .iter()
+            .all(|r| r.starts_with("190M") || r.starts_with("370M")),
+        "{fitted:?}"
+    );
+    assert!(strings(&second["dropped"]).contains(&"1B-10xC"));
+    // 2 holdouts × 4 held-out runs × 8 tasks × 8 methods (the ladder's 6 and no-change,
+    // log-linear), every one predicted and scored.
     let rows = b["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 4 * 8 * 8);
+    assert_eq!(rows.len(), 2 * 4 * 8 * 8);
     assert!(rows.iter().all(|r| r["abs_error"].is_number()), "{rows:?}");
     // Only the runner's pipeline stages up to the backtest ran: no ladder fit of the targets.
     assert!(!p.path().join("out/olmo-ladder/ladder.bin").exists());
     let csv = std::fs::read_to_string(p.path().join("out/olmo-ladder/backtest.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 8 * 8);
+    assert_eq!(csv.lines().count(), 1 + 2 * 4 * 8 * 8);
 }
 
 #[test]

@@ -23,8 +23,29 @@ fn bigg_pipeline_runs_on_the_real_data() {
     assert!((actual - 0.338).abs() < 0.0005, "{actual}");
     // The report plots the union and the first 4 tasks, and lists every benchmark.
     let html = std::fs::read_to_string(p.path().join("out/bigg/report.html")).unwrap();
-    assert_eq!(html.matches("<section id=").count(), 1 + 5);
+    // The recommendation, the summary and the 5 plotted benchmarks.
+    assert_eq!(html.matches("<section id=").count(), 2 + 5);
     assert!(html.contains("<section id=\"b-all-tasks\">"));
+    assert!(html.contains("Recommended: all-tasks: "), "{html}");
+    // Every benchmark's first row is its recommendation, weighted from the backtest, with a
+    // calibrated interval that holds its prediction.
+    let csv = std::fs::read_to_string(p.path().join("out/bigg/predictions.csv")).unwrap();
+    let mut first: Vec<(&str, &str)> = Vec::new();
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        if first.last().is_none_or(|(b, _)| *b != cells[0]) {
+            first.push((cells[0], cells[1]));
+        }
+    }
+    assert_eq!(first.len(), 83);
+    assert!(first.iter().all(|(_, m)| *m == "recommended"), "{first:?}");
+    for (name, methods) in benchmarks {
+        let r = &methods["recommended"];
+        assert_eq!(r["chosen"], "weighted", "{name}");
+        let (lo, hi) = (r["interval"][0].as_f64(), r["interval"][1].as_f64());
+        let p = r["prediction"].as_f64().unwrap();
+        assert!(lo.unwrap() <= p && p <= hi.unwrap(), "{name}: {r}");
+    }
     let md = std::fs::read_to_string(p.path().join("out/bigg/report.md")).unwrap();
     assert!(
         md.contains("Plots are drawn for 5 of the 83 benchmarks"),

@@ -1,15 +1,16 @@
 use crate::support::{Project, root};
 
 /// The stages of `pipelines/mmlu.toml`, in order.
-const MMLU_STAGES: [&str; 8] = [
+const MMLU_STAGES: [&str; 9] = [
     "ingest",
     "features",
     "cluster",
     "fit",
     "map",
     "bootstrap",
-    "report",
     "backtest",
+    "recommend",
+    "report",
 ];
 
 fn mmlu_pipeline() -> String {

@@ -294,7 +294,7 @@ fn olmo_ladder_report() {
         "--runs",
         "out/olmo-ladder/ingest.bin",
         "--ladder-fits",
-        "out/olmo-ladder/ladder.bin",
+        "out/olmo-ladder/recommend.bin",
         "--output",
         "by-hand.bin",
         "--files",
