@@ -178,17 +178,20 @@ impl Calibration {
             "method", "scores", "q/decade", "level", "bt coverage", "width", "error"
         );
         for m in &self.methods {
+            let points = |v: Option<f64>| {
+                v.filter(|v| v.is_finite())
+                    .map_or_else(|| "-".to_owned(), |v| format!("{:.2}", 100.0 * v))
+            };
             let _ = writeln!(
                 out,
-                "  {:<22} {:>6} {:>9} {:>7.0}% {:>13} {:>7.2} {:>7.2}",
+                "  {:<22} {:>6} {:>9} {:>7.0}% {:>13} {:>7} {:>7}",
                 m.method,
                 m.scores,
-                m.quantile
-                    .map_or_else(|| "-".to_owned(), |q| format!("{:.2}", 100.0 * q)),
+                points(m.quantile),
                 100.0 * m.achieved,
                 format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
-                100.0 * m.backtest_width,
-                100.0 * m.backtest_error,
+                points(Some(m.backtest_width)),
+                points(Some(m.backtest_error)),
             );
         }
         out

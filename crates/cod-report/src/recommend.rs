@@ -97,8 +97,8 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
             points(m.quantile),
             format!("{:.0}%", 100.0 * m.achieved),
             format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
-            points(Some(m.backtest_width)),
-            points(Some(m.backtest_error)),
+            points(Some(m.backtest_width).filter(|v| v.is_finite())),
+            points(Some(m.backtest_error).filter(|v| v.is_finite())),
         ]);
     }
     Section {
