@@ -296,6 +296,10 @@ pub fn calibrate(
             entry.items.map(|n| binomial_half_width(prediction, n)),
         ))
     };
+    let combination = match choice {
+        Choice::Best => None,
+        Choice::Weighted => combination_quantile(backtest, ctx),
+    };
     let entries = entries
         .iter()
         .map(|entry| {
@@ -306,7 +310,7 @@ pub fn calibrate(
                 .collect();
             let recommended = match choice {
                 Choice::Best => best(entry, backtest, &intervals),
-                Choice::Weighted => weighted(entry, backtest, ctx),
+                Choice::Weighted => weighted(entry, backtest, ctx, combination),
             };
             EntryCalibration {
                 name: entry.name.clone(),
@@ -373,7 +377,13 @@ fn best(entry: &Entry, backtest: &Backtest, intervals: &[CalibratedInterval]) ->
 
 /// The backtest-weighted combination, calibrated on its own backtest rows pooled over every
 /// benchmark (its weights come from those same rows, so its backtest error is in-sample).
-fn weighted(entry: &Entry, backtest: &Backtest, ctx: &Context) -> Recommendation {
+/// `quantile` is [`combination_quantile`]'s, the same for every entry.
+fn weighted(
+    entry: &Entry,
+    backtest: &Backtest,
+    ctx: &Context,
+    quantile: Option<f64>,
+) -> Recommendation {
     let ranking = backtest.ranking(&entry.benchmark);
     let predicts = |m: &str| {
         entry
@@ -395,16 +405,6 @@ fn weighted(entry: &Entry, backtest: &Backtest, ctx: &Context) -> Recommendation
     let own = combined_rows(backtest, &entry.benchmark, &w, ctx);
     let backtest_error = (!own.is_empty())
         .then(|| own.iter().map(|r| (r.0 - r.1).abs()).sum::<f64>() / own.len() as f64);
-    // Every benchmark's combination, each with its own weights, scored as the methods are.
-    let scores: Vec<f64> = backtest
-        .benchmarks()
-        .into_iter()
-        .flat_map(|b| {
-            let w = weights(&backtest.ranking(b), &|_| true);
-            combined_rows(backtest, b, &w, ctx)
-        })
-        .filter_map(|(p, a, d)| Some((p - a).abs() / d?))
-        .collect();
     // The fit's spread: the weighted mean of the combined methods' bootstrap half-widths, an
     // upper bound on the combination's when their errors are correlated.
     let bootstrap: Option<f64> = w
@@ -414,17 +414,15 @@ fn weighted(entry: &Entry, backtest: &Backtest, ctx: &Context) -> Recommendation
             Some(w * half(c.bootstrap?))
         })
         .reduce(|a, b| a + b);
-    let interval = prediction
-        .zip(conformal_quantile(&scores, LEVEL))
-        .and_then(|(p, (q, _))| {
-            Some(combine(
-                "weighted",
-                p,
-                bootstrap,
-                Some(q * entry.distance?),
-                entry.items.map(|n| binomial_half_width(p, n)),
-            ))
-        });
+    let interval = prediction.zip(quantile).and_then(|(p, q)| {
+        Some(combine(
+            "weighted",
+            p,
+            bootstrap,
+            Some(q * entry.distance?),
+            entry.items.map(|n| binomial_half_width(p, n)),
+        ))
+    });
     let no_change_error = ranking.iter().find(|(m, _)| *m == NO_CHANGE).map(|r| r.1);
     Recommendation {
         method: "weighted".to_owned(),
@@ -439,6 +437,21 @@ fn weighted(entry: &Entry, backtest: &Backtest, ctx: &Context) -> Recommendation
             .is_none()
             .then(|| "no scored method predicts this entry".to_owned()),
     }
+}
+
+/// The conformal quantile of the combination's scores: every benchmark's combination, each with
+/// its own weights, scored as the methods are and pooled.
+fn combination_quantile(backtest: &Backtest, ctx: &Context) -> Option<f64> {
+    let scores: Vec<f64> = backtest
+        .benchmarks()
+        .into_iter()
+        .flat_map(|b| {
+            let w = weights(&backtest.ranking(b), &|_| true);
+            combined_rows(backtest, b, &w, ctx)
+        })
+        .filter_map(|(p, a, d)| Some((p - a).abs() / d?))
+        .collect();
+    conformal_quantile(&scores, LEVEL).map(|(q, _)| q)
 }
 
 /// The combination's backtest rows on `benchmark`, as (prediction, actual, distance): per

@@ -157,6 +157,7 @@ pub fn ladder_recommend(
             task.targets.iter().map(|t| Entry {
                 name: format!("{}/{}", t.target, task.name),
                 benchmark: task.name.clone(),
+                // The compute the ladder predicted at: the (N, D) of its prediction.
                 distance: distance(6.0 * t.params * t.tokens, &ladder),
                 items: items(&task.name),
                 actual: t.accuracy_actual,
