@@ -42,6 +42,33 @@ enum Command {
         cod backtest olmo-ladder --set backtest.holdout=2\n  \
         cod backtest bigg --force backtest")]
     Backtest(BacktestArgs),
+    /// Check a target run in progress against a ladder pipeline's prediction, checkpoint by
+    /// checkpoint.
+    ///
+    /// Runs PIPELINE up to its `ladder-recommend` stage (or its `ladder` stage, without one;
+    /// cached stages are not re-run) and reads FILE as the pipeline's `ingest-runs` stage reads a
+    /// run, with the target's N. For each checkpoint it prints, per task, the observed accuracy
+    /// and whether it lies in, below or above the band around the prediction Acc(L(N, D)) at that
+    /// checkpoint's D: the calibrated 90% interval of the `ladder` method (bootstrap spread,
+    /// backtest extrapolation error scaled by the checkpoint's distance in log compute beyond the
+    /// ladder's mean, and the task's binomial noise), or the bootstrap band when the pipeline has
+    /// no recommend stage. Ends with a per-task table and writes every check to
+    /// `monitor-<run>.csv` in the output directory.
+    ///
+    /// The prediction never reads the target, unless the pipeline says `[monitor] use_target =
+    /// true` (or `--set monitor.use_target=true`): then each checkpoint also prints `final`, the
+    /// target's final accuracy with step 2 refitted on the ladder and the run's checkpoints so
+    /// far. Step 1 is not refitted: a checkpoint before the final learning-rate decay is not a
+    /// finished run of its D.
+    ///
+    /// With `--follow`, keeps reading FILE every `--interval` seconds and checks each checkpoint
+    /// appended to it; a file caught mid-write (a missing file, an unfinished last line) is read
+    /// again at the next look.
+    #[command(after_help = "Examples:\n  \
+        cod monitor olmo-ladder --target 7B --run ../shared/data/olmo-ladder/peteish7_eval_full.csv\n  \
+        cod monitor olmo-ladder --target 13B --run run.csv --set monitor.use_target=true\n  \
+        cod monitor olmo-ladder --target 7B --run run.csv --follow --interval 600")]
+    Monitor(crate::monitor::MonitorArgs),
     /// Look at evaluation results before writing a pipeline file.
     #[command(subcommand)]
     Ingest(IngestCommand),
@@ -101,9 +128,10 @@ enum PipelineCommand {
     List,
 }
 
-/// What names a pipeline and how to run it: shared by `cod pipeline run` and `cod backtest`.
+/// What names a pipeline and how to run it: shared by `cod pipeline run`, `cod backtest` and
+/// `cod monitor`.
 #[derive(clap::Args)]
-struct PipelineArgs {
+pub(crate) struct PipelineArgs {
     /// A pipeline name (`mmlu` for `pipelines/mmlu.toml`) or a path to a pipeline file.
     pipeline: String,
     /// Override a pipeline-file value: `STAGE.KEY=VALUE`. The value is read as TOML when it parses
@@ -119,7 +147,7 @@ struct PipelineArgs {
     dry_run: bool,
     /// Output directory [default: out/<pipeline name>].
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Cache directory [default: $COD_CACHE, else .cod/cache].
     #[arg(long)]
     cache: Option<PathBuf>,
@@ -184,6 +212,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Pipeline(PipelineCommand::Run(args)) => run_pipeline(&args),
         Command::Backtest(args) => backtest(&args),
+        Command::Monitor(args) => crate::monitor::monitor(&args),
         Command::Pipeline(PipelineCommand::List) => list_pipelines(),
         Command::Ingest(IngestCommand::Inspect { path }) => {
             report::text(&cod_ingest::inspect(&path)?.summary());
@@ -311,8 +340,8 @@ fn list_pipelines() -> anyhow::Result<ExitCode> {
 }
 
 /// A pipeline run's artifacts, by stage, and where they were written.
-struct Ran {
-    written: BTreeMap<String, PathBuf>,
+pub(crate) struct Ran {
+    pub(crate) written: BTreeMap<String, PathBuf>,
     cwd: PathBuf,
     out_dir: PathBuf,
 }
@@ -330,7 +359,7 @@ impl Ran {
 }
 
 /// The registry and the pipeline `args` name, with their overrides applied.
-fn load(args: &PipelineArgs) -> anyhow::Result<(Registry, Pipeline)> {
+pub(crate) fn load(args: &PipelineArgs) -> anyhow::Result<(Registry, Pipeline)> {
     let registry = registry();
     let path = find_pipeline(&args.pipeline)?;
     let pipeline = Pipeline::load(&path, &args.overrides, &registry)?;
@@ -339,7 +368,7 @@ fn load(args: &PipelineArgs) -> anyhow::Result<(Registry, Pipeline)> {
 
 /// Runs `pipeline` (up to `until`) as `args` say, reporting each stage, and writes the files
 /// derived from its artifacts. `None` for a dry run.
-fn execute(
+pub(crate) fn execute(
     registry: &Registry,
     pipeline: &Pipeline,
     args: &PipelineArgs,

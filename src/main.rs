@@ -4,6 +4,7 @@
 //! runner in `cod-pipeline`, and all terminal output goes through `report`.
 
 mod cli;
+mod monitor;
 mod report;
 
 use std::process::ExitCode;

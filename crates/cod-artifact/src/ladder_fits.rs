@@ -52,6 +52,9 @@ pub struct LadderTask {
     pub targets: Vec<LadderTarget>,
     /// Target trajectories checked against the predicted curve.
     pub monitors: Vec<Monitor>,
+    /// The bootstrap's refitted (step 1, step 2) parameters, one pair per resample whose fits
+    /// succeeded: the chained prediction's band at any (N, D), e.g. a run's new checkpoints.
+    pub draws: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
 /// A target's training trajectory against the two-step law's prediction at each checkpoint:
@@ -62,8 +65,11 @@ pub struct Monitor {
     pub tokens: Vec<f64>,
     pub observed: Vec<f64>,
     pub predicted: Vec<f64>,
-    /// The (lower, upper) band per checkpoint, when the ladder stage bootstrapped.
+    /// The (lower, upper) band per checkpoint, when the ladder stage bootstrapped: its 5–95%
+    /// bootstrap band, or the calibrated interval once `ladder-recommend` ran (`calibrated`).
     pub band: Option<Vec<(f64, f64)>>,
+    /// Whether `band` is the calibrated interval (bootstrap, extrapolation and binomial terms).
+    pub calibrated: bool,
 }
 
 impl Monitor {
@@ -339,8 +345,8 @@ impl LadderFits {
                 let last = m.observed.len().saturating_sub(1);
                 let _ = writeln!(
                     out,
-                    "  monitor {} on {}: {} checkpoints, {} outside the band; last observed {:.2}, \
-                     predicted {:.2}{}",
+                    "  monitor {} on {}: {} checkpoints, {} outside the {}band; last observed \
+                     {:.2}, predicted {:.2}{}",
                     m.run,
                     task.name,
                     m.observed.len(),
@@ -349,6 +355,7 @@ impl LadderFits {
                     } else {
                         "- (no band)".to_owned()
                     },
+                    if m.calibrated { "calibrated " } else { "" },
                     100.0 * m.observed.get(last).copied().unwrap_or(f64::NAN),
                     100.0 * m.predicted.get(last).copied().unwrap_or(f64::NAN),
                     m.band
@@ -365,7 +372,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 6;
+    const SCHEMA_VERSION: u32 = 7;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {
@@ -398,6 +405,10 @@ impl Artifact for LadderFits {
                 if let Some(band) = &monitor.band {
                     crate::validate::length(band.len(), n, &what("band"))?;
                 }
+            }
+            for (step1, step2) in &task.draws {
+                crate::validate::length(step1.len(), task.step1.names.len(), &at("a step 1 draw"))?;
+                crate::validate::length(step2.len(), task.step2.names.len(), &at("a step 2 draw"))?;
             }
         }
         Ok(())

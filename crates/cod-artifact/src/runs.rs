@@ -81,6 +81,26 @@ impl TrainingRun {
     pub fn flops(&self) -> f64 {
         6.0 * self.params * self.tokens
     }
+
+    /// The run as it was after its first `k` checkpoints (all of them when it has fewer): a run
+    /// in progress, as a monitor sees it at checkpoint `k`. Its tokens D stay the planned total.
+    #[must_use]
+    pub fn first(&self, k: usize) -> TrainingRun {
+        let k = k.min(self.checkpoint_tokens.len());
+        TrainingRun {
+            steps: self.steps.as_ref().map(|s| s[..k].to_vec()),
+            checkpoint_tokens: self.checkpoint_tokens[..k].to_vec(),
+            series: self
+                .series
+                .iter()
+                .map(|s| Series {
+                    values: s.values[..k.min(s.values.len())].to_vec(),
+                    ..s.clone()
+                })
+                .collect(),
+            ..self.clone()
+        }
+    }
 }
 
 impl Artifact for TrainingRuns {

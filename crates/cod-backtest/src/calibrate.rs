@@ -21,7 +21,7 @@
 
 use cod_artifact::{
     Backtest, BacktestRow, CalibratedInterval, Calibration, EntryCalibration, MethodCalibration,
-    Recommendation,
+    Monitor, Recommendation,
 };
 use serde::{Deserialize, Serialize};
 
@@ -110,6 +110,47 @@ pub fn combine(
         extrapolation,
         binomial,
     }
+}
+
+/// Re-bands a monitored trajectory with `method`'s calibrated interval at each checkpoint: half
+/// its bootstrap band, the conformal quantile times the checkpoint's distance from the ladder's
+/// mean log10 compute `ladder` (0 for a checkpoint within it: the backtest scored extrapolations
+/// only), and the binomial noise of `items` around the prediction. A run of `params` N. Leaves
+/// the band as it is, and returns false, when `calibration` has no quantile for `method`.
+pub fn calibrate_monitor(
+    monitor: &mut Monitor,
+    params: f64,
+    calibration: &Calibration,
+    method: &str,
+    ladder: &[f64],
+    items: Option<usize>,
+) -> bool {
+    let Some(q) = calibration
+        .methods
+        .iter()
+        .find(|m| m.method == method)
+        .and_then(|m| m.quantile)
+    else {
+        return false;
+    };
+    let band = (0..monitor.tokens.len())
+        .map(|i| {
+            let prediction = monitor.predicted[i];
+            let d = distance(6.0 * params * monitor.tokens[i], ladder).map(|d| d.max(0.0));
+            let bootstrap = monitor.band.as_ref().map(|b| half(b[i]));
+            combine(
+                method,
+                prediction,
+                bootstrap,
+                d.map(|d| q * d),
+                items.map(|n| binomial_half_width(prediction, n)),
+            )
+            .interval
+        })
+        .collect();
+    monitor.band = Some(band);
+    monitor.calibrated = true;
+    true
 }
 
 fn half((lo, hi): (f64, f64)) -> f64 {

@@ -9,7 +9,7 @@ use cod_artifact::{Backtest, EvalTable, LadderFits, Predictions, Role, TrainingR
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use serde::{Deserialize, Serialize};
 
-use crate::calibrate::{Candidate, Choice, Context, Entry, calibrate, distance};
+use crate::calibrate::{Candidate, Choice, Context, Entry, calibrate, calibrate_monitor, distance};
 
 /// Parameters of the `recommend` stage.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, clap::Args)]
@@ -180,7 +180,24 @@ pub fn ladder_recommend(
         items: &items,
         pooled: plural(backtest.benchmarks().len(), "task"),
     };
-    fits.calibration = Some(calibrate(&entries, backtest, &ctx, params.choose));
+    let calibration = calibrate(&entries, backtest, &ctx, params.choose);
+    // The monitored trajectories get the ladder's calibrated band (their curve is the chain).
+    for task in &mut fits.tasks {
+        let n = items(&task.name);
+        for monitor in &mut task.monitors {
+            if let Some(run) = runs.runs.iter().find(|r| r.name == monitor.run) {
+                calibrate_monitor(
+                    monitor,
+                    run.params,
+                    &calibration,
+                    cod_artifact::LadderMethod::Ladder.name(),
+                    &ladder,
+                    n,
+                );
+            }
+        }
+    }
+    fits.calibration = Some(calibration);
     Ok(fits)
 }
 
@@ -211,7 +228,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 1, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 2, &[]);
 
     fn run(
         params: &LadderRecommendParams,

@@ -9,6 +9,7 @@
 //!
 //! **Invariant**: works on numbers and the `training-runs` artifact only; reads no other files.
 
+mod monitor;
 mod prepare;
 mod stage;
 pub mod synthetic;
@@ -16,5 +17,6 @@ pub mod synthetic;
 #[cfg(test)]
 mod oracle;
 
+pub use monitor::{bootstrap_band, chained, monitor, updated_prediction, updated_step2};
 pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
 pub use stage::{BINARY, LadderParams, LadderStage, fit_ladder};

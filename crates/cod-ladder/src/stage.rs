@@ -3,12 +3,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
-use cod_artifact::{
-    LadderFits, LadderTarget, LadderTask, LawFit, Monitor, Role, TrainingRun, TrainingRuns,
-};
+use cod_artifact::{LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns};
 use cod_fit::{
     COMPUTE_UNIT, Fit, FitOptions, FitStage, Law, LogitLinear, Loss, LossFromCompute,
-    LossToAccuracy, OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit, quantile,
+    LossToAccuracy, OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rand::{Rng, SeedableRng};
@@ -121,7 +119,7 @@ pub struct LadderParams {
 
 impl LadderParams {
     /// The fit options of step 1 and L(C) (Huber on ln L) and of the accuracy fits (squared).
-    fn fit_options(&self) -> (FitOptions, FitOptions) {
+    pub(crate) fn fit_options(&self) -> (FitOptions, FitOptions) {
         let with = |loss| FitOptions {
             loss,
             max_iters: self.max_iters,
@@ -291,32 +289,25 @@ fn fit_task(
         }
         _ => Vec::new(),
     };
-    let chain = Chain {
-        sigmoid,
-        draws: &draws,
-    };
     let predictions = targets
         .iter()
         .map(|target| {
             let mut t = fitted.predict(target, task, params);
-            t.interval = chain.band((target.params, target.tokens));
+            t.interval = crate::monitor::bootstrap_band(
+                sigmoid.chance,
+                &draws,
+                (target.params, target.tokens),
+            );
             t
         })
         .collect();
-    let monitored = match (&step1, &step2) {
-        (Ok(s1), Ok(s2)) => monitors
-            .iter()
-            .filter_map(|run| chain.monitor(run, task, params, (&s1.params, &s2.params)))
-            .collect(),
-        _ => Vec::new(),
-    };
 
     let last =
         |v: &[f64]| -> Vec<f64> { v[v.len().saturating_sub(params.variance_last)..].to_vec() };
     let loss_std =
         series(variance_run, task, &params.intermediate).map_or(f64::NAN, |v| std_dev(&last(v)));
     let accuracy_std = std_dev(&last(series(variance_run, task, &params.accuracy)?));
-    Ok(LadderTask {
+    let mut fitted_task = LadderTask {
         name: task.to_owned(),
         chance: sigmoid.chance,
         step1: law_fit(&TaskLoss, &step1),
@@ -334,8 +325,14 @@ fn fit_task(
         loss_std,
         accuracy_std,
         targets: predictions,
-        monitors: monitored,
-    })
+        monitors: Vec::new(),
+        draws,
+    };
+    fitted_task.monitors = monitors
+        .iter()
+        .filter_map(|run| crate::monitor::monitor(&fitted_task, run, &params.accuracy))
+        .collect();
+    Ok(fitted_task)
 }
 
 /// Every ladder run's (compute in 1e18 FLOPs, final accuracy: the mean over its last
@@ -423,59 +420,6 @@ impl Fitted<'_> {
     }
 }
 
-/// Both steps chained, with the bootstrap's refitted parameters for bands.
-struct Chain<'a> {
-    sigmoid: LossToAccuracy,
-    draws: &'a [(Vec<f64>, Vec<f64>)],
-}
-
-impl Chain<'_> {
-    fn value(&self, nd: (f64, f64), step1: &[f64], step2: &[f64]) -> f64 {
-        self.sigmoid.value(TaskLoss.loss(nd, step1), step2)
-    }
-
-    /// The 5-95% band of the chained prediction at (N, D) over the bootstrap draws.
-    fn band(&self, nd: (f64, f64)) -> Option<(f64, f64)> {
-        if self.draws.len() < 2 {
-            return None;
-        }
-        let mut values: Vec<f64> = self
-            .draws
-            .iter()
-            .map(|(p1, p2)| self.value(nd, p1, p2))
-            .collect();
-        values.sort_by(f64::total_cmp);
-        Some((quantile(&values, 0.05), quantile(&values, 0.95)))
-    }
-
-    /// A monitored run's checkpoints against the chained prediction at their tokens.
-    fn monitor(
-        &self,
-        run: &TrainingRun,
-        task: &str,
-        params: &LadderParams,
-        (step1, step2): (&[f64], &[f64]),
-    ) -> Option<Monitor> {
-        let accuracy = series(run, task, &params.accuracy).ok()?;
-        // A checkpoint before any token (step 0) has no defined loss L(N, 0).
-        let kept: Vec<usize> = (0..accuracy.len())
-            .filter(|&i| run.checkpoint_tokens[i] > 0.0)
-            .collect();
-        let tokens: Vec<f64> = kept.iter().map(|&i| run.checkpoint_tokens[i]).collect();
-        let nd = |d: f64| (run.params, d);
-        Some(Monitor {
-            run: run.name.clone(),
-            predicted: tokens
-                .iter()
-                .map(|&d| self.value(nd(d), step1, step2))
-                .collect(),
-            band: tokens.iter().map(|&d| self.band(nd(d))).collect(),
-            observed: kept.iter().map(|&i| accuracy[i]).collect(),
-            tokens,
-        })
-    }
-}
-
 /// Step 1 and step 2 parameters refitted on `params.bootstrap` resamples of the ladder runs (with
 /// replacement, at least 5 distinct runs). Step 2 restarts from the full data's fit `step2`.
 /// Resamples whose fits fail are left out.
@@ -527,7 +471,7 @@ impl Stage for LadderStage {
     type Output = LadderFits;
     const KIND: &'static str = "ladder";
     /// This crate's preparation and fits, on `fit`'s laws and least squares.
-    const CODE: Code = Code::new("ladder", 4, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("ladder", 5, &[&FitStage::CODE]);
 
     fn validate(params: &LadderParams) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&params.step2_skip) {

@@ -30,7 +30,9 @@ pub use binary::{
     StageBinary, params_file_arg, params_from_file, stage_command, stage_main, write_artifact_files,
 };
 pub use cache::{Cache, KeyLock, StageKey};
-pub use pipeline::{Override, Pipeline, PipelineError, StageSpec, check_name, clip, shorten};
+pub use pipeline::{
+    MonitorSettings, Override, Pipeline, PipelineError, StageSpec, check_name, clip, shorten,
+};
 pub use progress::Progress;
 pub use runner::{Event, Outcome, RunOptions, RunReason, Runner};
 pub use stage::{

@@ -22,6 +22,19 @@ pub struct Pipeline {
     pub summary: Vec<String>,
     /// Stages in execution order.
     pub stages: Vec<StageSpec>,
+    /// The `[monitor]` table: how `cod monitor` checks a run in progress.
+    pub monitor: MonitorSettings,
+}
+
+/// The `[monitor]` table of a pipeline file: not a stage, but how `cod monitor` checks a target
+/// run in progress against the pipeline's prediction.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MonitorSettings {
+    /// Update the prediction with the target's own checkpoints so far (step 2 refitted with
+    /// them). Off by default: a prediction made before training never reads the target.
+    #[serde(default)]
+    pub use_target: bool,
 }
 
 /// One stage of a pipeline as written, after `--set` overrides.
@@ -137,6 +150,10 @@ impl Pipeline {
 
         let mut overridden: Vec<(String, String)> = Vec::new();
         for o in overrides {
+            // `[monitor]` is optional: `--set monitor.use_target=true` works without it.
+            if o.table == "monitor" && !doc.contains_key("monitor") {
+                doc.insert("monitor".to_owned(), toml::Value::Table(toml::Table::new()));
+            }
             let table = doc
                 .get_mut(&o.table)
                 .and_then(toml::Value::as_table_mut)
@@ -162,6 +179,12 @@ impl Pipeline {
         let (description, summary) = match doc.remove("pipeline") {
             Some(meta) => parse_meta(meta).map_err(invalid)?,
             None => (None, None),
+        };
+        let monitor = match doc.remove("monitor") {
+            Some(table) => table
+                .try_into::<MonitorSettings>()
+                .map_err(|err| invalid(format!("`[monitor]`: {}", err.message())))?,
+            None => MonitorSettings::default(),
         };
         let mut stages = Vec::new();
         for (stage_name, value) in doc {
@@ -195,7 +218,37 @@ impl Pipeline {
             description,
             summary,
             stages,
+            monitor,
         })
+    }
+
+    /// Stage `name`'s parameters as its stage type reads them: checked, with paths resolved as the
+    /// runner resolves them (relative to the file, or to `cwd` for `--set` values).
+    pub fn stage_params<S: crate::Stage>(
+        &self,
+        name: &str,
+        cwd: &Path,
+    ) -> anyhow::Result<S::Params> {
+        let spec = self
+            .stage(name)
+            .ok_or_else(|| anyhow::anyhow!("`{}` has no stage `{name}`", self.path.display()))?;
+        let at = |message: String| {
+            anyhow::anyhow!("`{}`: stage `{name}`: {message}", self.path.display())
+        };
+        let mut params: S::Params = spec
+            .params
+            .clone()
+            .try_into()
+            .map_err(|err: toml::de::Error| at(err.message().to_owned()))?;
+        S::validate(&params).map_err(|err| at(format!("{err:#}")))?;
+        let file_dir = cwd.join(self.dir());
+        let resolver = crate::PathResolver {
+            file_dir: &file_dir,
+            cwd,
+            overridden: &spec.overridden,
+        };
+        S::resolve_paths(&mut params, &resolver);
+        Ok(params)
     }
 
     /// The directory relative paths in the file resolve against.

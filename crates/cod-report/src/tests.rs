@@ -380,6 +380,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
                 interval: None,
             }],
             monitors: vec![],
+            draws: vec![],
         }],
         calibration: None,
     };
