@@ -11,6 +11,7 @@ mod cluster;
 mod fixture;
 mod ladder;
 mod lm_eval;
+mod monitor;
 mod pipeline_runs;
 mod readme;
 mod report;

@@ -1,11 +1,11 @@
-use cod_artifact::{Backtest, BacktestRow, Holdout};
+use cod_artifact::{Backtest, BacktestRow, Calibration, Holdout, MethodCalibration, Monitor};
 use rand::SeedableRng;
 use rand_distr::{Distribution, Normal};
 use rand_xoshiro::Xoshiro256PlusPlus;
 
 use crate::calibrate::{
-    Candidate, Choice, Context, Entry, LEVEL, Z_90, binomial_half_width, calibrate, combine,
-    conformal_quantile, distance,
+    Candidate, Choice, Context, Entry, LEVEL, Z_90, binomial_half_width, calibrate,
+    calibrate_monitor, combine, conformal_quantile, distance,
 };
 
 #[test]
@@ -239,4 +239,87 @@ fn calibrated_intervals_hold_the_truth_at_their_level_on_a_simulated_oracle() {
     let bt = bt_held as f64 / bt_total as f64;
     assert!((bt - 18.0 / 19.0).abs() < 0.025, "backtest coverage {bt}");
     assert!((LEVEL - 0.9).abs() < f64::EPSILON);
+}
+
+#[test]
+fn monitor_bands_by_hand() {
+    // A run of N = 1e9 at D = 1e9 and 1e10 tokens: compute 6e18 and 6e19, log10 18.778 and
+    // 19.778; the ladder's computes have mean log10 19, so the first checkpoint lies within it
+    // (distance clipped to 0) and the second is 0.778 decades beyond.
+    let ladder = [1e18, 1e20];
+    let mut monitor = Monitor {
+        run: "run".to_owned(),
+        tokens: vec![1e9, 1e10],
+        observed: vec![0.4, 0.6],
+        predicted: vec![0.4, 0.5],
+        band: Some(vec![(0.37, 0.43), (0.46, 0.54)]),
+        calibrated: false,
+    };
+    let method = |name: &str, quantile| MethodCalibration {
+        method: name.to_owned(),
+        scores: 10,
+        quantile,
+        achieved: LEVEL,
+        backtest_coverage: (9, 10),
+        backtest_width: 0.1,
+        backtest_error: 0.03,
+    };
+    let calibration = Calibration {
+        level: LEVEL,
+        choice: "weighted".to_owned(),
+        pooled: "tasks".to_owned(),
+        methods: vec![method("ladder", Some(0.05)), method("logit", None)],
+        entries: Vec::new(),
+    };
+
+    // A method without a quantile leaves the band alone.
+    let before = monitor.clone();
+    assert!(!calibrate_monitor(
+        &mut monitor,
+        1e9,
+        &calibration,
+        "logit",
+        &ladder,
+        None
+    ));
+    assert_eq!(monitor, before);
+    assert!(!calibrate_monitor(
+        &mut monitor,
+        1e9,
+        &calibration,
+        "nope",
+        &ladder,
+        None
+    ));
+
+    assert!(calibrate_monitor(
+        &mut monitor,
+        1e9,
+        &calibration,
+        "ladder",
+        &ladder,
+        Some(400)
+    ));
+    assert!(monitor.calibrated);
+    let band = monitor.band.clone().unwrap();
+    // Checkpoint 0: half bootstrap 0.03, no extrapolation, binomial 1.645·sqrt(0.24/400).
+    let h0 = (0.03f64.powi(2) + (Z_90 * (0.24f64 / 400.0).sqrt()).powi(2)).sqrt();
+    // Checkpoint 1: half bootstrap 0.04, 0.05 × 0.778 decades, binomial 1.645·sqrt(0.25/400).
+    let d1 = 6e19f64.log10() - 19.0;
+    let h1 = (0.04f64.powi(2) + (0.05 * d1).powi(2) + (Z_90 * 0.025).powi(2)).sqrt();
+    for (i, (p, h)) in [(0.4, h0), (0.5, h1)].into_iter().enumerate() {
+        assert!(
+            (band[i].0 - (p - h)).abs() < 1e-12,
+            "{i}: {:?} vs {p} ± {h}",
+            band[i]
+        );
+        assert!(
+            (band[i].1 - (p + h)).abs() < 1e-12,
+            "{i}: {:?} vs {p} ± {h}",
+            band[i]
+        );
+    }
+    // 0.6 lies above 0.5 + 0.071: the one checkpoint outside.
+    assert!(h1 < 0.1);
+    assert_eq!(monitor.outside(), vec![1]);
 }

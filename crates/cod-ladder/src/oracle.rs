@@ -142,3 +142,80 @@ fn missing_series_and_short_ladders_give_reasons_not_panics() {
         "{err}"
     );
 }
+
+/// A target trajectory of 40 checkpoints up to D, noise-free, with accuracy `shift` above the
+/// sigmoid: a run in progress that the ladder's law describes (`shift` 0) or does not.
+fn trajectory(shift: f64) -> cod_artifact::TrainingRun {
+    let (n, d) = TARGET;
+    let tokens: Vec<f64> = (1..=40).map(|i| d * f64::from(i) / 40.0).collect();
+    let loss: Vec<f64> = tokens.iter().map(|&t| true_loss(n, t)).collect();
+    let accuracy = loss.iter().map(|&l| true_accuracy(l) + shift).collect();
+    synthetic::run(
+        "run".to_owned(),
+        Role::Target,
+        (n, d),
+        tokens,
+        (loss, accuracy),
+    )
+}
+
+#[test]
+fn monitor_follows_the_law_and_flags_a_run_that_leaves_it() {
+    // Fitted on the noisy ladder, the chained prediction at each checkpoint is within 1 point of
+    // the truth (the target tolerance above: the checkpoints are at the same N and at most the
+    // same D), and the bootstrap band holds the noise-free run at every checkpoint after the
+    // first tenth of training, where step 1 extrapolates furthest below the ladder's smallest D/N.
+    let fits = fit_ladder(&synthetic_ladder(0.003, 0.005, 3), &params()).unwrap();
+    let task = &fits.tasks[0];
+    assert_eq!(task.draws.len(), params().bootstrap);
+    let on_law = crate::monitor(task, &trajectory(0.0), "accuracy").unwrap();
+    assert_eq!(on_law.observed.len(), 40);
+    for (i, (&o, &p)) in on_law.observed.iter().zip(&on_law.predicted).enumerate() {
+        assert!(
+            (o - p).abs() < 0.01,
+            "checkpoint {i}: observed {o}, predicted {p}"
+        );
+    }
+    let late_outside: Vec<usize> = on_law.outside().into_iter().filter(|&i| i >= 4).collect();
+    assert!(late_outside.is_empty(), "outside at {late_outside:?}");
+
+    // A run 5 points below the law is outside at every checkpoint: the band is far narrower.
+    let below = crate::monitor(task, &trajectory(-0.05), "accuracy").unwrap();
+    assert_eq!(below.outside().len(), 40);
+    assert!(!below.calibrated);
+}
+
+#[test]
+fn updating_step_2_with_the_target_moves_the_prediction_toward_it() {
+    let (n, d) = TARGET;
+    let truth = true_accuracy(true_loss(n, d));
+    let fits = fit_ladder(&synthetic_ladder(0.0, 0.0, 1), &params()).unwrap();
+    let task = &fits.tasks[0];
+    let ladder = crate::chained(task, TARGET).unwrap();
+
+    // A target on the ladder's law: its checkpoints change nothing beyond the fit's tolerance
+    // (0.3 points, as in the noise-free test).
+    let same =
+        crate::updated_prediction(task, &trajectory(0.0).first(20), TARGET, &params()).unwrap();
+    assert!((same - truth).abs() < 0.003, "{same} vs {truth}");
+
+    // A target 4 points above it: the ladder's prediction is off by 4 points; with its first
+    // half of checkpoints in step 2 (17 points after the warm-up, against the ladder's 577) one
+    // sigmoid is refitted through both, and the prediction recovers about a quarter of the gap
+    // (1.05 of 4.06 points here). It must recover at least 15%: without the target's points it
+    // recovers none.
+    let shifted = truth + 0.04;
+    let updated =
+        crate::updated_prediction(task, &trajectory(0.04).first(20), TARGET, &params()).unwrap();
+    assert!((ladder - shifted).abs() > 0.035, "ladder {ladder}");
+    assert!(
+        (updated - shifted).abs() < 0.85 * (ladder - shifted).abs(),
+        "updated {updated}, ladder {ladder}, target {shifted}"
+    );
+
+    // One checkpoint, inside step 2's skipped warm-up, adds no point: the refit restarts at the
+    // ladder's optimum and stays there (to the optimizer's tolerance).
+    let none =
+        crate::updated_prediction(task, &trajectory(0.04).first(1), TARGET, &params()).unwrap();
+    assert!((none - ladder).abs() < 1e-4, "{none} vs {ladder}");
+}

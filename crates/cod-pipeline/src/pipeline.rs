@@ -726,6 +726,32 @@ mod tests {
         assert_eq!(o.value, toml::Value::String(String::new()));
     }
 
+    /// `[monitor]` is not a stage: it is optional, typed, and `--set` creates it.
+    #[test]
+    fn monitor_table_is_optional_typed_and_settable() {
+        let stages = "[source]\n";
+        assert!(!parse(stages, &[]).unwrap().monitor.use_target);
+        let p = parse(&format!("[monitor]\nuse_target = true\n{stages}"), &[]).unwrap();
+        assert!(p.monitor.use_target);
+        assert_eq!(p.stages.len(), 1);
+        assert!(
+            parse(stages, &["monitor.use_target=true"])
+                .unwrap()
+                .monitor
+                .use_target
+        );
+        let err = parse(&format!("[monitor]\nuse_targets = true\n{stages}"), &[]).unwrap_err();
+        assert!(
+            err.starts_with("`p/x.toml`: `[monitor]`: unknown field `use_targets`"),
+            "{err}"
+        );
+        let err = parse(&format!("[monitor]\nuse_target = 1\n{stages}"), &[]).unwrap_err();
+        assert!(
+            err.starts_with("`p/x.toml`: `[monitor]`: invalid type"),
+            "{err}"
+        );
+    }
+
     const USES: &str =
         "[s]\nstage = \"source\"\n[d]\nstage = \"derive\"\ninputs = [\"s\"]\nk = 1\nm = 2\n";
 
