@@ -18,6 +18,21 @@ fn default_holdout() -> usize {
 fn default_min_sizes() -> usize {
     2
 }
+fn default_min_multiples() -> usize {
+    2
+}
+
+/// What a ladder holdout takes away: extrapolation in N, or in D.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum HoldOutBy {
+    /// Holdout k: every run of the k-th largest model size, fitted on the smaller sizes.
+    #[default]
+    Size,
+    /// Holdout k: each size's run with the k-th largest D (on the OLMo ladder, k = 1 is the 10×C
+    /// runs), fitted on each size's runs of smaller D.
+    Tokens,
+}
 
 /// Parameters of the `ladder-backtest` stage: how many model sizes to hold out, and the `ladder`
 /// stage's parameters (a table of the same keys; left out, its defaults).
@@ -34,6 +49,16 @@ pub struct LadderBacktestParams {
     #[arg(long, default_value_t = default_min_sizes())]
     #[serde(default = "default_min_sizes")]
     pub min_sizes: usize,
+    /// `size`: hold out the largest model sizes in turn (extrapolation in N); `tokens`: hold out
+    /// each size's largest-D run in turn (extrapolation in D).
+    #[arg(long, value_enum, default_value_t = HoldOutBy::Size)]
+    #[serde(default)]
+    pub by: HoldOutBy,
+    /// With `by = "tokens"`, every holdout fits on at least this many runs of each size (step 1's
+    /// D-dependence needs 2).
+    #[arg(long, default_value_t = default_min_multiples())]
+    #[serde(default = "default_min_multiples")]
+    pub min_multiples: usize,
     /// The `ladder` stage's parameters.
     #[command(flatten)]
     #[serde(default = "defaults")]
@@ -49,6 +74,13 @@ impl LadderBacktestParams {
             bail!(
                 "`min_sizes` must be at least 2 (step 1's dependence on N needs 2 sizes), found {}",
                 self.min_sizes
+            );
+        }
+        if self.min_multiples < 2 {
+            bail!(
+                "`min_multiples` must be at least 2 (step 1's dependence on D needs 2 runs per \
+                 size), found {}",
+                self.min_multiples
             );
         }
         <cod_ladder::LadderStage as Stage>::validate(&self.ladder).context("`ladder`")
@@ -109,28 +141,85 @@ fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec
     rows
 }
 
-/// Holdout k: the runs of model size `size` predicted from the smaller sizes' runs. Returns the
-/// holdout, its rows and the ladder fit's description.
-fn run_holdout(
-    runs: &TrainingRuns,
-    ladder: &[&TrainingRun],
-    k: usize,
-    size: f64,
-    params: &LadderParams,
-) -> anyhow::Result<(Holdout, Vec<BacktestRow>, String)> {
-    let names = |runs: &[&TrainingRun]| runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
-    let held: Vec<&TrainingRun> = ladder
-        .iter()
-        .copied()
-        .filter(|r| r.params.total_cmp(&size).is_eq())
-        .collect();
-    let mut fitted: Vec<&TrainingRun> =
-        ladder.iter().copied().filter(|r| r.params < size).collect();
-    fitted.sort_by(|a, b| a.flops().total_cmp(&b.flops()));
-    // The larger sizes' runs, largest first, then the original targets.
+/// Which ladder runs holdout k holds out, fits on and drops.
+struct Split<'r> {
+    held: Vec<&'r TrainingRun>,
+    fitted: Vec<&'r TrainingRun>,
+    dropped: Vec<&'r TrainingRun>,
+}
+
+/// `by = "size"`: every run of model size `size` held out, the smaller sizes fitted, the larger
+/// dropped (largest first).
+fn split_by_size<'r>(ladder: &[&'r TrainingRun], size: f64) -> Split<'r> {
     let mut dropped: Vec<&TrainingRun> =
         ladder.iter().copied().filter(|r| r.params > size).collect();
     dropped.sort_by(|a, b| b.params.total_cmp(&a.params));
+    Split {
+        held: ladder
+            .iter()
+            .copied()
+            .filter(|r| r.params.total_cmp(&size).is_eq())
+            .collect(),
+        fitted: ladder.iter().copied().filter(|r| r.params < size).collect(),
+        dropped,
+    }
+}
+
+/// Each size's runs, largest D first.
+fn by_tokens<'r>(ladder: &[&'r TrainingRun]) -> Vec<Vec<&'r TrainingRun>> {
+    let mut sizes: Vec<Vec<&TrainingRun>> = Vec::new();
+    for &run in ladder {
+        match sizes
+            .iter_mut()
+            .find(|s| s[0].params.total_cmp(&run.params).is_eq())
+        {
+            Some(size) => size.push(run),
+            None => sizes.push(vec![run]),
+        }
+    }
+    for size in &mut sizes {
+        size.sort_by(|a, b| b.tokens.total_cmp(&a.tokens));
+    }
+    sizes.sort_by(|a, b| a[0].params.total_cmp(&b[0].params));
+    sizes
+}
+
+/// `by = "tokens"`: each size's run of the k-th largest D held out, its runs of smaller D
+/// fitted, of larger D dropped.
+fn split_by_tokens<'r>(sizes: &[Vec<&'r TrainingRun>], k: usize) -> Split<'r> {
+    let mut split = Split {
+        held: Vec::new(),
+        fitted: Vec::new(),
+        dropped: Vec::new(),
+    };
+    for runs in sizes {
+        for (rank, &run) in runs.iter().enumerate() {
+            match (rank + 1).cmp(&k) {
+                std::cmp::Ordering::Less => split.dropped.push(run),
+                std::cmp::Ordering::Equal => split.held.push(run),
+                std::cmp::Ordering::Greater => split.fitted.push(run),
+            }
+        }
+    }
+    split
+}
+
+/// Holdout k: `split`'s held-out runs predicted from its fitted runs. Returns the holdout, its
+/// rows and the ladder fit's description.
+fn run_holdout(
+    runs: &TrainingRuns,
+    k: usize,
+    split: Split<'_>,
+    params: &LadderParams,
+) -> anyhow::Result<(Holdout, Vec<BacktestRow>, String)> {
+    let names = |runs: &[&TrainingRun]| runs.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
+    let Split {
+        held,
+        mut fitted,
+        mut dropped,
+    } = split;
+    fitted.sort_by(|a, b| a.flops().total_cmp(&b.flops()));
+    // The dropped ladder runs, then the original targets.
     dropped.extend(runs.runs.iter().filter(|r| r.role != Role::Ladder));
     let data = TrainingRuns {
         tasks: runs.tasks.clone(),
@@ -161,7 +250,8 @@ fn run_holdout(
 
 /// Backtests the two-step ladder law and its baselines: for k = 1..K every run of the k-th
 /// largest model size N is predicted from the runs of the smaller sizes, with larger sizes and
-/// the original targets removed. A held-out run's actual accuracy is the mean of its last
+/// the original targets removed (`by = "size"`); or each size's run of the k-th largest D from
+/// its runs of smaller D (`by = "tokens"`). A held-out run's actual accuracy is the mean of its last
 /// `ladder.target_last` checkpoints, as the `ladder` stage scores targets.
 pub fn ladder_backtest(
     runs: &TrainingRuns,
@@ -173,20 +263,45 @@ pub fn ladder_backtest(
         .iter()
         .filter(|r| r.role == Role::Ladder)
         .collect();
-    let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
-    sizes.sort_by(|a, b| b.total_cmp(a));
-    sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
-    let (count, note) = feasible_holdouts(
-        params.holdout,
-        sizes.len(),
-        params.min_sizes,
-        "model size",
-        "min_sizes",
-    )?;
-    let results = (1..=count)
-        .into_par_iter()
-        .map(|k| run_holdout(runs, &ladder, k, sizes[k - 1], &params.ladder))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let results = match params.by {
+        HoldOutBy::Size => {
+            let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
+            sizes.sort_by(|a, b| b.total_cmp(a));
+            sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
+            let (count, note) = feasible_holdouts(
+                params.holdout,
+                sizes.len(),
+                params.min_sizes,
+                "model size",
+                "min_sizes",
+            )?;
+            let results = (1..=count)
+                .into_par_iter()
+                .map(|k| {
+                    let split = split_by_size(&ladder, sizes[k - 1]);
+                    run_holdout(runs, k, split, &params.ladder)
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (results, note)
+        }
+        HoldOutBy::Tokens => {
+            let sizes = by_tokens(&ladder);
+            let multiples = sizes.iter().map(Vec::len).min().unwrap_or(0);
+            let (count, note) = feasible_holdouts(
+                params.holdout,
+                multiples,
+                params.min_multiples,
+                "token multiple",
+                "min_multiples",
+            )?;
+            let results = (1..=count)
+                .into_par_iter()
+                .map(|k| run_holdout(runs, k, split_by_tokens(&sizes, k), &params.ladder))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            (results, note)
+        }
+    };
+    let (results, note) = results;
 
     let mut fixed = Vec::new();
     if let Some((_, _, method)) = results.first() {

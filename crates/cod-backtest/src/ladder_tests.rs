@@ -140,3 +140,43 @@ fn bad_parameters_and_short_ladders_are_errors() {
     assert_eq!(b.holdouts.len(), 2);
     assert!(b.note.unwrap().contains("only k = 1..2 ran"));
 }
+
+#[test]
+fn by_tokens_holds_out_each_sizes_largest_d() {
+    let mut params: LadderBacktestParams = defaults();
+    params.by = crate::HoldOutBy::Tokens;
+    params.holdout = 2;
+    let b = ladder_backtest(&runs(), &params).unwrap();
+    // Three token multiples, two kept: only k = 1 runs, and the artifact says why.
+    assert_eq!(b.holdouts.len(), 1);
+    assert!(
+        b.note.as_deref().unwrap().contains("only k = 1..1 ran"),
+        "{:?}",
+        b.note
+    );
+    let h = &b.holdouts[0];
+    assert_eq!(h.held_out, ["190M-5xC", "370M-5xC", "760M-5xC", "1B-5xC"]);
+    assert_eq!(h.fitted.len(), 8);
+    assert!(h.fitted.iter().all(|r| !r.ends_with("-5xC")));
+    assert_eq!(h.dropped, ["7B"]);
+    assert_eq!(b.rows.len(), 4 * 8);
+    // Extrapolating 2.5× in D on noise-free data from the law itself: as close as in N.
+    for r in b.rows.iter().filter(|r| r.method == "ladder") {
+        assert!(r.abs_error.unwrap() < 0.01, "{r:?}");
+    }
+
+    params.min_multiples = 3;
+    let err = ladder_backtest(&runs(), &params).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the ladder has 3 token multiples; a backtest fits on at least `min_multiples` = 3 and \
+         holds out one more, so it needs at least 4"
+    );
+    params.min_multiples = 1;
+    let err = ladder_backtest(&runs(), &params).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("`min_multiples` must be at least 2"),
+        "{err}"
+    );
+}

@@ -29,7 +29,9 @@ mod per_item;
 mod recommend;
 
 pub use holdout::drop_models;
-pub use ladder::{LADDER_BINARY, LadderBacktestParams, LadderBacktestStage, ladder_backtest};
+pub use ladder::{
+    HoldOutBy, LADDER_BINARY, LadderBacktestParams, LadderBacktestStage, ladder_backtest,
+};
 pub use per_item::{BINARY, BacktestParams, BacktestStage, backtest};
 pub use recommend::{
     LADDER_RECOMMEND_BINARY, LadderRecommendParams, LadderRecommendStage, RECOMMEND_BINARY,
