@@ -96,6 +96,8 @@ pub fn updated_step2(
         step2_skip: params.step2_skip,
         step2_smooth: params.step2_smooth,
         step2_anchor: false,
+        // The target is one run: its points all count.
+        step2_sizes: 0,
     };
     let own = prepare_task(&[so_far], &task.name, &options)?;
     if let Some(why) = own.no_intermediate {

@@ -219,3 +219,30 @@ fn updating_step_2_with_the_target_moves_the_prediction_toward_it() {
         crate::updated_prediction(task, &trajectory(0.04).first(1), TARGET, &params()).unwrap();
     assert!((none - ladder).abs() < 1e-4, "{none} vs {ladder}");
 }
+
+#[test]
+fn step_2_on_the_largest_sizes_only() {
+    // The runs of the two largest sizes alone still pin the sigmoid: on noise-free data the
+    // target is recovered as with every run (0.3 points, as above).
+    let mut p = params();
+    p.step2_sizes = 2;
+    let runs = synthetic_ladder(0.0, 0.0, 1);
+    let (loss, chained, step2) = errors(&runs, &p);
+    assert!(
+        loss < 0.003 && chained < 0.003 && step2 < 0.003,
+        "{loss} {chained} {step2}"
+    );
+    let fits = fit_ladder(&runs, &p).unwrap();
+    let all = fit_ladder(&runs, &params()).unwrap();
+    // 2 of 4 sizes: half the step-2 points, plus the anchor.
+    let points = |f: &cod_artifact::LadderFits| f.tasks[0].step2_points.len();
+    assert_eq!(points(&fits) - 1, (points(&all) - 1) / 2);
+    assert!(
+        fits.method.contains("the 2 largest sizes' runs only"),
+        "{}",
+        fits.method
+    );
+    // More sizes than the ladder has is every size.
+    p.step2_sizes = 9;
+    assert_eq!(points(&fit_ladder(&runs, &p).unwrap()), points(&all));
+}

@@ -66,6 +66,8 @@ pub struct PrepareOptions<'a> {
     pub step2_skip: f64,
     pub step2_smooth: usize,
     pub step2_anchor: bool,
+    /// Step 2 points from the runs of the this-many largest sizes of `runs` only (0: all).
+    pub step2_sizes: usize,
 }
 
 /// A run's series, or an error naming the run, its file and what is missing.
@@ -107,6 +109,16 @@ pub fn prepare_task(
         one_step: Vec::new(),
         no_intermediate: None,
     };
+    let mut sizes: Vec<f64> = runs.iter().map(|r| r.params).collect();
+    sizes.sort_by(|a, b| b.total_cmp(a));
+    sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
+    let step2_min_params = match options.step2_sizes {
+        0 => f64::NEG_INFINITY,
+        k => sizes
+            .get(k.min(sizes.len()).saturating_sub(1))
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY),
+    };
     for run in runs {
         let accuracy = series(run, task, options.accuracy)?;
         prepared.one_step.push((
@@ -131,6 +143,9 @@ pub fn prepare_task(
         prepared
             .compute
             .push((run.flops() / cod_fit::COMPUTE_UNIT, final_loss));
+        if run.params < step2_min_params {
+            continue;
+        }
         let skip = skip_count(loss.len(), options.step2_skip);
         let xs = moving_average(&loss[skip..], options.step2_smooth);
         let ys = moving_average(&accuracy[skip..], options.step2_smooth);

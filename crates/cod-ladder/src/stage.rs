@@ -88,6 +88,12 @@ pub struct LadderParams {
     #[arg(long, default_value_t = default_true(), action = clap::ArgAction::Set)]
     #[serde(default = "default_true")]
     pub step2_anchor: bool,
+    /// Step 2 fits on the runs of the this-many largest model sizes only (0: every size), so
+    /// the sigmoid is shaped by the losses nearest the target's. Step 1 and the one-step
+    /// variants still fit on every run.
+    #[arg(long, default_value_t = 0)]
+    #[serde(default)]
+    pub step2_sizes: usize,
     /// A target's actual loss and accuracy are the means of its last this-many checkpoints.
     #[arg(long, default_value_t = default_last())]
     #[serde(default = "default_last")]
@@ -137,13 +143,18 @@ impl LadderParams {
     fn describe(&self) -> String {
         format!(
             "intermediate={} step1: mean of last {} checkpoints, huber({}) on ln L; step2: skip {} \
-             of each run, moving average {}, anchor (0, 1) {}",
+             of each run, moving average {}, anchor (0, 1) {}{}",
             self.intermediate,
             self.step1_last,
             self.huber_delta,
             self.step2_skip,
             self.step2_smooth,
-            if self.step2_anchor { "on" } else { "off" }
+            if self.step2_anchor { "on" } else { "off" },
+            if self.step2_sizes > 0 {
+                format!(", the {} largest sizes' runs only", self.step2_sizes)
+            } else {
+                String::new()
+            }
         )
     }
 }
@@ -239,6 +250,7 @@ fn fit_task(
         step2_skip: params.step2_skip,
         step2_smooth: params.step2_smooth,
         step2_anchor: params.step2_anchor,
+        step2_sizes: params.step2_sizes,
     };
     let prepared = prepare_task(ladder, task, &options)?;
     let (huber, squared) = params.fit_options();
@@ -471,7 +483,7 @@ impl Stage for LadderStage {
     type Output = LadderFits;
     const KIND: &'static str = "ladder";
     /// This crate's preparation and fits, on `fit`'s laws and least squares.
-    const CODE: Code = Code::new("ladder", 5, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("ladder", 6, &[&FitStage::CODE]);
 
     fn validate(params: &LadderParams) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&params.step2_skip) {
