@@ -132,11 +132,7 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
     let head = |k: usize| lines[..=k].join("\n") + "\n";
     let run = p.write("growing.csv", &head(20));
     let csv = p.path().join("out/olmo-ladder/monitor-growing.csv");
-    let rows = || {
-        std::fs::read_to_string(&csv)
-            .map(|t| t.lines().count().saturating_sub(1))
-            .unwrap_or(0)
-    };
+    let rows = || std::fs::read_to_string(&csv).map_or(0, |t| t.lines().count().saturating_sub(1));
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cod"))
         .args([
             "monitor",
@@ -158,7 +154,7 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
         .unwrap();
     let wait_for = |n: usize| {
         let start = Instant::now();
-        while rows() < n && start.elapsed() < Duration::from_secs(300) {
+        while rows() < n && start.elapsed() < Duration::from_mins(5) {
             std::thread::sleep(Duration::from_millis(100));
         }
         rows()

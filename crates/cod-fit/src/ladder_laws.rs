@@ -105,6 +105,66 @@ impl Law for LossToAccuracy {
     }
 }
 
+/// Step 2's sigmoid with its floor pinned at the chance rate: a = chance − b, so
+/// Acc(L) = (chance − b)/(1 + exp(−k·(L − L0))) + b tends to chance as L grows. Its parameters are
+/// [`LossToAccuracy`]'s (a, L0, k, b), with b ∈ [chance, 1] and a ignored while fitting (its
+/// gradient is 0); [`ChanceFloor::pinned`] writes a = chance − b into a fit's parameters, so
+/// [`LossToAccuracy`] evaluates them as they were fitted.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChanceFloor {
+    /// The task's random-guess accuracy.
+    pub chance: f64,
+}
+
+impl ChanceFloor {
+    /// `p` with a = chance − b.
+    #[must_use]
+    pub fn pinned(&self, mut p: Vec<f64>) -> Vec<f64> {
+        p[0] = self.chance - p[3];
+        p
+    }
+}
+
+impl Law for ChanceFloor {
+    type Input = f64;
+
+    fn names(&self) -> &[&'static str] {
+        &["a", "L0", "k", "b"]
+    }
+
+    fn value(&self, l: f64, p: &[f64]) -> f64 {
+        let (l0, k, b) = (p[1], p[2], p[3]);
+        (self.chance - b) / (1.0 + (-k * (l - l0)).exp()) + b
+    }
+
+    fn gradient(&self, l: f64, p: &[f64], grad: &mut [f64]) {
+        let (l0, k, b) = (p[1], p[2], p[3]);
+        let a = self.chance - b;
+        let s = 1.0 / (1.0 + (-k * (l - l0)).exp());
+        let ds = s * (1.0 - s);
+        grad[0] = 0.0;
+        grad[1] = -a * ds * k;
+        grad[2] = a * ds * (l - l0);
+        grad[3] = 1.0 - s;
+    }
+
+    fn bounds(&self) -> Vec<(f64, f64)> {
+        let mut bounds = LossToAccuracy {
+            chance: self.chance,
+        }
+        .bounds();
+        bounds[3] = (self.chance, 1.0);
+        bounds
+    }
+
+    fn starts(&self) -> Vec<Vec<f64>> {
+        LossToAccuracy {
+            chance: self.chance,
+        }
+        .starts()
+    }
+}
+
 /// Step 2 as a logit-linear link: logit((Acc − chance)/(1 − chance)) = α + β·L, so
 /// Acc(L) = chance + (1 − chance)·σ(α + β·L), with β ≤ 0 (accuracy falls as loss rises). The
 /// floor is the chance rate and the ceiling 1, fixed, leaving two free parameters where the
@@ -367,6 +427,33 @@ mod tests {
             &[0.4, 0.9, 1.6],
             &[3.0, -2.5],
         );
+        check(
+            &ChanceFloor { chance: 0.25 },
+            &[0.4, 0.9, 1.6],
+            &[-0.7, 0.9, 4.0, 0.95],
+        );
+    }
+
+    /// The chance-floored sigmoid from known (L0, k, b) = (1.1, 5, 0.98), chance 0.25, at 30
+    /// losses in [0.6, 2.0]: the fit recovers them to the optimizer's tolerance (1e-4, the
+    /// sigmoid's k is the loosest), and `pinned` gives parameters `LossToAccuracy` evaluates to
+    /// the same curve, floor 0.25.
+    #[test]
+    fn chance_floor_oracle() {
+        let law = ChanceFloor { chance: 0.25 };
+        let truth = [0.25 - 0.98, 1.1, 5.0, 0.98];
+        let x: Vec<f64> = (0..30).map(|i| 0.6 + 1.4 * f64::from(i) / 29.0).collect();
+        let y: Vec<f64> = x.iter().map(|&l| law.value(l, &truth)).collect();
+        let fit = crate::fit(&law, &x, &y, crate::FitOptions::default()).unwrap();
+        let p = law.pinned(fit.params);
+        for (got, want) in p.iter().zip(truth) {
+            assert!((got - want).abs() < 1e-4, "{p:?} vs {truth:?}");
+        }
+        let free = LossToAccuracy { chance: 0.25 };
+        for &l in &[0.0, 0.9, 3.0, 50.0] {
+            assert!((free.value(l, &p) - law.value(l, &p)).abs() < 1e-12);
+        }
+        assert!((free.value(1e3, &p) - 0.25).abs() < 1e-9);
     }
 
     /// The logit-linear link from known (α, β) = (4, −3) at 30 losses in [0.6, 2.0], chance 0.25.

@@ -24,7 +24,8 @@ mod stage;
 
 pub use fitting::{Fit, FitOptions, Loss, fit};
 pub use ladder_laws::{
-    LogitLinear, LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute, TaskLoss,
+    ChanceFloor, LogitLinear, LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute,
+    TaskLoss,
 };
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{

@@ -3,7 +3,7 @@
 
 use anyhow::bail;
 use cod_artifact::{LadderTask, Monitor, TrainingRun};
-use cod_fit::{Law, LossToAccuracy, Restarted, TaskLoss, fit, quantile};
+use cod_fit::{Law, LossToAccuracy, TaskLoss, quantile};
 
 use crate::LadderParams;
 use crate::prepare::{PrepareOptions, prepare_task, series};
@@ -89,15 +89,11 @@ pub fn updated_step2(
     if task.step2.params.is_empty() {
         bail!("task `{}`: step 2 did not fit on the ladder", task.name);
     }
+    // No second anchor, and the target is one run: its points all count.
     let options = PrepareOptions {
-        intermediate: &params.intermediate,
-        accuracy: &params.accuracy,
-        step1_last: params.step1_last,
-        step2_skip: params.step2_skip,
-        step2_smooth: params.step2_smooth,
         step2_anchor: false,
-        // The target is one run: its points all count.
         step2_sizes: 0,
+        ..params.prepare_options()
     };
     let own = prepare_task(&[so_far], &task.name, &options)?;
     if let Some(why) = own.no_intermediate {
@@ -109,13 +105,14 @@ pub fn updated_step2(
         .map(|&[l, a]| (l, a))
         .chain(own.step2)
         .unzip();
-    let restarted = Restarted {
-        law: LossToAccuracy {
-            chance: task.chance,
-        },
-        starts: vec![task.step2.params.clone()],
-    };
-    Ok(fit(&restarted, &x, &y, params.fit_options().1)?.params)
+    Ok(crate::stage::fit_step2(
+        task.chance,
+        params.step2_floor,
+        (&x, &y),
+        params.fit_options().1,
+        Some(&task.step2.params),
+    )?
+    .params)
 }
 
 /// The target's final accuracy predicted with step 2 updated from its checkpoints so far:

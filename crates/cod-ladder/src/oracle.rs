@@ -246,3 +246,36 @@ fn step_2_on_the_largest_sizes_only() {
     p.step2_sizes = 9;
     assert_eq!(points(&fit_ladder(&runs, &p).unwrap()), points(&all));
 }
+
+#[test]
+fn step_2_with_its_floor_at_chance() {
+    // The synthetic sigmoid's floor a + b is 0.3: with chance 0.3 the pinned sigmoid is the true
+    // family, and the target is recovered as by the free one (0.3 points, as above).
+    let mut p = params();
+    p.step2_floor = crate::Step2Floor::Chance;
+    p.chance = 0.3;
+    let runs = synthetic_ladder(0.0, 0.0, 1);
+    let (loss, chained, step2) = errors(&runs, &p);
+    assert!(
+        loss < 0.003 && chained < 0.003 && step2 < 0.003,
+        "{loss} {chained} {step2}"
+    );
+    let fits = fit_ladder(&runs, &p).unwrap();
+    let s2 = &fits.tasks[0].step2.params;
+    assert!((s2[0] + s2[3] - p.chance).abs() < 1e-12, "{s2:?}");
+    assert!(fits.method.contains("floor at chance"), "{}", fits.method);
+    // The bootstrap's draws keep the pin.
+    assert_eq!(fits.tasks[0].draws.len(), p.bootstrap);
+    for (_, d2) in &fits.tasks[0].draws {
+        assert!((d2[0] + d2[3] - p.chance).abs() < 1e-12, "{d2:?}");
+    }
+    // A floor pinned at the wrong rate (0.25) bends the curve: 3.7 points off at the target
+    // here. The option is not a no-op, and the free fit does not need the rate.
+    p.chance = 0.25;
+    let (_, chained, _) = errors(&runs, &p);
+    assert!(chained > 0.01, "{chained}");
+    let mut free = params();
+    free.chance = 0.25;
+    let (_, chained, _) = errors(&runs, &free);
+    assert!(chained < 0.003, "{chained}");
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use cod_artifact::{LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns};
 use cod_fit::{
-    COMPUTE_UNIT, Fit, FitOptions, FitStage, Law, LogitLinear, Loss, LossFromCompute,
+    COMPUTE_UNIT, ChanceFloor, Fit, FitOptions, FitStage, Law, LogitLinear, Loss, LossFromCompute,
     LossToAccuracy, OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
@@ -15,6 +15,57 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::prepare::{PrepareOptions, mean_last, prepare_task, series, std_dev};
+
+/// Step 2's floor, the accuracy it tends to as loss grows: fitted (a + b) or the chance rate.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step2Floor {
+    /// a and b both free, as the ladder paper fits them.
+    #[default]
+    Free,
+    /// a = chance − b: three free parameters, the floor at the task's chance rate.
+    Chance,
+}
+
+/// Step 2's sigmoid fitted to (`x`, `y`) with `floor`, from `start` when given (a bootstrap or an
+/// update restarts from the full fit), else from the law's own grid. The parameters are always
+/// [`LossToAccuracy`]'s (a, L0, k, b).
+pub(crate) fn fit_step2(
+    chance: f64,
+    floor: Step2Floor,
+    (x, y): (&[f64], &[f64]),
+    options: FitOptions,
+    start: Option<&[f64]>,
+) -> anyhow::Result<Fit> {
+    fn run<L: Law<Input = f64>>(
+        law: L,
+        (x, y): (&[f64], &[f64]),
+        options: FitOptions,
+        start: Option<&[f64]>,
+    ) -> anyhow::Result<Fit> {
+        match start {
+            Some(start) => fit(
+                &Restarted {
+                    law,
+                    starts: vec![start.to_vec()],
+                },
+                x,
+                y,
+                options,
+            ),
+            None => fit(&law, x, y, options),
+        }
+    }
+    match floor {
+        Step2Floor::Free => run(LossToAccuracy { chance }, (x, y), options, start),
+        Step2Floor::Chance => {
+            let law = ChanceFloor { chance };
+            let mut f = run(law, (x, y), options, start)?;
+            f.params = law.pinned(f.params);
+            Ok(f)
+        }
+    }
+}
 
 fn default_chance() -> f64 {
     0.25
@@ -94,6 +145,10 @@ pub struct LadderParams {
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub step2_sizes: usize,
+    /// Step 2's floor: `free` (a and b fitted, the paper's) or `chance` (a = chance − b).
+    #[arg(long, value_enum, default_value_t = Step2Floor::Free)]
+    #[serde(default)]
+    pub step2_floor: Step2Floor,
     /// A target's actual loss and accuracy are the means of its last this-many checkpoints.
     #[arg(long, default_value_t = default_last())]
     #[serde(default = "default_last")]
@@ -124,6 +179,19 @@ pub struct LadderParams {
 }
 
 impl LadderParams {
+    /// How the ladder's runs are prepared for the fits.
+    pub(crate) fn prepare_options(&self) -> PrepareOptions<'_> {
+        PrepareOptions {
+            intermediate: &self.intermediate,
+            accuracy: &self.accuracy,
+            step1_last: self.step1_last,
+            step2_skip: self.step2_skip,
+            step2_smooth: self.step2_smooth,
+            step2_anchor: self.step2_anchor,
+            step2_sizes: self.step2_sizes,
+        }
+    }
+
     /// The fit options of step 1 and L(C) (Huber on ln L) and of the accuracy fits (squared).
     pub(crate) fn fit_options(&self) -> (FitOptions, FitOptions) {
         let with = |loss| FitOptions {
@@ -143,7 +211,7 @@ impl LadderParams {
     fn describe(&self) -> String {
         format!(
             "intermediate={} step1: mean of last {} checkpoints, huber({}) on ln L; step2: skip {} \
-             of each run, moving average {}, anchor (0, 1) {}{}",
+             of each run, moving average {}, anchor (0, 1) {}{}{}",
             self.intermediate,
             self.step1_last,
             self.huber_delta,
@@ -154,6 +222,10 @@ impl LadderParams {
                 format!(", the {} largest sizes' runs only", self.step2_sizes)
             } else {
                 String::new()
+            },
+            match self.step2_floor {
+                Step2Floor::Free => "",
+                Step2Floor::Chance => ", floor at chance",
             }
         )
     }
@@ -243,15 +315,7 @@ fn fit_task(
     variance_run: &TrainingRun,
     params: &LadderParams,
 ) -> anyhow::Result<LadderTask> {
-    let options = PrepareOptions {
-        intermediate: &params.intermediate,
-        accuracy: &params.accuracy,
-        step1_last: params.step1_last,
-        step2_skip: params.step2_skip,
-        step2_smooth: params.step2_smooth,
-        step2_anchor: params.step2_anchor,
-        step2_sizes: params.step2_sizes,
-    };
+    let options = params.prepare_options();
     let prepared = prepare_task(ladder, task, &options)?;
     let (huber, squared) = params.fit_options();
 
@@ -268,7 +332,13 @@ fn fit_task(
         chance: params.chance(task),
     };
     let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
-    let step2 = fit_or_say_why(fit(&sigmoid, &x2, &y2, squared));
+    let step2 = fit_or_say_why(fit_step2(
+        sigmoid.chance,
+        params.step2_floor,
+        (&x2, &y2),
+        squared,
+        None,
+    ));
     let logit = LogitLinear {
         chance: sigmoid.chance,
     };
@@ -444,10 +514,6 @@ fn bootstrap_steps(
     step2: &[f64],
 ) -> Vec<(Vec<f64>, Vec<f64>)> {
     let (huber, squared) = params.fit_options();
-    let restarted = Restarted {
-        law: sigmoid,
-        starts: vec![step2.to_vec()],
-    };
     (0..params.bootstrap)
         .into_par_iter()
         .filter_map(|b| {
@@ -468,7 +534,14 @@ fn bootstrap_steps(
                 prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
             let s1 = fit(&TaskLoss, &x1, &y1, huber).ok()?;
             let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
-            let s2 = fit(&restarted, &x2, &y2, squared).ok()?;
+            let s2 = fit_step2(
+                sigmoid.chance,
+                params.step2_floor,
+                (&x2, &y2),
+                squared,
+                Some(step2),
+            )
+            .ok()?;
             Some((s1.params, s2.params))
         })
         .collect()
