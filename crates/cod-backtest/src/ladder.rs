@@ -263,7 +263,8 @@ pub fn ladder_backtest(
         .iter()
         .filter(|r| r.role == Role::Ladder)
         .collect();
-    let results = match params.by {
+    // Each holdout's split of the runs, k = 1..K in order.
+    let (splits, note): (Vec<Split>, _) = match params.by {
         HoldOutBy::Size => {
             let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
             sizes.sort_by(|a, b| b.total_cmp(a));
@@ -275,14 +276,11 @@ pub fn ladder_backtest(
                 "model size",
                 "min_sizes",
             )?;
-            let results = (1..=count)
-                .into_par_iter()
-                .map(|k| {
-                    let split = split_by_size(&ladder, sizes[k - 1]);
-                    run_holdout(runs, k, split, &params.ladder)
-                })
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            (results, note)
+            let splits = sizes[..count]
+                .iter()
+                .map(|&size| split_by_size(&ladder, size))
+                .collect();
+            (splits, note)
         }
         HoldOutBy::Tokens => {
             let sizes = by_tokens(&ladder);
@@ -294,14 +292,15 @@ pub fn ladder_backtest(
                 "token multiple",
                 "min_multiples",
             )?;
-            let results = (1..=count)
-                .into_par_iter()
-                .map(|k| run_holdout(runs, k, split_by_tokens(&sizes, k), &params.ladder))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            (results, note)
+            let splits = (1..=count).map(|k| split_by_tokens(&sizes, k)).collect();
+            (splits, note)
         }
     };
-    let (results, note) = results;
+    let results = splits
+        .into_par_iter()
+        .enumerate()
+        .map(|(i, split)| run_holdout(runs, i + 1, split, &params.ladder))
+        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let mut fixed = Vec::new();
     if let Some((_, _, method)) = results.first() {
