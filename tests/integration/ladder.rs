@@ -233,8 +233,9 @@ fn olmo_ingest_recomputes_mmlu_from_its_four_groups() {
 
 #[test]
 fn olmo_ladder_variants_run() {
-    // The intermediate features the paper compares: TaskCE and C4 loss.
-    for intermediate in ["task-ce", "c4-loss"] {
+    // The intermediate features the paper compares, TaskCE and C4 loss, and the soft
+    // probability's complement, an error rate in (0, 1).
+    for intermediate in ["task-ce", "c4-loss", "soft-error"] {
         let (p, _) = run_olmo_ladder(&["--set", &format!("ladder.intermediate={intermediate}")]);
         let fits = p.artifact_json("out/olmo-ladder/ladder.bin");
         for task in fits["tasks"].as_array().unwrap() {
@@ -243,6 +244,10 @@ fn olmo_ladder_variants_run() {
                     t["accuracy_predicted"].is_number(),
                     "{intermediate}: {task}"
                 );
+                if intermediate == "soft-error" {
+                    let loss = t["loss_actual"].as_f64().unwrap();
+                    assert!(loss > 0.0 && loss < 1.0, "{task}");
+                }
             }
         }
     }

@@ -45,6 +45,11 @@ pub struct LadderTask {
     pub one_step_compute: LawFit,
     /// Step 2 as a logit-linear link, Acc = chance + (1 − chance)·σ(α + β·L), on step 2's points.
     pub step2_logit: LawFit,
+    /// The direct law on log accuracy, ln(−ln Acc) = ln(A·N^(−α) + B·D^(−β)), parameters
+    /// (ln A, ln B, α, β), fitted to one point per run as the one-step variant is.
+    pub log_power: LawFit,
+    /// The same on compute: ln(−ln Acc) = ln A − α·ln C, parameters (ln A, α).
+    pub log_power_compute: LawFit,
     /// Standard deviation (ddof 0) of the task loss over the last checkpoints of the variance run.
     pub loss_std: f64,
     /// The same for accuracy.
@@ -118,6 +123,10 @@ pub struct LadderTarget {
     pub accuracy_one_step_compute: Option<f64>,
     /// The logit-linear step 2 at `loss_predicted`. The method `ladder-logit`.
     pub accuracy_logit: Option<f64>,
+    /// The direct law on log accuracy at the target's (N, D). The method `log-power`.
+    pub accuracy_log_power: Option<f64>,
+    /// The direct law on log accuracy at the target's compute. The method `log-power-compute`.
+    pub accuracy_log_power_compute: Option<f64>,
     /// The largest ladder run's (by compute) final accuracy. The method `no-change`.
     pub accuracy_no_change: Option<f64>,
     /// A straight line in log compute through the 3 largest ladder runs' final accuracies,
@@ -141,7 +150,7 @@ fn rel_error(prediction: Option<f64>, actual: Option<f64>) -> Option<f64> {
 impl LadderTarget {
     /// Every accuracy method's prediction, by method name.
     #[must_use]
-    pub fn methods(&self) -> [(LadderMethod, Option<f64>); 8] {
+    pub fn methods(&self) -> [(LadderMethod, Option<f64>); 10] {
         [
             (LadderMethod::Ladder, self.accuracy_predicted),
             (LadderMethod::LadderStep2, self.accuracy_step2),
@@ -152,6 +161,11 @@ impl LadderTarget {
             (LadderMethod::OneStep, self.accuracy_one_step),
             (LadderMethod::OneStepCompute, self.accuracy_one_step_compute),
             (LadderMethod::LadderLogit, self.accuracy_logit),
+            (LadderMethod::LogPower, self.accuracy_log_power),
+            (
+                LadderMethod::LogPowerCompute,
+                self.accuracy_log_power_compute,
+            ),
             (LadderMethod::NoChange, self.accuracy_no_change),
             (LadderMethod::LogLinear, self.accuracy_log_linear),
         ]
@@ -163,6 +177,7 @@ const CSV_HEADER: &str = "target,task,actual,predicted,abs_error,rel_error,\
 loss_actual,loss_predicted,step1_abs_error,step1_rel_error,step2_predicted,step2_abs_error,\
 loss_intermediate_predicted,loss_intermediate_abs_error,one_step_predicted,one_step_abs_error,\
 one_step_compute_predicted,one_step_compute_abs_error,logit_predicted,logit_abs_error,\
+log_power_predicted,log_power_abs_error,log_power_compute_predicted,log_power_compute_abs_error,\
 no_change_predicted,no_change_abs_error,\
 log_linear_predicted,log_linear_abs_error,loss_std,accuracy_std";
 
@@ -289,6 +304,10 @@ impl LadderFits {
                     cell(abs_error(t.accuracy_one_step_compute, t.accuracy_actual)),
                     cell(t.accuracy_logit),
                     cell(abs_error(t.accuracy_logit, t.accuracy_actual)),
+                    cell(t.accuracy_log_power),
+                    cell(abs_error(t.accuracy_log_power, t.accuracy_actual)),
+                    cell(t.accuracy_log_power_compute),
+                    cell(abs_error(t.accuracy_log_power_compute, t.accuracy_actual)),
                     cell(t.accuracy_no_change),
                     cell(abs_error(t.accuracy_no_change, t.accuracy_actual)),
                     cell(t.accuracy_log_linear),
@@ -372,7 +391,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 7;
+    const SCHEMA_VERSION: u32 = 8;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {
@@ -384,6 +403,8 @@ impl Artifact for LadderFits {
                 ("loss_from_compute", &task.loss_from_compute),
                 ("one_step", &task.one_step),
                 ("one_step_compute", &task.one_step_compute),
+                ("log_power", &task.log_power),
+                ("log_power_compute", &task.log_power_compute),
             ] {
                 if !fit.params.is_empty() {
                     crate::validate::length(fit.params.len(), fit.names.len(), &at(law))?;
@@ -477,6 +498,8 @@ impl Artifact for LadderFits {
                 ("L(C)", &task.loss_from_compute),
                 ("one-step", &task.one_step),
                 ("one-step on compute", &task.one_step_compute),
+                ("log-power", &task.log_power),
+                ("log-power on compute", &task.log_power_compute),
             ] {
                 if let Some(why) = &fit.failure {
                     let _ = writeln!(out, "    {}: {step} fit failed: {why}", task.name);

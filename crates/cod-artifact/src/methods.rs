@@ -137,6 +137,10 @@ methods! {
         OneStepCompute = "one-step-compute", needs "accuracy on compute", false;
         /// Step 1, then the logit-linear link (floor at chance, ceiling 1) instead of the sigmoid.
         LadderLogit = "ladder-logit", needs "step 1 and the logit-linear step 2", false;
+        /// −ln Acc as a power law in N and D, fitted directly (no intermediate).
+        LogPower = "log-power", needs "−ln accuracy on (N, D)", false;
+        /// −ln Acc as a power law in compute, fitted directly.
+        LogPowerCompute = "log-power-compute", needs "−ln accuracy on compute", false;
         /// The largest ladder run's final accuracy.
         NoChange = "no-change", needs "the largest ladder run", false;
         /// A line in log10 compute through the largest runs.

@@ -101,6 +101,8 @@ fn failure(task: &LadderTask, method: LadderMethod) -> Option<String> {
         LadderMethod::LadderLogit => {
             vec![("step 1", &task.step1), ("logit step 2", &task.step2_logit)]
         }
+        LadderMethod::LogPower => vec![("log-power", &task.log_power)],
+        LadderMethod::LogPowerCompute => vec![("log-power on compute", &task.log_power_compute)],
         LadderMethod::NoChange | LadderMethod::LogLinear => Vec::new(),
     };
     needs

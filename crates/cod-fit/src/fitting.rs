@@ -124,6 +124,8 @@ struct Problem<'a, L: Law + ?Sized> {
     law: &'a L,
     x: &'a [L::Input],
     y: &'a [f64],
+    /// Each point's weight on its loss; all 1 when `None`.
+    weights: Option<&'a [f64]>,
     loss: Loss,
     transforms: Vec<Transform>,
 }
@@ -135,6 +137,10 @@ impl<L: Law + ?Sized> Problem<'_, L> {
             .zip(u)
             .map(|(t, &u)| t.forward(u))
             .unzip()
+    }
+
+    fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i])
     }
 
     /// Loss and its derivative at residual r.
@@ -157,7 +163,8 @@ impl<L: Law + ?Sized> CostFunction for Problem<'_, L> {
             .x
             .iter()
             .zip(self.y)
-            .map(|(&x, &y)| self.loss(self.law.value(x, &p) - y).0)
+            .enumerate()
+            .map(|(i, (&x, &y))| self.weight(i) * self.loss(self.law.value(x, &p) - y).0)
             .sum();
         // A non-finite cost ends this start: argmin's line search would otherwise search forever.
         if cost.is_finite() {
@@ -178,8 +185,9 @@ impl<L: Law + ?Sized> Gradient for Problem<'_, L> {
         let (p, dp) = self.params(u);
         let mut grad = vec![0.0; p.len()];
         let mut df = vec![0.0; p.len()];
-        for (&x, &y) in self.x.iter().zip(self.y) {
+        for (i, (&x, &y)) in self.x.iter().zip(self.y).enumerate() {
             let (_, dl) = self.loss(self.law.value(x, &p) - y);
+            let dl = self.weight(i) * dl;
             self.law.gradient(x, &p, &mut df);
             for k in 0..p.len() {
                 grad[k] += dl * df[k] * dp[k];
@@ -203,8 +211,28 @@ pub fn fit<L: Law + ?Sized>(
     y: &[f64],
     options: FitOptions,
 ) -> anyhow::Result<Fit> {
+    fit_weighted(law, x, y, None, options)
+}
+
+/// [`fit`] with each point's loss multiplied by its weight (e.g. 1/n for the n points of one run,
+/// so every run counts equally). The reported `rmse` is unweighted.
+pub fn fit_weighted<L: Law + ?Sized>(
+    law: &L,
+    x: &[L::Input],
+    y: &[f64],
+    weights: Option<&[f64]>,
+    options: FitOptions,
+) -> anyhow::Result<Fit> {
     if x.len() != y.len() {
         bail!("{} x values but {} y values", x.len(), y.len());
+    }
+    if let Some(w) = weights {
+        if w.len() != x.len() {
+            bail!("{} x values but {} weights", x.len(), w.len());
+        }
+        if let Some(bad) = w.iter().find(|w| !(w.is_finite() && **w >= 0.0)) {
+            bail!("a weight must be finite and non-negative, found {bad}");
+        }
     }
     if x.is_empty() {
         bail!("no points to fit");
@@ -216,6 +244,7 @@ pub fn fit<L: Law + ?Sized>(
         law,
         x,
         y,
+        weights,
         loss: options.loss,
         transforms: law.bounds().into_iter().map(Transform::new).collect(),
     };

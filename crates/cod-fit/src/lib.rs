@@ -19,13 +19,17 @@ mod fitting;
 pub mod irt;
 pub mod irt_marginal;
 mod ladder_laws;
+mod ladder_variants;
 mod laws;
 mod stage;
 
-pub use fitting::{Fit, FitOptions, Loss, fit};
+pub use fitting::{Fit, FitOptions, Loss, fit, fit_weighted};
 pub use ladder_laws::{
     ChanceFloor, LogitLinear, LossFromCompute, LossToAccuracy, OneStepAccuracy, OneStepCompute,
     TaskLoss,
+};
+pub use ladder_variants::{
+    JointTaskLoss, LogAccuracy, LogAccuracyCompute, Shared, accuracy_from_log_neg_log, log_neg_log,
 };
 pub use laws::{Bnsl, CodLaw, Law, MonotoneQuartic, Restarted, quantile};
 pub use stage::{

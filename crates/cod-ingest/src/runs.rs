@@ -119,7 +119,8 @@ pub struct ColumnNames {
     pub metrics: BTreeMap<String, MetricColumn>,
 }
 
-/// Where a metric comes from: a column pattern, optionally negated (TaskCE is −log p).
+/// Where a metric comes from: a column pattern, optionally negated (TaskCE is −log p) or
+/// complemented (1 − p, an error rate from a probability).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum MetricColumn {
@@ -128,6 +129,8 @@ pub enum MetricColumn {
         column: String,
         #[serde(default)]
         negate: bool,
+        #[serde(default)]
+        complement: bool,
     },
 }
 
@@ -137,10 +140,17 @@ impl MetricColumn {
             MetricColumn::Column(c) | MetricColumn::Spec { column: c, .. } => c,
         }
     }
-    fn sign(&self) -> f64 {
+    /// The metric's value from the column's: −v when negated, 1 − v when complemented (both:
+    /// v − 1).
+    fn apply(&self, v: f64) -> f64 {
         match self {
-            MetricColumn::Spec { negate: true, .. } => -1.0,
-            _ => 1.0,
+            MetricColumn::Column(_) => v,
+            MetricColumn::Spec {
+                negate, complement, ..
+            } => {
+                let v = if *negate { -v } else { v };
+                if *complement { 1.0 - v } else { v }
+            }
         }
     }
 }
@@ -176,6 +186,15 @@ impl Preset {
                         MetricColumn::Spec {
                             column: "eval/downstream_soft_log/{task}_rc_5shot_soft_log".into(),
                             negate: true,
+                            complement: false,
+                        },
+                    ),
+                    (
+                        "soft-error",
+                        MetricColumn::Spec {
+                            column: "eval/downstream_soft/{task}_rc_5shot_soft".into(),
+                            negate: false,
+                            complement: true,
                         },
                     ),
                     (
@@ -451,7 +470,7 @@ fn read_series(
                 let values = file
                     .numbers(pattern)?
                     .into_iter()
-                    .map(|v| spec.sign() * v)
+                    .map(|v| spec.apply(v))
                     .collect();
                 series.push(Series {
                     task: RUN_WIDE.to_owned(),
@@ -473,7 +492,7 @@ fn read_series(
                     break;
                 }
                 for (v, x) in values.iter_mut().zip(file.numbers(&column)?) {
-                    *v += weight * spec.sign() * x;
+                    *v += weight * spec.apply(x);
                 }
             }
             match absent {
@@ -491,4 +510,35 @@ fn read_series(
 
 fn name_or_unset(name: Option<&String>) -> String {
     name.map_or_else(|| "(unset)".to_owned(), |n| format!("`{n}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MetricColumn;
+
+    #[test]
+    fn metric_columns_negate_and_complement() {
+        let spec = |negate, complement| MetricColumn::Spec {
+            column: "c".to_owned(),
+            negate,
+            complement,
+        };
+        assert_eq!(MetricColumn::Column("c".to_owned()).apply(0.25), 0.25);
+        assert_eq!(spec(false, false).apply(0.25), 0.25);
+        assert_eq!(spec(true, false).apply(0.25), -0.25);
+        assert_eq!(spec(false, true).apply(0.25), 0.75);
+        assert_eq!(spec(true, true).apply(-0.25), 0.75);
+        let parsed: MetricColumn =
+            toml::from_str::<toml::Table>("m = { column = \"x/{task}\", complement = true }")
+                .unwrap()["m"]
+                .clone()
+                .try_into()
+                .unwrap();
+        let want = MetricColumn::Spec {
+            column: "x/{task}".to_owned(),
+            negate: false,
+            complement: true,
+        };
+        assert_eq!(parsed, want);
+    }
 }

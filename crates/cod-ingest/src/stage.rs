@@ -143,7 +143,8 @@ pub struct IngestRunsParams {
     #[serde(default)]
     pub preset: crate::Preset,
     /// Column names replacing the preset's: `step`, `tokens`, `batch_tokens`, and `metrics`
-    /// (metric name → column pattern with `{task}`, or `{ column = "…", negate = true }`).
+    /// (metric name → column pattern with `{task}`, or `{ column = "…", negate = true }`, or
+    /// `complement = true` for 1 − the column).
     #[serde(default)]
     pub columns: crate::ColumnNames,
     /// The tasks: `[[ingest.tasks]]` with `name` and `source` (the name in the columns; default

@@ -279,3 +279,165 @@ fn step_2_with_its_floor_at_chance() {
     let (_, chained, _) = errors(&runs, &free);
     assert!(chained < 0.003, "{chained}");
 }
+
+#[test]
+fn step_1_on_every_checkpoint() {
+    // The synthetic runs' every checkpoint lies on the step-1 law at the tokens seen so far (no
+    // learning-rate schedule), so fitting them all removes the bias of averaging each run's last
+    // 5 checkpoints (0.14% of loss above): the target's loss is recovered to the optimizer's
+    // tolerance, 1e-5 relative, as with exact final points.
+    let mut p = params();
+    p.step1_points = crate::Step1Points::All;
+    let runs = synthetic_ladder(0.0, 0.0, 1);
+    let (loss, chained, _) = errors(&runs, &p);
+    assert!(loss < 1e-5, "loss relative error {loss}");
+    assert!(chained < 0.003, "chained accuracy error {chained}");
+    let fits = fit_ladder(&runs, &p).unwrap();
+    // 16 runs × (40 checkpoints − the first ⌈10%⌉ = 4).
+    assert_eq!(fits.tasks[0].step1_points.len(), 16 * 36);
+    assert!(fits.method.contains("every checkpoint"), "{}", fits.method);
+
+    // Noise as in the noisy oracle above (0.3% on loss, independent per checkpoint, which real
+    // checkpoints are not): 36 points per run where the paper has one. Over seeds 1..5 the mean
+    // loss error is 0.13% against 0.32% for final points (worst 0.36% and 0.48%). The tolerance
+    // is the final points' own, 1.5%, with the mean required below the final-point fits' mean,
+    // which fails if the option changed nothing or made step 1 worse.
+    let (mut all, mut last) = (0.0, 0.0);
+    for seed in 1..=5 {
+        let noisy = synthetic_ladder(0.003, 0.005, seed);
+        let (loss, _, _) = errors(&noisy, &p);
+        assert!(loss < 0.015, "seed {seed}: {loss}");
+        all += loss;
+        last += errors(&noisy, &params()).0;
+    }
+    assert!(all < last, "every checkpoint {all} vs final points {last}");
+}
+
+/// `runs` with a second task `u`, whose step 1 has its own (ln A, ln B, E) = `own` and the
+/// synthetic law's α and β, and the synthetic sigmoid; noise-free.
+fn with_second_task(mut runs: TrainingRuns, own: [f64; 3]) -> TrainingRuns {
+    let [_, _, alpha, beta, _] = synthetic::STEP1;
+    let [a, b, e] = own;
+    for run in &mut runs.runs {
+        let n = run.params;
+        let loss: Vec<f64> = run
+            .checkpoint_tokens
+            .iter()
+            .map(|&d| (a - alpha * n.ln()).exp() + (b - beta * d.ln()).exp() + e)
+            .collect();
+        let accuracy = loss.iter().map(|&l| true_accuracy(l)).collect();
+        for (metric, values) in [("loss", loss), ("accuracy", accuracy)] {
+            run.series.push(cod_artifact::Series {
+                task: "u".to_owned(),
+                metric: metric.to_owned(),
+                values,
+            });
+        }
+    }
+    runs.tasks.push(cod_artifact::TaskSource {
+        name: "u".to_owned(),
+        parts: vec![("u".to_owned(), 1.0)],
+    });
+    runs
+}
+
+#[test]
+fn step_1_shared_across_tasks() {
+    // Two tasks whose step-1 laws share α and β (and, second case, E as well): the joint fit
+    // with those shared gives both tasks the same exponents (or floor) exactly, and recovers each
+    // target loss as the separate fits do, to the 0.3% the paper's preparation allows (above).
+    let [a, b, _, _, e] = synthetic::STEP1;
+    for (shared, own) in [
+        (crate::Step1Shared::Exponents, [a + 0.4, b - 0.3, 0.8]),
+        (crate::Step1Shared::Floor, [a + 0.4, b - 0.3, e]),
+    ] {
+        let runs = with_second_task(synthetic_ladder(0.0, 0.0, 1), own);
+        let mut p = params();
+        p.step1_shared = shared;
+        p.bootstrap = 20;
+        let fits = fit_ladder(&runs, &p).unwrap();
+        let (t, u) = (&fits.tasks[0], &fits.tasks[1]);
+        let common: &[usize] = match shared {
+            crate::Step1Shared::Exponents => &[2, 3],
+            _ => &[4],
+        };
+        for &k in common {
+            assert_eq!(t.step1.params[k], u.step1.params[k], "{shared:?}: {k}");
+        }
+        let [_, _, alpha, beta, _] = synthetic::STEP1;
+        let loss_u =
+            (own[0] - alpha * TARGET.0.ln()).exp() + (own[1] - beta * TARGET.1.ln()).exp() + own[2];
+        for (task, truth) in [(t, true_loss(TARGET.0, TARGET.1)), (u, loss_u)] {
+            let got = task.targets[0].loss_predicted.unwrap();
+            assert!(
+                (got / truth - 1.0).abs() < 0.003,
+                "{shared:?} {}: {got} vs {truth}",
+                task.name
+            );
+        }
+        // The bootstrap refits jointly on the same resampled runs: each draw shares them too.
+        assert_eq!(t.draws.len(), p.bootstrap);
+        assert_eq!(u.draws.len(), p.bootstrap);
+        for (dt, du) in t.draws.iter().zip(&u.draws) {
+            for &k in common {
+                assert_eq!(dt.0[k], du.0[k], "{shared:?} draw: {k}");
+            }
+        }
+        assert!(
+            fits.method.contains("shared across tasks"),
+            "{}",
+            fits.method
+        );
+    }
+    // Fitted alone, the two tasks' exponents differ (to the optimizer's tolerance, not exactly):
+    // the option is not a no-op.
+    let runs = with_second_task(synthetic_ladder(0.0, 0.0, 1), [a + 0.4, b - 0.3, 0.8]);
+    let fits = fit_ladder(&runs, &params()).unwrap();
+    assert_ne!(fits.tasks[0].step1.params[2], fits.tasks[1].step1.params[2]);
+}
+
+#[test]
+fn log_power_recovers_its_own_law() {
+    // Accuracy drawn from the direct law −ln Acc = A·N^(−α) + B·D^(−β) with (ln A, ln B, α, β)
+    // = (2.9, 4.6, 0.2, 0.25) at every checkpoint: the run accuracies span 0.45..0.70 and the
+    // target's is 0.77. With each run's final checkpoint as its point (`step1_last = 1`) the
+    // fit sees exact points of its family and predicts the target to 1e-4; `log-power-compute`
+    // (one exponent in C, where the law has two) cannot: it misses by 1.0 point here, and the
+    // test requires more than half of that.
+    let truth = [2.9, 4.6, 0.2, 0.25];
+    let law = |n: f64, d: f64| {
+        (-((truth[0] - truth[2] * n.ln()).exp() + (truth[1] - truth[3] * d.ln()).exp())).exp()
+    };
+    let mut runs = synthetic_ladder(0.0, 0.0, 1);
+    for run in &mut runs.runs {
+        let n = run.params;
+        let accuracy: Vec<f64> = if run.role == Role::Target {
+            vec![law(n, run.tokens); run.checkpoint_tokens.len()]
+        } else {
+            run.checkpoint_tokens.iter().map(|&d| law(n, d)).collect()
+        };
+        let series = run
+            .series
+            .iter_mut()
+            .find(|s| s.metric == "accuracy")
+            .unwrap();
+        series.values = accuracy;
+    }
+    let mut p = params();
+    p.step1_last = 1;
+    let fits = fit_ladder(&runs, &p).unwrap();
+    let t = &fits.tasks[0].targets[0];
+    let want = law(TARGET.0, TARGET.1);
+    let got = t.accuracy_log_power.unwrap();
+    assert!(
+        (got - want).abs() < 1e-4,
+        "{got} vs {want}: {:?}",
+        fits.tasks[0].log_power
+    );
+    let compute = t.accuracy_log_power_compute.unwrap();
+    assert!((compute - want).abs() > 0.005, "{compute} vs {want}");
+    for (k, want) in truth.iter().enumerate() {
+        let got = fits.tasks[0].log_power.params[k];
+        assert!((got - want).abs() < 1e-3, "{k}: {got} vs {want}");
+    }
+}

@@ -44,8 +44,12 @@ pub fn mean_last(values: &[f64], n: usize) -> f64 {
 /// One task's fit data.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Prepared {
-    /// Step 1: ((N, D), task loss), one point per run.
+    /// Step 1: ((N, D), task loss), one point per run, or with `step1_all` one per checkpoint
+    /// after the first `step2_skip` of the run (D the tokens seen so far).
     pub step1: Vec<((f64, f64), f64)>,
+    /// Each step-1 point's weight: 1, or with `step1_all` 1/(the run's point count), so every
+    /// run counts equally.
+    pub step1_weights: Vec<f64>,
     /// Step 2: (task loss, accuracy), every kept checkpoint of every run, smoothed, anchor last.
     pub step2: Vec<(f64, f64)>,
     /// The loss-intermediate baseline: (C in 1e18 FLOPs, task loss), one point per run.
@@ -68,6 +72,9 @@ pub struct PrepareOptions<'a> {
     pub step2_anchor: bool,
     /// Step 2 points from the runs of the this-many largest sizes of `runs` only (0: all).
     pub step2_sizes: usize,
+    /// Step 1 on every checkpoint after the first `step2_skip` of each run, not only each run's
+    /// final loss.
+    pub step1_all: bool,
 }
 
 /// A run's series, or an error naming the run, its file and what is missing.
@@ -104,6 +111,7 @@ pub fn prepare_task(
 ) -> anyhow::Result<Prepared> {
     let mut prepared = Prepared {
         step1: Vec::new(),
+        step1_weights: Vec::new(),
         step2: Vec::new(),
         compute: Vec::new(),
         one_step: Vec::new(),
@@ -133,20 +141,42 @@ pub fn prepare_task(
                     .no_intermediate
                     .get_or_insert_with(|| format!("{err:#}"));
                 prepared.step1.clear();
+                prepared.step1_weights.clear();
                 prepared.step2.clear();
                 prepared.compute.clear();
                 continue;
             }
         };
         let final_loss = mean_last(loss, options.step1_last);
-        prepared.step1.push(((run.params, run.tokens), final_loss));
+        let skip = skip_count(loss.len(), options.step2_skip);
+        // Checkpoints before any token was counted cannot enter a law in ln D; a run with none
+        // left gives its final point.
+        let checkpoints: Vec<(f64, f64)> = if options.step1_all {
+            run.checkpoint_tokens[skip..]
+                .iter()
+                .zip(&loss[skip..])
+                .filter(|(d, _)| **d > 0.0)
+                .map(|(&d, &l)| (d, l))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if checkpoints.is_empty() {
+            prepared.step1.push(((run.params, run.tokens), final_loss));
+            prepared.step1_weights.push(1.0);
+        } else {
+            let weight = 1.0 / checkpoints.len() as f64;
+            for (d, l) in checkpoints {
+                prepared.step1.push(((run.params, d), l));
+                prepared.step1_weights.push(weight);
+            }
+        }
         prepared
             .compute
             .push((run.flops() / cod_fit::COMPUTE_UNIT, final_loss));
         if run.params < step2_min_params {
             continue;
         }
-        let skip = skip_count(loss.len(), options.step2_skip);
         let xs = moving_average(&loss[skip..], options.step2_smooth);
         let ys = moving_average(&accuracy[skip..], options.step2_smooth);
         prepared.step2.extend(xs.into_iter().zip(ys));

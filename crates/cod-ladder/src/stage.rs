@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use cod_artifact::{LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns};
 use cod_fit::{
-    COMPUTE_UNIT, ChanceFloor, Fit, FitOptions, FitStage, Law, LogitLinear, Loss, LossFromCompute,
-    LossToAccuracy, OneStepAccuracy, OneStepCompute, Restarted, TaskLoss, fit,
+    COMPUTE_UNIT, ChanceFloor, Fit, FitOptions, FitStage, JointTaskLoss, Law, LogAccuracy,
+    LogAccuracyCompute, LogitLinear, Loss, LossFromCompute, LossToAccuracy, OneStepAccuracy,
+    OneStepCompute, Restarted, Shared, TaskLoss, accuracy_from_log_neg_log, fit, fit_weighted,
+    log_neg_log,
 };
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rand::{Rng, SeedableRng};
@@ -14,7 +16,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::prepare::{PrepareOptions, mean_last, prepare_task, series, std_dev};
+use crate::prepare::{PrepareOptions, Prepared, mean_last, prepare_task, series, std_dev};
 
 /// Step 2's floor, the accuracy it tends to as loss grows: fitted (a + b) or the chance rate.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -65,6 +67,32 @@ pub(crate) fn fit_step2(
             Ok(f)
         }
     }
+}
+
+/// Which checkpoints step 1 fits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step1Points {
+    /// One point per run: its final D and the mean loss of its last `step1_last` checkpoints,
+    /// as the ladder paper fits.
+    #[default]
+    Last,
+    /// Every checkpoint after the first `step2_skip` of each run (the warm-up), at the tokens
+    /// seen so far, each weighted 1/(the run's count) so every run counts equally.
+    All,
+}
+
+/// Which of step 1's parameters are shared across the tasks, fitted jointly.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step1Shared {
+    /// Each task fitted alone, as the ladder paper does.
+    #[default]
+    None,
+    /// α and β common to every task (ln A, ln B, E per task), one joint fit.
+    Exponents,
+    /// E common to every task (ln A, ln B, α, β per task), one joint fit.
+    Floor,
 }
 
 fn default_chance() -> f64 {
@@ -149,6 +177,16 @@ pub struct LadderParams {
     #[arg(long, value_enum, default_value_t = Step2Floor::Free)]
     #[serde(default)]
     pub step2_floor: Step2Floor,
+    /// Step 1's points: `last` (each run's final loss, the paper's) or `all` (every checkpoint
+    /// after the first `step2_skip` of the run, each run weighted equally).
+    #[arg(long, value_enum, default_value_t = Step1Points::Last)]
+    #[serde(default)]
+    pub step1_points: Step1Points,
+    /// Step 1 parameters shared across tasks in one joint fit: `none` (the paper's),
+    /// `exponents` (α, β) or `floor` (E).
+    #[arg(long, value_enum, default_value_t = Step1Shared::None)]
+    #[serde(default)]
+    pub step1_shared: Step1Shared,
     /// A target's actual loss and accuracy are the means of its last this-many checkpoints.
     #[arg(long, default_value_t = default_last())]
     #[serde(default = "default_last")]
@@ -189,6 +227,7 @@ impl LadderParams {
             step2_smooth: self.step2_smooth,
             step2_anchor: self.step2_anchor,
             step2_sizes: self.step2_sizes,
+            step1_all: self.step1_points == Step1Points::All,
         }
     }
 
@@ -210,11 +249,19 @@ impl LadderParams {
 
     fn describe(&self) -> String {
         format!(
-            "intermediate={} step1: mean of last {} checkpoints, huber({}) on ln L; step2: skip {} \
-             of each run, moving average {}, anchor (0, 1) {}{}{}",
+            "intermediate={} step1: {}, huber({}) on ln L{}; step2: skip {} of each run, moving \
+             average {}, anchor (0, 1) {}{}{}",
             self.intermediate,
-            self.step1_last,
+            match self.step1_points {
+                Step1Points::Last => format!("mean of last {} checkpoints", self.step1_last),
+                Step1Points::All => "every checkpoint after the skip, runs weighted equally".into(),
+            },
             self.huber_delta,
+            match self.step1_shared {
+                Step1Shared::None => "",
+                Step1Shared::Exponents => ", alpha and beta shared across tasks",
+                Step1Shared::Floor => ", E shared across tasks",
+            },
             self.step2_skip,
             self.step2_smooth,
             if self.step2_anchor { "on" } else { "off" },
@@ -276,9 +323,49 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
         .iter()
         .max_by(|a, b| a.flops().total_cmp(&b.flops()))
         .expect("at least two ladder runs");
+    let options = params.prepare_options();
+    let (huber, squared) = params.fit_options();
+    let prepared = tasks
+        .par_iter()
+        .map(|task| prepare_task(&ladder, task, &options))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let chances: Vec<f64> = tasks.iter().map(|t| params.chance(t)).collect();
+    let step1 = fit_step1(&prepared, params.step1_shared, huber);
+    let step2: Vec<anyhow::Result<Fit>> = prepared
+        .par_iter()
+        .zip(&chances)
+        .map(|(p, &chance)| {
+            if let Some(why) = &p.no_intermediate {
+                bail!("{why}");
+            }
+            let (x2, y2): (Vec<f64>, Vec<f64>) = p.step2.iter().copied().unzip();
+            fit_step2(chance, params.step2_floor, (&x2, &y2), squared, None)
+        })
+        .collect();
+    let draws = bootstrap_steps(&tasks, &ladder, params, &chances, &step1, &step2);
     let tasks = tasks
         .par_iter()
-        .map(|task| fit_task(task, &ladder, &targets, &monitors, variance_run, params))
+        .zip(prepared)
+        .zip(step1)
+        .zip(step2)
+        .zip(draws)
+        .map(|((((task, prepared), step1), step2), draws)| {
+            let steps = Steps {
+                prepared,
+                step1,
+                step2,
+                draws,
+            };
+            fit_task(
+                task,
+                steps,
+                &ladder,
+                &targets,
+                &monitors,
+                variance_run,
+                params,
+            )
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(LadderFits {
         method: params.describe(),
@@ -287,6 +374,87 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
         tasks,
         calibration: None,
     })
+}
+
+/// Step 1's (x, y) for the fits: ((N, D), ln L).
+fn step1_xy(prepared: &Prepared) -> (Vec<(f64, f64)>, Vec<f64>) {
+    prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip()
+}
+
+/// Step 1 of every task: each fitted alone, or with `shared` parameters in one joint fit over
+/// the tasks that have the intermediate metric (each task's own fit, or the paper's start where
+/// that failed, gives the joint fit's start). A task without the intermediate fails with the
+/// reason.
+fn fit_step1(
+    prepared: &[Prepared],
+    shared: Step1Shared,
+    huber: FitOptions,
+) -> Vec<anyhow::Result<Fit>> {
+    let own: Vec<anyhow::Result<Fit>> = prepared
+        .par_iter()
+        .map(|p| {
+            if let Some(why) = &p.no_intermediate {
+                bail!("{why}");
+            }
+            let (x, y) = step1_xy(p);
+            fit_weighted(&TaskLoss, &x, &y, Some(&p.step1_weights), huber)
+        })
+        .collect();
+    let shared = match shared {
+        Step1Shared::None => return own,
+        Step1Shared::Exponents => Shared::Exponents,
+        Step1Shared::Floor => Shared::Floor,
+    };
+    let members: Vec<usize> = (0..prepared.len())
+        .filter(|&i| prepared[i].no_intermediate.is_none())
+        .collect();
+    if members.is_empty() {
+        return own;
+    }
+    let law = JointTaskLoss::new(members.len(), shared);
+    let (mut x, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, &i) in members.iter().enumerate() {
+        let (xs, ys) = step1_xy(&prepared[i]);
+        x.extend(xs.into_iter().map(|(n, d)| (j, n, d)));
+        y.extend(ys);
+        w.extend(&prepared[i].step1_weights);
+    }
+    let paper = TaskLoss.starts().remove(0);
+    let starts: Vec<Vec<f64>> = members
+        .iter()
+        .map(|&i| {
+            own[i]
+                .as_ref()
+                .map_or_else(|_| paper.clone(), |f| f.params.clone())
+        })
+        .collect();
+    let restarted = Restarted {
+        law: law.clone(),
+        starts: vec![law.start_from(&starts), law.starts().remove(0)],
+    };
+    let joint = fit_weighted(&restarted, &x, &y, Some(&w), huber);
+    let mut out = own;
+    for (j, &i) in members.iter().enumerate() {
+        out[i] = match &joint {
+            Ok(f) => {
+                let params = law.task_params(j, &f.params);
+                let (xs, ys) = step1_xy(&prepared[i]);
+                let sse: f64 = xs
+                    .iter()
+                    .zip(&ys)
+                    .map(|(&x, &y)| (TaskLoss.value(x, &params) - y).powi(2))
+                    .sum();
+                Ok(Fit {
+                    params,
+                    cost: f.cost,
+                    rmse: (sse / xs.len() as f64).sqrt(),
+                    starts_used: f.starts_used,
+                })
+            }
+            Err(err) => Err(anyhow::anyhow!("the joint step 1 fit failed: {err:#}")),
+        };
+    }
+    out
 }
 
 fn law_fit<L: Law>(law: &L, result: &anyhow::Result<Fit>) -> LawFit {
@@ -307,38 +475,51 @@ fn law_fit<L: Law>(law: &L, result: &anyhow::Result<Fit>) -> LawFit {
     }
 }
 
+/// One task's prepared data, step 1 and step 2 fits and bootstrap draws, fitted across tasks.
+struct Steps {
+    prepared: Prepared,
+    step1: anyhow::Result<Fit>,
+    step2: anyhow::Result<Fit>,
+    draws: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+/// `ys` (accuracies) on the log-accuracy laws' scale ln(−ln Acc), or why not.
+fn log_accuracies(ys: &[f64]) -> anyhow::Result<Vec<f64>> {
+    ys.iter()
+        .map(|&a| {
+            log_neg_log(a).ok_or_else(|| {
+                anyhow::anyhow!("a run's accuracy is {a}, outside (0, 1) where ln(−ln Acc) exists")
+            })
+        })
+        .collect()
+}
+
 fn fit_task(
     task: &str,
+    steps: Steps,
     ladder: &[&TrainingRun],
     targets: &[&TrainingRun],
     monitors: &[&TrainingRun],
     variance_run: &TrainingRun,
     params: &LadderParams,
 ) -> anyhow::Result<LadderTask> {
-    let options = params.prepare_options();
-    let prepared = prepare_task(ladder, task, &options)?;
+    let Steps {
+        prepared,
+        step1,
+        step2,
+        draws,
+    } = steps;
     let (huber, squared) = params.fit_options();
-
-    let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
-        prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
     // Without the intermediate metric only the one-step variants can be fitted; the others fail
     // with the reason.
     let fit_or_say_why = |result: anyhow::Result<Fit>| match &prepared.no_intermediate {
         Some(why) => Err(anyhow::anyhow!("{why}")),
         None => result,
     };
-    let step1 = fit_or_say_why(fit(&TaskLoss, &x1, &y1, huber));
     let sigmoid = LossToAccuracy {
         chance: params.chance(task),
     };
     let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
-    let step2 = fit_or_say_why(fit_step2(
-        sigmoid.chance,
-        params.step2_floor,
-        (&x2, &y2),
-        squared,
-        None,
-    ));
     let logit = LogitLinear {
         chance: sigmoid.chance,
     };
@@ -352,6 +533,15 @@ fn fit_task(
         .map(|&(n, d)| 6.0 * n * d / COMPUTE_UNIT)
         .collect();
     let one_step_compute = fit(&OneStepCompute, &xoc, &yo, squared);
+    let log_acc = log_accuracies(&yo);
+    let log_power = match &log_acc {
+        Ok(y) => fit(&LogAccuracy, &xo, y, squared),
+        Err(err) => Err(anyhow::anyhow!("{err:#}")),
+    };
+    let log_power_compute = match &log_acc {
+        Ok(y) => fit(&LogAccuracyCompute, &xoc, y, squared),
+        Err(err) => Err(anyhow::anyhow!("{err:#}")),
+    };
 
     let finals = final_points(ladder, task, params)?;
     let fitted = Fitted {
@@ -364,12 +554,8 @@ fn fit_task(
         one_step_compute: &one_step_compute,
         logit,
         step2_logit: &step2_logit,
-    };
-    let draws = match (&step1, &step2) {
-        (Ok(_), Ok(s2)) if params.bootstrap > 0 => {
-            bootstrap_steps(task, ladder, &options, params, sigmoid, &s2.params)
-        }
-        _ => Vec::new(),
+        log_power: &log_power,
+        log_power_compute: &log_power_compute,
     };
     let predictions = targets
         .iter()
@@ -404,6 +590,8 @@ fn fit_task(
         one_step: law_fit(&OneStepAccuracy, &one_step),
         one_step_compute: law_fit(&OneStepCompute, &one_step_compute),
         step2_logit: law_fit(&logit, &step2_logit),
+        log_power: law_fit(&LogAccuracy, &log_power),
+        log_power_compute: law_fit(&LogAccuracyCompute, &log_power_compute),
         loss_std,
         accuracy_std,
         targets: predictions,
@@ -450,6 +638,8 @@ struct Fitted<'a> {
     one_step_compute: &'a anyhow::Result<Fit>,
     logit: LogitLinear,
     step2_logit: &'a anyhow::Result<Fit>,
+    log_power: &'a anyhow::Result<Fit>,
+    log_power_compute: &'a anyhow::Result<Fit>,
 }
 
 impl Fitted<'_> {
@@ -489,6 +679,12 @@ impl Fitted<'_> {
                 let p = &self.step2_logit.as_ref().ok()?.params;
                 Some(self.logit.value(l, p))
             }),
+            accuracy_log_power: at(self.log_power, &|p| {
+                accuracy_from_log_neg_log(LogAccuracy.value(nd, p))
+            }),
+            accuracy_log_power_compute: at(self.log_power_compute, &|p| {
+                accuracy_from_log_neg_log(LogAccuracyCompute.value(compute, p))
+            }),
             accuracy_no_change: self.finals.last().map(|&(_, a)| a),
             accuracy_log_linear: {
                 let (x, y): (Vec<f64>, Vec<f64>) = self.finals.iter().copied().unzip();
@@ -502,48 +698,71 @@ impl Fitted<'_> {
     }
 }
 
-/// Step 1 and step 2 parameters refitted on `params.bootstrap` resamples of the ladder runs (with
-/// replacement, at least 5 distinct runs). Step 2 restarts from the full data's fit `step2`.
-/// Resamples whose fits fail are left out.
+/// `ladder.len()` runs drawn with replacement from `ladder` with resample `b`'s seed, redrawn
+/// until at least 5 (or every run, for smaller ladders) are distinct.
+fn draw_runs<'r>(ladder: &[&'r TrainingRun], seed: u64) -> Vec<&'r TrainingRun> {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    loop {
+        let draw: Vec<&TrainingRun> = (0..ladder.len())
+            .map(|_| ladder[rng.gen_range(0..ladder.len())])
+            .collect();
+        let mut names: Vec<&str> = draw.iter().map(|r| r.name.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        if names.len() >= 5.min(ladder.len()) {
+            return draw;
+        }
+    }
+}
+
+/// Step 1 and step 2 parameters of every task refitted on `params.bootstrap` resamples of the
+/// ladder runs, the same resampled runs for every task (so a joint step 1 is refitted jointly).
+/// Step 2 restarts from the full data's fit. A task whose full fits failed gets no draws, and a
+/// resample whose fits fail for a task is left out of that task's draws.
 fn bootstrap_steps(
-    task: &str,
+    tasks: &[String],
     ladder: &[&TrainingRun],
-    options: &PrepareOptions,
     params: &LadderParams,
-    sigmoid: LossToAccuracy,
-    step2: &[f64],
-) -> Vec<(Vec<f64>, Vec<f64>)> {
+    chances: &[f64],
+    step1: &[anyhow::Result<Fit>],
+    step2: &[anyhow::Result<Fit>],
+) -> Vec<Vec<(Vec<f64>, Vec<f64>)>> {
+    let options = params.prepare_options();
     let (huber, squared) = params.fit_options();
-    (0..params.bootstrap)
+    let resamples: Vec<Vec<Option<(Vec<f64>, Vec<f64>)>>> = (0..params.bootstrap)
         .into_par_iter()
-        .filter_map(|b| {
-            let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed.wrapping_add(b as u64));
-            let drawn: Vec<&TrainingRun> = loop {
-                let draw: Vec<&TrainingRun> = (0..ladder.len())
-                    .map(|_| ladder[rng.gen_range(0..ladder.len())])
-                    .collect();
-                let mut names: Vec<&str> = draw.iter().map(|r| r.name.as_str()).collect();
-                names.sort_unstable();
-                names.dedup();
-                if names.len() >= 5.min(ladder.len()) {
-                    break draw;
-                }
+        .map(|b| {
+            let drawn = draw_runs(ladder, params.seed.wrapping_add(b as u64));
+            let Ok(prepared) = tasks
+                .iter()
+                .map(|task| prepare_task(&drawn, task, &options))
+                .collect::<anyhow::Result<Vec<_>>>()
+            else {
+                return vec![None; tasks.len()];
             };
-            let prepared = prepare_task(&drawn, task, options).ok()?;
-            let (x1, y1): (Vec<(f64, f64)>, Vec<f64>) =
-                prepared.step1.iter().map(|&(x, l)| (x, l.ln())).unzip();
-            let s1 = fit(&TaskLoss, &x1, &y1, huber).ok()?;
-            let (x2, y2): (Vec<f64>, Vec<f64>) = prepared.step2.iter().copied().unzip();
-            let s2 = fit_step2(
-                sigmoid.chance,
-                params.step2_floor,
-                (&x2, &y2),
-                squared,
-                Some(step2),
-            )
-            .ok()?;
-            Some((s1.params, s2.params))
+            let s1 = fit_step1(&prepared, params.step1_shared, huber);
+            (0..tasks.len())
+                .map(|i| {
+                    let (Ok(_), Ok(full2)) = (&step1[i], &step2[i]) else {
+                        return None;
+                    };
+                    let s1 = s1[i].as_ref().ok()?;
+                    let (x2, y2): (Vec<f64>, Vec<f64>) = prepared[i].step2.iter().copied().unzip();
+                    let s2 = fit_step2(
+                        chances[i],
+                        params.step2_floor,
+                        (&x2, &y2),
+                        squared,
+                        Some(&full2.params),
+                    )
+                    .ok()?;
+                    Some((s1.params.clone(), s2.params))
+                })
+                .collect()
         })
+        .collect();
+    (0..tasks.len())
+        .map(|i| resamples.iter().filter_map(|r| r[i].clone()).collect())
         .collect()
 }
 
@@ -556,7 +775,7 @@ impl Stage for LadderStage {
     type Output = LadderFits;
     const KIND: &'static str = "ladder";
     /// This crate's preparation and fits, on `fit`'s laws and least squares.
-    const CODE: Code = Code::new("ladder", 6, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("ladder", 7, &[&FitStage::CODE]);
 
     fn validate(params: &LadderParams) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&params.step2_skip) {

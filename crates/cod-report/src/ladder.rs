@@ -277,6 +277,8 @@ fn section(
         ("L(C)", &task.loss_from_compute),
         ("one-step", &task.one_step),
         ("one-step on compute", &task.one_step_compute),
+        ("log-power", &task.log_power),
+        ("log-power on compute", &task.log_power_compute),
     ] {
         if let Some(why) = &fit.failure {
             let _ = write!(text, " The {step} fit failed: {why}.");

@@ -360,6 +360,8 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
             one_step: law(&[], vec![], Some("diverged")),
             one_step_compute: law(&[], vec![], Some("diverged")),
             step2_logit: law(&["alpha", "beta"], vec![], Some("diverged")),
+            log_power: law(&[], vec![], Some("diverged")),
+            log_power_compute: law(&[], vec![], Some("diverged")),
             loss_std: 0.01,
             accuracy_std: 0.02,
             targets: vec![LadderTarget {
@@ -374,6 +376,8 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
                 accuracy_one_step: None,
                 accuracy_one_step_compute: None,
                 accuracy_logit: None,
+                accuracy_log_power: None,
+                accuracy_log_power_compute: None,
                 accuracy_no_change: None,
                 accuracy_log_linear: None,
                 accuracy_actual: Some(0.62),
