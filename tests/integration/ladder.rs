@@ -54,7 +54,8 @@ fn step2_sse(p: &[f64], points: &[Value]) -> f64 {
 
 #[test]
 fn olmo_ladder_matches_the_scipy_reference() {
-    let (p, stdout) = run_olmo_ladder(&[]);
+    // The paper's method, task loss as the intermediate; the pipeline's own is C4 loss.
+    let (p, stdout) = run_olmo_ladder(&["--set", "ladder.intermediate=loss"]);
     let fits = p.artifact_json("out/olmo-ladder/ladder.bin");
     let reference: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("crates/cod-ladder/testdata/olmo_reference.json"))
@@ -233,9 +234,9 @@ fn olmo_ingest_recomputes_mmlu_from_its_four_groups() {
 
 #[test]
 fn olmo_ladder_variants_run() {
-    // The intermediate features the paper compares, TaskCE and C4 loss, and the soft
-    // probability's complement, an error rate in (0, 1).
-    for intermediate in ["task-ce", "c4-loss", "soft-error"] {
+    // The intermediate features besides the pipeline's C4 loss: TaskCE, the soft probability's
+    // complement (an error rate in (0, 1)) and the paper's task loss.
+    for intermediate in ["task-ce", "soft-error", "loss"] {
         let (p, _) = run_olmo_ladder(&["--set", &format!("ladder.intermediate={intermediate}")]);
         let fits = p.artifact_json("out/olmo-ladder/ladder.bin");
         for task in fits["tasks"].as_array().unwrap() {

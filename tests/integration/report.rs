@@ -522,7 +522,7 @@ fn olmo_ladder_report_renders_in_chromium() {
         &sections,
         // Step 1, step 2, the methods, and the 7B and 13B trajectories, per task.
         5 * tasks.len(),
-        &["accuracy (%)", "task loss (bits per byte)"],
+        &["accuracy (%)", "c4-loss (step-1 intermediate)"],
     );
 }
 

@@ -441,9 +441,17 @@ impl Artifact for LadderFits {
         if let Some(c) = &self.calibration {
             out.push_str(&c.summary());
         }
+        let loss = match self
+            .method
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("intermediate="))
+        {
+            None | Some("loss") => "loss in bits per byte".to_owned(),
+            Some(other) => format!("loss is `{other}`"),
+        };
         let _ = writeln!(
             out,
-            "two-step ladder law ({}), {} ladder runs; accuracy in points, loss in bits per byte",
+            "two-step ladder law ({}), {} ladder runs; accuracy in points, {loss}",
             self.method,
             self.ladder.len()
         );

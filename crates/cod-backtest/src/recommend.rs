@@ -32,10 +32,37 @@ pub struct LadderRecommendParams {
     #[serde(default)]
     pub choose: Choice,
     /// Items per task, for the target's binomial measurement noise; a task left out has no such
-    /// term, and the summary says so. In a pipeline file: `items = { hellaswag = 10042 }`.
-    #[arg(skip)]
+    /// term, and the summary says so. On the command line `--items hellaswag=10042,piqa=1838`;
+    /// in a pipeline file `items = { hellaswag = 10042, piqa = 1838 }`.
+    #[arg(long, value_name = "TASK=N,…", value_parser = parse_items, default_value = "")]
     #[serde(default)]
     pub items: BTreeMap<String, usize>,
+}
+
+/// `task=n,task=n` (or nothing) as a map, for `--items`.
+fn parse_items(text: &str) -> Result<BTreeMap<String, usize>, String> {
+    let mut items = BTreeMap::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (task, n) = part
+            .split_once('=')
+            .ok_or_else(|| format!("expected `TASK=N`, found `{part}`"))?;
+        let n: usize = n.trim().parse().map_err(|_| {
+            format!(
+                "the item count of `{}` must be a positive integer, found `{n}`",
+                task.trim()
+            )
+        })?;
+        if n == 0 {
+            return Err(format!(
+                "the item count of `{}` must be positive, found 0",
+                task.trim()
+            ));
+        }
+        if items.insert(task.trim().to_owned(), n).is_some() {
+            return Err(format!("task `{}` is given twice", task.trim()));
+        }
+    }
+    Ok(items)
 }
 
 /// `the 8 tasks`, `the 1 task`.
@@ -276,3 +303,27 @@ pub const LADDER_RECOMMEND_BINARY: StageBinary = StageBinary {
          out/olmo-ladder/ladder.bin --backtest out/olmo-ladder/backtest.bin --output recommend.bin",
     ],
 };
+
+#[cfg(test)]
+mod tests {
+    use super::parse_items;
+
+    #[test]
+    fn items_flag_parses_task_counts() {
+        let items = parse_items("mmlu=14042, piqa = 1838").unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items["mmlu"], 14042);
+        assert_eq!(items["piqa"], 1838);
+        assert!(parse_items("").unwrap().is_empty());
+        assert_eq!(
+            parse_items("mmlu").unwrap_err(),
+            "expected `TASK=N`, found `mmlu`"
+        );
+        assert_eq!(
+            parse_items("mmlu=many").unwrap_err(),
+            "the item count of `mmlu` must be a positive integer, found `many`"
+        );
+        assert!(parse_items("mmlu=0").unwrap_err().contains("found 0"));
+        assert!(parse_items("a=1,a=2").unwrap_err().contains("twice"));
+    }
+}

@@ -161,7 +161,7 @@ impl Stage for IngestRunsStage {
     type Inputs = ();
     type Output = TrainingRuns;
     const KIND: &'static str = "ingest-runs";
-    const CODE: Code = Code::new("ingest-runs", 2, &[]);
+    const CODE: Code = Code::new("ingest-runs", 3, &[]);
 
     fn validate(params: &IngestRunsParams) -> anyhow::Result<()> {
         if params.tasks.is_empty() {

@@ -480,7 +480,7 @@ struct Steps {
     prepared: Prepared,
     step1: anyhow::Result<Fit>,
     step2: anyhow::Result<Fit>,
-    draws: Vec<(Vec<f64>, Vec<f64>)>,
+    draws: Vec<Draw>,
 }
 
 /// `ys` (accuracies) on the log-accuracy laws' scale ln(−ln Acc), or why not.
@@ -698,6 +698,9 @@ impl Fitted<'_> {
     }
 }
 
+/// One bootstrap resample's (step 1, step 2) parameters of a task.
+type Draw = (Vec<f64>, Vec<f64>);
+
 /// `ladder.len()` runs drawn with replacement from `ladder` with resample `b`'s seed, redrawn
 /// until at least 5 (or every run, for smaller ladders) are distinct.
 fn draw_runs<'r>(ladder: &[&'r TrainingRun], seed: u64) -> Vec<&'r TrainingRun> {
@@ -726,10 +729,10 @@ fn bootstrap_steps(
     chances: &[f64],
     step1: &[anyhow::Result<Fit>],
     step2: &[anyhow::Result<Fit>],
-) -> Vec<Vec<(Vec<f64>, Vec<f64>)>> {
+) -> Vec<Vec<Draw>> {
     let options = params.prepare_options();
     let (huber, squared) = params.fit_options();
-    let resamples: Vec<Vec<Option<(Vec<f64>, Vec<f64>)>>> = (0..params.bootstrap)
+    let resamples: Vec<Vec<Option<Draw>>> = (0..params.bootstrap)
         .into_par_iter()
         .map(|b| {
             let drawn = draw_runs(ladder, params.seed.wrapping_add(b as u64));
