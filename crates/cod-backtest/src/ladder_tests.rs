@@ -51,8 +51,8 @@ fn holds_out_every_run_of_the_largest_sizes_in_turn() {
     assert_eq!(h[1].held_out, ["760M-1xC", "760M-2xC", "760M-5xC"]);
     assert_eq!(h[1].fitted.len(), 6);
     assert_eq!(h[1].dropped, ["1B-1xC", "1B-2xC", "1B-5xC", "7B"]);
-    // 3 held-out runs × 1 task × 8 methods per holdout.
-    assert_eq!(b.rows.len(), 2 * 3 * 8);
+    // 3 held-out runs × 1 task × every method per holdout.
+    assert_eq!(b.rows.len(), 2 * 3 * cod_artifact::LadderMethod::ALL.len());
     for r in &b.rows {
         let n = SIZES
             .iter()
@@ -159,7 +159,7 @@ fn by_tokens_holds_out_each_sizes_largest_d() {
     assert_eq!(h.fitted.len(), 8);
     assert!(h.fitted.iter().all(|r| !r.ends_with("-5xC")));
     assert_eq!(h.dropped, ["7B"]);
-    assert_eq!(b.rows.len(), 4 * 8);
+    assert_eq!(b.rows.len(), 4 * cod_artifact::LadderMethod::ALL.len());
     // Extrapolating 2.5× in D on noise-free data from the law itself: as close as in N.
     for r in b.rows.iter().filter(|r| r.method == "ladder") {
         assert!(r.abs_error.unwrap() < 0.01, "{r:?}");
