@@ -308,6 +308,28 @@ fn olmo_ladder_report() {
         read(&p, "by-hand/report.html"),
         read(&p, "out/olmo-ladder/report.html")
     );
+    // So does the recommendation's, given the pipeline's item counts as `--items`.
+    let items = "mmlu=14042,hellaswag=10042,arc_challenge=1172,arc_easy=2376,piqa=1838,\
+                 csqa=1221,socialiqa=1954,openbookqa=500";
+    let out = p.run(Command::new(sibling_binary("cod-ladder-recommend")).args([
+        "--runs",
+        "out/olmo-ladder/ingest.bin",
+        "--ladder-fits",
+        "out/olmo-ladder/ladder.bin",
+        "--backtest",
+        "out/olmo-ladder/backtest.bin",
+        "--items",
+        items,
+        "--output",
+        "recommend.bin",
+    ]));
+    assert!(out.ok, "{}", out.stderr);
+    let by_hand = std::fs::read(p.path().join("recommend.bin")).unwrap();
+    let by_runner = std::fs::read(p.path().join("out/olmo-ladder/recommend.bin")).unwrap();
+    assert!(
+        by_hand == by_runner,
+        "cod-ladder-recommend and the runner disagree"
+    );
 }
 
 // The browser test: Chromium renders report.html; the DOM must hold every section and every

@@ -34,7 +34,13 @@ pub struct LadderRecommendParams {
     /// Items per task, for the target's binomial measurement noise; a task left out has no such
     /// term, and the summary says so. On the command line `--items hellaswag=10042,piqa=1838`;
     /// in a pipeline file `items = { hellaswag = 10042, piqa = 1838 }`.
-    #[arg(long, value_name = "TASK=N,…", value_parser = parse_items, default_value = "")]
+    #[arg(
+        long,
+        value_name = "TASK=N,…",
+        value_parser = parse_items,
+        default_value = "",
+        hide_default_value = true
+    )]
     #[serde(default)]
     pub items: BTreeMap<String, usize>,
 }
