@@ -240,9 +240,7 @@ impl Monitoring {
 
     /// The run's checkpoints from the `from`-th checked one on (those after the first token).
     fn check(&self, run: &TrainingRun, from: usize) -> Vec<Checkpoint> {
-        let kept: Vec<usize> = (0..run.checkpoint_tokens.len())
-            .filter(|&i| run.checkpoint_tokens[i] > 0.0)
-            .collect();
+        let kept = cod_ladder::monitored_checkpoints(run);
         let monitors: Vec<Option<cod_artifact::Monitor>> = self
             .fits
             .tasks

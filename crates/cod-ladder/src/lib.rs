@@ -17,7 +17,9 @@ pub mod synthetic;
 #[cfg(test)]
 mod oracle;
 
-pub use monitor::{bootstrap_band, chained, monitor, updated_prediction, updated_step2};
+pub use monitor::{
+    bootstrap_band, chained, monitor, monitored_checkpoints, updated_prediction, updated_step2,
+};
 pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
 pub use stage::{
     BINARY, LadderParams, LadderStage, Step1Points, Step1Shared, Step2Floor, fit_ladder,

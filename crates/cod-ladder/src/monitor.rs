@@ -46,7 +46,16 @@ pub fn bootstrap_band(
     Some((quantile(&values, 0.05), quantile(&values, 0.95)))
 }
 
-/// `run`'s checkpoints (those after the first token: L(N, 0) is undefined) against `task`'s
+/// The indices of `run`'s checkpoints a [`Monitor`] holds, in order: those after the first token
+/// (L(N, 0) is undefined).
+#[must_use]
+pub fn monitored_checkpoints(run: &TrainingRun) -> Vec<usize> {
+    (0..run.checkpoint_tokens.len())
+        .filter(|&i| run.checkpoint_tokens[i] > 0.0)
+        .collect()
+}
+
+/// `run`'s checkpoints ([`monitored_checkpoints`]) against `task`'s
 /// chained prediction at their tokens, with the bootstrap band. `None` when a step did not fit
 /// or the run lacks the `accuracy` metric.
 #[must_use]
@@ -56,8 +65,9 @@ pub fn monitor(task: &LadderTask, run: &TrainingRun, accuracy: &str) -> Option<M
     if step1.is_empty() || step2.is_empty() {
         return None;
     }
-    let kept: Vec<usize> = (0..observed.len().min(run.checkpoint_tokens.len()))
-        .filter(|&i| run.checkpoint_tokens[i] > 0.0)
+    let kept: Vec<usize> = monitored_checkpoints(run)
+        .into_iter()
+        .filter(|&i| i < observed.len())
         .collect();
     let tokens: Vec<f64> = kept.iter().map(|&i| run.checkpoint_tokens[i]).collect();
     let nd = |d: f64| (run.params, d);
