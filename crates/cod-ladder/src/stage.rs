@@ -701,7 +701,7 @@ impl Fitted<'_> {
 /// One bootstrap resample's (step 1, step 2) parameters of a task.
 type Draw = (Vec<f64>, Vec<f64>);
 
-/// `ladder.len()` runs drawn with replacement from `ladder` with resample `b`'s seed, redrawn
+/// `ladder.len()` runs drawn with replacement from `ladder`, seeded with `seed`, redrawn
 /// until at least 5 (or every run, for smaller ladders) are distinct.
 fn draw_runs<'r>(ladder: &[&'r TrainingRun], seed: u64) -> Vec<&'r TrainingRun> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
