@@ -523,11 +523,13 @@ mod tests {
             negate,
             complement,
         };
-        assert_eq!(MetricColumn::Column("c".to_owned()).apply(0.25), 0.25);
-        assert_eq!(spec(false, false).apply(0.25), 0.25);
-        assert_eq!(spec(true, false).apply(0.25), -0.25);
-        assert_eq!(spec(false, true).apply(0.25), 0.75);
-        assert_eq!(spec(true, true).apply(-0.25), 0.75);
+        // Every value here is a sum of powers of 2: the arithmetic is exact.
+        let exact = |got: f64, want: f64| assert!((got - want).abs() < 1e-15, "{got} vs {want}");
+        exact(MetricColumn::Column("c".to_owned()).apply(0.25), 0.25);
+        exact(spec(false, false).apply(0.25), 0.25);
+        exact(spec(true, false).apply(0.25), -0.25);
+        exact(spec(false, true).apply(0.25), 0.75);
+        exact(spec(true, true).apply(-0.25), 0.75);
         let parsed: MetricColumn =
             toml::from_str::<toml::Table>("m = { column = \"x/{task}\", complement = true }")
                 .unwrap()["m"]

@@ -362,7 +362,12 @@ fn step_1_shared_across_tasks() {
             _ => &[4],
         };
         for &k in common {
-            assert_eq!(t.step1.params[k], u.step1.params[k], "{shared:?}: {k}");
+            // Shared means the same number, bit for bit.
+            assert_eq!(
+                t.step1.params[k].to_bits(),
+                u.step1.params[k].to_bits(),
+                "{shared:?}: {k}"
+            );
         }
         let [_, _, alpha, beta, _] = synthetic::STEP1;
         let loss_u =
@@ -380,7 +385,7 @@ fn step_1_shared_across_tasks() {
         assert_eq!(u.draws.len(), p.bootstrap);
         for (dt, du) in t.draws.iter().zip(&u.draws) {
             for &k in common {
-                assert_eq!(dt.0[k], du.0[k], "{shared:?} draw: {k}");
+                assert_eq!(dt.0[k].to_bits(), du.0[k].to_bits(), "{shared:?} draw: {k}");
             }
         }
         assert!(
@@ -393,7 +398,10 @@ fn step_1_shared_across_tasks() {
     // the option is not a no-op.
     let runs = with_second_task(synthetic_ladder(0.0, 0.0, 1), [a + 0.4, b - 0.3, 0.8]);
     let fits = fit_ladder(&runs, &params()).unwrap();
-    assert_ne!(fits.tasks[0].step1.params[2], fits.tasks[1].step1.params[2]);
+    assert_ne!(
+        fits.tasks[0].step1.params[2].to_bits(),
+        fits.tasks[1].step1.params[2].to_bits()
+    );
 }
 
 #[test]
