@@ -376,28 +376,7 @@ impl Law for OneStepCompute {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Central differences agree with the analytic gradient to 1e-6 relative (1e-9 absolute
-    /// floor: the differences' own rounding at these step sizes).
-    fn check<L: Law>(law: &L, xs: &[L::Input], p: &[f64]) {
-        let n = law.names().len();
-        for &x in xs {
-            let mut grad = vec![0.0; n];
-            law.gradient(x, p, &mut grad);
-            for k in 0..n {
-                let h = 1e-6 * p[k].abs().max(1e-3);
-                let (mut up, mut down) = (p.to_vec(), p.to_vec());
-                up[k] += h;
-                down[k] -= h;
-                let numeric = (law.value(x, &up) - law.value(x, &down)) / (2.0 * h);
-                assert!(
-                    (numeric - grad[k]).abs() <= 1e-6 * numeric.abs().max(1e-3),
-                    "{k}: {numeric} vs {}",
-                    grad[k]
-                );
-            }
-        }
-    }
+    use crate::laws::check_gradient as check;
 
     #[test]
     fn gradients_match_finite_differences() {

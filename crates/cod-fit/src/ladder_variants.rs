@@ -213,6 +213,7 @@ impl Law for JointTaskLoss {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::laws::check_gradient as check;
     use crate::{FitOptions, Loss, Restarted, fit, fit_weighted};
 
     /// The ladder's (N, D) grid: 4 sizes × 4 token multiples of 20 tokens per parameter.
@@ -224,27 +225,6 @@ mod tests {
             }
         }
         x
-    }
-
-    /// Central differences agree with the analytic gradient to 1e-6 relative.
-    fn check<L: Law>(law: &L, xs: &[L::Input], p: &[f64]) {
-        let n = law.names().len();
-        for &x in xs {
-            let mut grad = vec![0.0; n];
-            law.gradient(x, p, &mut grad);
-            for k in 0..n {
-                let h = 1e-6 * p[k].abs().max(1e-3);
-                let (mut up, mut down) = (p.to_vec(), p.to_vec());
-                up[k] += h;
-                down[k] -= h;
-                let numeric = (law.value(x, &up) - law.value(x, &down)) / (2.0 * h);
-                assert!(
-                    (numeric - grad[k]).abs() <= 1e-6 * numeric.abs().max(1e-3),
-                    "{k}: {numeric} vs {}",
-                    grad[k]
-                );
-            }
-        }
     }
 
     #[test]

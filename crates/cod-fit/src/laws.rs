@@ -256,44 +256,45 @@ impl Law for MonotoneQuartic {
     }
 }
 
+/// Test support: at every x of `xs`, `law`'s analytic gradient at `p` agrees with central
+/// differences to 1e-6 relative, with an absolute floor of 1e-9 (the differences carry ~1e-10 of
+/// rounding at these step sizes).
+#[cfg(test)]
+pub(crate) fn check_gradient<L: Law + ?Sized>(law: &L, xs: &[L::Input], p: &[f64]) {
+    let n = law.names().len();
+    for &x in xs {
+        let mut grad = vec![0.0; n];
+        law.gradient(x, p, &mut grad);
+        for k in 0..n {
+            let h = 1e-6 * p[k].abs().max(1e-3);
+            let (mut up, mut down) = (p.to_vec(), p.to_vec());
+            up[k] += h;
+            down[k] -= h;
+            let numeric = (law.value(x, &up) - law.value(x, &down)) / (2.0 * h);
+            assert!(
+                (numeric - grad[k]).abs() <= 1e-6 * numeric.abs().max(1e-3),
+                "{k}: {numeric} vs {}",
+                grad[k]
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The analytic gradient agrees with central differences.
-    fn check_gradient(law: &dyn Law<Input = f64>, p: &[f64]) {
-        let n = law.names().len();
-        let p = p.to_vec();
-        {
-            for x in [0.5, 40.0, 1e5] {
-                let mut grad = vec![0.0; n];
-                law.gradient(x, &p, &mut grad);
-                for k in 0..n {
-                    let h = 1e-6 * p[k].abs().max(1e-3);
-                    let (mut up, mut down) = (p.clone(), p.clone());
-                    up[k] += h;
-                    down[k] -= h;
-                    let numeric = (law.value(x, &up) - law.value(x, &down)) / (2.0 * h);
-                    // Central differences carry ~1e-10 of rounding at these step sizes, hence the
-                    // absolute floor of 1e-9 beside the 1e-6 relative tolerance.
-                    assert!(
-                        (numeric - grad[k]).abs() <= 1e-6 * numeric.abs().max(1e-3),
-                        "x={x} k={k}: {numeric} vs {}",
-                        grad[k]
-                    );
-                }
-            }
-        }
-    }
+    /// Where the COD-style laws are checked: compute 0.5 to 1e5.
+    const XS: [f64; 3] = [0.5, 40.0, 1e5];
 
     #[test]
     fn gradients_match_finite_differences() {
-        check_gradient(&CodLaw { guess: None }, &[4.0, 0.3, 0.2, 0.2]);
-        check_gradient(&CodLaw { guess: Some(0.25) }, &[4.0, 0.3, 0.2]);
+        check_gradient(&CodLaw { guess: None }, &XS, &[4.0, 0.3, 0.2, 0.2]);
+        check_gradient(&CodLaw { guess: Some(0.25) }, &XS, &[4.0, 0.3, 0.2]);
         let bnsl = Bnsl {
             x_range: (40.0, 1.4e5),
         };
-        check_gradient(&bnsl, &[0.1, 0.8, 0.05, 0.3, 2000.0, 0.7]);
+        check_gradient(&bnsl, &XS, &[0.1, 0.8, 0.05, 0.3, 2000.0, 0.7]);
     }
 
     #[test]
