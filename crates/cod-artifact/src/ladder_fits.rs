@@ -189,6 +189,32 @@ fn points(v: Option<f64>) -> String {
     v.map_or_else(|| "-".to_owned(), |v| format!("{:.2}", 100.0 * v))
 }
 
+/// The intermediate metric named in a ladder fit's description (`intermediate=…`, the stage's
+/// `describe`), `loss` when it names none.
+#[must_use]
+pub fn intermediate(method: &str) -> &str {
+    method
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("intermediate="))
+        .unwrap_or("loss")
+}
+
+impl LadderTask {
+    /// The fits whose failures the summary and the report name, with the names they use.
+    #[must_use]
+    pub fn reported_fits(&self) -> [(&'static str, &LawFit); 7] {
+        [
+            ("step 1", &self.step1),
+            ("step 2", &self.step2),
+            ("L(C)", &self.loss_from_compute),
+            ("one-step", &self.one_step),
+            ("one-step on compute", &self.one_step_compute),
+            ("log-power", &self.log_power),
+            ("log-power on compute", &self.log_power_compute),
+        ]
+    }
+}
+
 impl LadderFits {
     /// `target/task` → method → prediction, actual, absolute error (fractions in [0, 1]).
     #[must_use]
@@ -441,13 +467,9 @@ impl Artifact for LadderFits {
         if let Some(c) = &self.calibration {
             out.push_str(&c.summary());
         }
-        let loss = match self
-            .method
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("intermediate="))
-        {
-            None | Some("loss") => "loss in bits per byte".to_owned(),
-            Some(other) => format!("loss is `{other}`"),
+        let loss = match intermediate(&self.method) {
+            "loss" => "loss in bits per byte".to_owned(),
+            other => format!("loss is `{other}`"),
         };
         let _ = writeln!(
             out,
@@ -500,15 +522,7 @@ impl Artifact for LadderFits {
                     100.0 * task.accuracy_std,
                 );
             }
-            for (step, fit) in [
-                ("step 1", &task.step1),
-                ("step 2", &task.step2),
-                ("L(C)", &task.loss_from_compute),
-                ("one-step", &task.one_step),
-                ("one-step on compute", &task.one_step_compute),
-                ("log-power", &task.log_power),
-                ("log-power on compute", &task.log_power_compute),
-            ] {
+            for (step, fit) in task.reported_fits() {
                 if let Some(why) = &fit.failure {
                     let _ = writeln!(out, "    {}: {step} fit failed: {why}", task.name);
                 }

@@ -50,7 +50,7 @@ pub use file::{
 };
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict, entry_name};
 pub use ladder::{Model, Role};
-pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor};
+pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor, intermediate};
 pub use methods::{LadderMethod, PerItemMethod};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,

@@ -86,10 +86,7 @@ pub fn document(
 
 /// The y label of step 1 from the fits' description (`intermediate=…`).
 fn loss_label(method: &str) -> String {
-    let intermediate = method
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("intermediate="))
-        .unwrap_or("loss");
+    let intermediate = cod_artifact::intermediate(method);
     if intermediate == "loss" {
         "task loss (bits per byte)".to_owned()
     } else {
@@ -271,15 +268,7 @@ fn section(
         law_text(&task.step2.names, &task.step2.params, false),
         fixed(Some(task.step2.rmse), 4),
     );
-    for (step, fit) in [
-        ("step 1", &task.step1),
-        ("step 2", &task.step2),
-        ("L(C)", &task.loss_from_compute),
-        ("one-step", &task.one_step),
-        ("one-step on compute", &task.one_step_compute),
-        ("log-power", &task.log_power),
-        ("log-power on compute", &task.log_power_compute),
-    ] {
+    for (step, fit) in task.reported_fits() {
         if let Some(why) = &fit.failure {
             let _ = write!(text, " The {step} fit failed: {why}.");
         }
