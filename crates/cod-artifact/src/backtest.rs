@@ -163,10 +163,16 @@ impl Backtest {
     /// and never the `diagnostics`; a stable sort keeps the listed order among ties.
     #[must_use]
     pub fn ranking(&self, benchmark: &str) -> Vec<(&str, f64)> {
+        self.ranking_without(benchmark, None)
+    }
+
+    /// [`Backtest::ranking`] over every holdout but `left_out`.
+    #[must_use]
+    pub fn ranking_without(&self, benchmark: &str, left_out: Option<usize>) -> Vec<(&str, f64)> {
         let rows: Vec<&BacktestRow> = self
             .rows
             .iter()
-            .filter(|r| r.benchmark == benchmark)
+            .filter(|r| r.benchmark == benchmark && Some(r.holdout) != left_out)
             .collect();
         let stats: Vec<(&str, ErrorStats)> = self
             .methods()

@@ -20,19 +20,26 @@ pub struct Calibration {
     pub choice: String,
     /// What the extrapolation scores are pooled over, in words.
     pub pooled: String,
-    /// The extrapolation-error calibration of each method, in method order.
+    /// The error model of each method, in method order, then, when `choice` is `weighted`, the
+    /// combination's (its rows combined with the other holdouts' weights).
     pub methods: Vec<MethodCalibration>,
     /// One per prediction entry, in the artifact's entry order.
     pub entries: Vec<EntryCalibration>,
 }
 
-/// One method's backtest scores |error| / distance and what they give.
+/// One method's backtest scores and the error model they give: each interval is q̂ · s, with
+/// s = sqrt(σ_a² + σ_c² + (t·d)²) from its bootstrap (a), its binomial noise (c) and t times its
+/// extrapolation distance d (b).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MethodCalibration {
     pub method: String,
     /// Backtest rows scored (a prediction, an actual value and a positive distance).
     pub scores: usize,
-    /// The split-conformal quantile of the scores, in accuracy per decade of compute.
+    /// t: the root mean square of the rows' |error| / distance, in accuracy per decade of
+    /// compute.
+    pub per_decade: Option<f64>,
+    /// q̂: the split-conformal quantile of the rows' |error| / s, a multiplier of the spread
+    /// (z = 1.645 would mean the spread is exactly a normal's standard deviation).
     pub quantile: Option<f64>,
     /// The coverage the scores can promise: `level`, or n/(n + 1) when there are too few for it.
     pub achieved: f64,
@@ -77,18 +84,18 @@ pub struct Recommendation {
     pub note: Option<String>,
 }
 
-/// A calibrated interval and its three half-widths, combined in quadrature.
+/// A calibrated interval and each source's share of its half-width, which add in quadrature.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CalibratedInterval {
     pub method: String,
     pub prediction: f64,
     /// (lower, upper), clipped to [0, 1].
     pub interval: (f64, f64),
-    /// (a) the fit's sampling spread: half the bootstrap interval's width.
+    /// (a) the fit's sampling spread: q̂ · σ_a, σ_a = half the bootstrap interval's width / z.
     pub bootstrap: Option<f64>,
-    /// (b) the extrapolation error: the conformal quantile times the target's distance.
+    /// (b) the extrapolation error: q̂ · t · d at the target's distance d.
     pub extrapolation: Option<f64>,
-    /// (c) the target's measurement noise: z·sqrt(p(1 − p)/n).
+    /// (c) the target's measurement noise: q̂ · sqrt(p(1 − p)/n).
     pub binomial: Option<f64>,
 }
 
@@ -151,7 +158,8 @@ impl Calibration {
         let _ = writeln!(
             out,
             "recommended ({} by backtest; {:.0}% intervals: bootstrap, extrapolation and binomial \
-             half-widths in quadrature; extrapolation scores pooled over {}):",
+             spreads in quadrature, scaled by the conformal quantile of backtest scores pooled \
+             over {}):",
             self.choice,
             100.0 * self.level,
             self.pooled
@@ -174,8 +182,8 @@ impl Calibration {
         }
         let _ = writeln!(
             out,
-            "  {:<22} {:>6} {:>9} {:>8} {:>13} {:>7} {:>7}",
-            "method", "scores", "q/decade", "level", "bt coverage", "width", "error"
+            "  {:<22} {:>6} {:>9} {:>5} {:>8} {:>13} {:>7} {:>7}",
+            "method", "scores", "t/decade", "q̂", "level", "bt coverage", "width", "error"
         );
         for m in &self.methods {
             let points = |v: Option<f64>| {
@@ -184,10 +192,12 @@ impl Calibration {
             };
             let _ = writeln!(
                 out,
-                "  {:<22} {:>6} {:>9} {:>7.0}% {:>13} {:>7} {:>7}",
+                "  {:<22} {:>6} {:>9} {:>5} {:>7.0}% {:>13} {:>7} {:>7}",
                 m.method,
                 m.scores,
-                points(m.quantile),
+                points(m.per_decade),
+                m.quantile
+                    .map_or_else(|| "-".to_owned(), |q| format!("{q:.2}")),
                 100.0 * m.achieved,
                 format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
                 points(Some(m.backtest_width)),

@@ -417,7 +417,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 8;
+    const SCHEMA_VERSION: u32 = 9;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {

@@ -1,20 +1,28 @@
 //! The recommendation and calibrated intervals: the arithmetic shared by the `recommend` and
 //! `ladder-recommend` stages.
 //!
-//! Every method's interval at nominal level 1 − α (90%) combines three half-widths in quadrature,
-//! as independent errors add:
+//! Every method's interval at nominal level 1 − α (90%) accounts for three sources of error:
 //!
-//! - **(a) the fit's sampling spread**: half the width of the method's 5–95% bootstrap interval,
-//!   when the pipeline bootstrapped it;
-//! - **(b) the extrapolation error the backtest observed**: a split-conformal band (Vovk et al.,
-//!   *Algorithmic Learning in a Random World*, 2005; normalized scores as in Lei et al.,
-//!   "Distribution-free predictive inference for regression", JASA 2018). Each backtest row's
-//!   score is |prediction − actual| / d, with d its extrapolation distance: decades of compute
-//!   from the mean log10 compute of the models it was fitted on to the held-out model's. The
-//!   quantile q̂ is the ⌈(n + 1)(1 − α)⌉-th smallest of a method's n scores, pooled over every
-//!   benchmark (or task) of the pipeline, and the half-width at the target is q̂ · d_target;
-//! - **(c) the target's measurement noise**: z · sqrt(p(1 − p)/n) for a benchmark of n items at
-//!   accuracy p, z = Φ⁻¹(1 − α/2).
+//! - **(a) the fit's sampling spread**: the method's 5–95% bootstrap interval, when the pipeline
+//!   bootstrapped it, read as a normal's: σ_a = its half-width / z;
+//! - **(b) the extrapolation error the backtest observed**: t · d, with d the extrapolation
+//!   distance in decades of compute (from the mean log10 compute of the models a prediction was
+//!   fitted on to the predicted model's) and t the root mean square of the backtest's
+//!   |error| / d;
+//! - **(c) the target's measurement noise**: σ_c = sqrt(p(1 − p)/n) for a benchmark of n items
+//!   at accuracy p.
+//!
+//! They add as independent errors into one predicted spread, s = sqrt(σ_a² + σ_c² + (t·d)²), and
+//! the interval is calibrated on it by normalized split conformal prediction (Papadopoulos et
+//! al., "Inductive confidence machines for regression", ECML 2002; Lei et al.,
+//! "Distribution-free predictive inference for regression", JASA 2018; Vovk et al., *Algorithmic
+//! Learning in a Random World*, 2005). Each backtest row's score is |prediction − actual| / s, its
+//! own spread at its own distance; the multiplier q̂ is the ⌈(n + 1)(1 − α)⌉-th smallest of a
+//! method's n scores, pooled over every benchmark (or task) of the pipeline; and the half-width at
+//! the target is q̂ · s_target. A backtest error already contains the held-out model's sampling
+//! and measurement noise, so the quantile calibrates the three sources together and none is
+//! counted twice: when the bootstrap and binomial terms overstate what the backtest saw, q̂ falls
+//! below z, and when extrapolation dominates, q̂ · t is the quantile of |error| / d.
 //!
 //! With fewer than (1 − α)/α scores (9 at 90%) no split-conformal quantile exists at that level;
 //! the largest score is used and the level it promises, n/(n + 1), is recorded and shown.
@@ -38,7 +46,9 @@ pub enum Choice {
     Best,
     /// Every competing method, weighted by 1 / (its mean abs backtest error)². The default: with
     /// a few holdouts per benchmark, picking the single lowest error chases noise, and a
-    /// combination shrinks that choice toward the methods that are good everywhere.
+    /// combination shrinks that choice toward the methods that are good everywhere. When the
+    /// combination, scored out of sample, does no better than `no-change`, `no-change` is
+    /// recommended.
     #[default]
     Weighted,
 }
@@ -47,7 +57,7 @@ impl Choice {
     fn name(self) -> &'static str {
         match self {
             Choice::Best => "best",
-            Choice::Weighted => "weighted",
+            Choice::Weighted => WEIGHTED,
         }
     }
 }
@@ -87,7 +97,7 @@ pub fn distance(compute: f64, fitted: &[f64]) -> Option<f64> {
     Some(compute.log10() - mean)
 }
 
-/// The three half-widths combined in quadrature around `prediction`, clipped to [0, 1].
+/// Three half-widths combined in quadrature around `prediction`, clipped to [0, 1].
 #[must_use]
 pub fn combine(
     method: &str,
@@ -112,11 +122,77 @@ pub fn combine(
     }
 }
 
-/// Re-bands a monitored trajectory with `method`'s calibrated interval at each checkpoint: half
-/// its bootstrap band, the conformal quantile times the checkpoint's distance from the ladder's
-/// mean log10 compute `ladder` (0 for a checkpoint within it: the backtest scored extrapolations
-/// only), and the binomial noise of `items` around the prediction. A run of `params` N. Leaves
-/// the band as it is, and returns false, when `calibration` has no quantile for `method`.
+/// A method's error model, fitted to its backtest rows: the extrapolation error per decade t and
+/// the conformal multiplier q̂ (the module's documentation gives the arithmetic).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ErrorModel {
+    /// t: the root mean square of |error| / distance over the rows, in accuracy per decade.
+    pub per_decade: f64,
+    /// q̂: the split-conformal quantile of the rows' |error| / s.
+    pub quantile: f64,
+    /// The coverage the scores promise: [`LEVEL`], or n/(n + 1) when there are too few.
+    pub achieved: f64,
+}
+
+impl ErrorModel {
+    /// The model of `rows`; `None` without rows.
+    fn fit(rows: &[Scored]) -> Option<ErrorModel> {
+        if rows.is_empty() {
+            return None;
+        }
+        let mean_square = rows
+            .iter()
+            .map(|r| (r.error() / r.distance).powi(2))
+            .sum::<f64>()
+            / rows.len() as f64;
+        let per_decade = mean_square.sqrt();
+        let scores: Vec<f64> = rows.iter().map(|r| r.score(per_decade)).collect();
+        let (quantile, achieved) = conformal_quantile(&scores, LEVEL)?;
+        Some(ErrorModel {
+            per_decade,
+            quantile,
+            achieved,
+        })
+    }
+
+    /// The model a method's calibration recorded, when it has one.
+    #[must_use]
+    pub fn of(method: &MethodCalibration) -> Option<ErrorModel> {
+        Some(ErrorModel {
+            per_decade: method.per_decade?,
+            quantile: method.quantile?,
+            achieved: method.achieved,
+        })
+    }
+
+    /// The calibrated interval of `prediction` at `distance` decades, from the 90% half-widths of
+    /// its bootstrap interval and of its binomial noise: q̂ · s, each source's share shown as
+    /// q̂ · σ_a, q̂ · t · d and q̂ · σ_c.
+    #[must_use]
+    pub fn interval(
+        &self,
+        method: &str,
+        prediction: f64,
+        bootstrap: Option<f64>,
+        distance: f64,
+        binomial: Option<f64>,
+    ) -> CalibratedInterval {
+        let k = self.quantile / Z_90;
+        combine(
+            method,
+            prediction,
+            bootstrap.map(|a| k * a),
+            Some(self.quantile * self.per_decade * distance),
+            binomial.map(|c| k * c),
+        )
+    }
+}
+
+/// Re-bands a monitored trajectory with `method`'s calibrated interval at each checkpoint
+/// ([`ErrorModel::interval`]): its bootstrap band, its distance from the ladder's mean log10
+/// compute `ladder` (0 for a checkpoint within it: the backtest scored extrapolations only), and
+/// the binomial noise of `items` around the prediction. A run of `params` N. Leaves the band as
+/// it is, and returns false, when `calibration` has no error model for `method`.
 pub fn calibrate_monitor(
     monitor: &mut Monitor,
     params: f64,
@@ -125,27 +201,28 @@ pub fn calibrate_monitor(
     ladder: &[f64],
     items: Option<usize>,
 ) -> bool {
-    let Some(q) = calibration
+    let Some(model) = calibration
         .methods
         .iter()
         .find(|m| m.method == method)
-        .and_then(|m| m.quantile)
+        .and_then(ErrorModel::of)
     else {
         return false;
     };
     let band = (0..monitor.tokens.len())
         .map(|i| {
             let prediction = monitor.predicted[i];
-            let d = distance(6.0 * params * monitor.tokens[i], ladder).map(|d| d.max(0.0));
+            let d = distance(6.0 * params * monitor.tokens[i], ladder).map_or(0.0, |d| d.max(0.0));
             let bootstrap = monitor.band.as_ref().map(|b| half(b[i]));
-            combine(
-                method,
-                prediction,
-                bootstrap,
-                d.map(|d| q * d),
-                items.map(|n| binomial_half_width(prediction, n)),
-            )
-            .interval
+            model
+                .interval(
+                    method,
+                    prediction,
+                    bootstrap,
+                    d,
+                    items.map(|n| binomial_half_width(prediction, n)),
+                )
+                .interval
         })
         .collect();
     monitor.band = Some(band);
@@ -200,8 +277,18 @@ struct Scored {
 }
 
 impl Scored {
-    fn score(&self) -> f64 {
-        (self.prediction - self.actual).abs() / self.distance
+    fn error(&self) -> f64 {
+        (self.prediction - self.actual).abs()
+    }
+
+    /// |error| / s, with s = sqrt(σ_a² + σ_c² + (t·d)²); 0 for an exact prediction with s = 0
+    /// (t = 0 only when every error is 0).
+    fn score(&self, per_decade: f64) -> f64 {
+        let sigma = |h: Option<f64>| h.map_or(0.0, |h| (h / Z_90).powi(2));
+        let s =
+            (sigma(self.bootstrap) + sigma(self.binomial) + (per_decade * self.distance).powi(2))
+                .sqrt();
+        if s > 0.0 { self.error() / s } else { 0.0 }
     }
 }
 
@@ -242,11 +329,10 @@ fn scored_rows(backtest: &Backtest, ctx: &Context) -> Vec<(String, Vec<Scored>)>
         .collect()
 }
 
-/// A method's calibration: its quantile over every row, and each row's coverage by the quantile
+/// A method's calibration: its error model over every row, and each row's coverage by the model
 /// of the other benchmarks' rows (or, with one benchmark, of the other rows).
 fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
-    let scores: Vec<f64> = rows.iter().map(Scored::score).collect();
-    let quantile = conformal_quantile(&scores, LEVEL);
+    let model = ErrorModel::fit(rows);
     let benchmarks = {
         let mut b: Vec<&str> = rows.iter().map(|r| r.benchmark.as_str()).collect();
         b.sort_unstable();
@@ -255,7 +341,7 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
     };
     let (mut held, mut tested, mut width, mut error) = (0, 0, 0.0, 0.0);
     for (i, row) in rows.iter().enumerate() {
-        let others: Vec<f64> = rows
+        let others: Vec<Scored> = rows
             .iter()
             .enumerate()
             .filter(|&(j, r)| {
@@ -265,22 +351,22 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
                     j != i
                 }
             })
-            .map(|(_, r)| r.score())
+            .map(|(_, r)| r.clone())
             .collect();
-        let Some((q, _)) = conformal_quantile(&others, LEVEL) else {
+        let Some(model) = ErrorModel::fit(&others) else {
             continue;
         };
-        let band = combine(
+        let band = model.interval(
             method,
             row.prediction,
             row.bootstrap,
-            Some(q * row.distance),
+            row.distance,
             row.binomial,
         );
         tested += 1;
         held += usize::from(band.holds(row.actual));
         width += band.interval.1 - band.interval.0;
-        error += (row.prediction - row.actual).abs();
+        error += row.error();
     }
     let mean = |sum: f64| {
         if tested == 0 {
@@ -291,9 +377,10 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
     };
     MethodCalibration {
         method: method.to_owned(),
-        scores: scores.len(),
-        quantile: quantile.map(|q| q.0),
-        achieved: quantile.map_or(0.0, |q| q.1),
+        scores: rows.len(),
+        per_decade: model.map(|m| m.per_decade),
+        quantile: model.map(|m| m.quantile),
+        achieved: model.map_or(0.0, |m| m.achieved),
         backtest_coverage: (held, tested),
         backtest_width: mean(width),
         backtest_error: mean(error),
@@ -322,24 +409,29 @@ pub fn calibrate(
     choice: Choice,
 ) -> Calibration {
     let scored = scored_rows(backtest, ctx);
-    let methods: Vec<MethodCalibration> = scored
+    let mut methods: Vec<MethodCalibration> = scored
         .iter()
         .map(|(m, rows)| calibrate_method(m, rows))
         .collect();
+    let combination = match choice {
+        Choice::Best => None,
+        Choice::Weighted => {
+            let calibration = calibrate_method(WEIGHTED, &combination_rows(backtest, ctx));
+            let model = ErrorModel::of(&calibration);
+            methods.push(calibration);
+            model
+        }
+    };
     let interval = |entry: &Entry, c: &Candidate| -> Option<CalibratedInterval> {
         let prediction = c.prediction?;
-        let q = methods.iter().find(|m| m.method == c.method)?.quantile?;
-        Some(combine(
+        let model = ErrorModel::of(methods.iter().find(|m| m.method == c.method)?)?;
+        Some(model.interval(
             &c.method,
             prediction,
             c.bootstrap.map(half),
-            Some(q * entry.distance?),
+            entry.distance?,
             entry.items.map(|n| binomial_half_width(prediction, n)),
         ))
-    };
-    let combination = match choice {
-        Choice::Best => None,
-        Choice::Weighted => combination_quantile(backtest, ctx),
     };
     let entries = entries
         .iter()
@@ -351,7 +443,7 @@ pub fn calibrate(
                 .collect();
             let recommended = match choice {
                 Choice::Best => best(entry, backtest, &intervals),
-                Choice::Weighted => weighted(entry, backtest, ctx, combination),
+                Choice::Weighted => weighted(entry, backtest, ctx, combination, &intervals),
             };
             EntryCalibration {
                 name: entry.name.clone(),
@@ -373,6 +465,8 @@ pub fn calibrate(
 }
 
 const NO_CHANGE: &str = "no-change";
+/// The combination's name, as a recommendation and a calibration row.
+const WEIGHTED: &str = "weighted";
 
 /// The lowest-error method that predicts the entry, `no-change` when none does better.
 fn best(entry: &Entry, backtest: &Backtest, intervals: &[CalibratedInterval]) -> Recommendation {
@@ -416,14 +510,17 @@ fn best(entry: &Entry, backtest: &Backtest, intervals: &[CalibratedInterval]) ->
     }
 }
 
-/// The backtest-weighted combination, calibrated on its own backtest rows pooled over every
-/// benchmark (its weights come from those same rows, so its backtest error is in-sample).
-/// `quantile` is [`combination_quantile`]'s, the same for every entry.
+/// The backtest-weighted combination, or `no-change` when the combination did no better in the
+/// backtest (the ladder then gives no evidence of further gain), calibrated on its own backtest
+/// rows pooled over every benchmark ([`cross_validated_rows`]: each holdout's rows combined with weights from the other
+/// holdouts, so its backtest error is out of sample). `model` is that of [`combination_rows`], the
+/// same for every entry.
 fn weighted(
     entry: &Entry,
     backtest: &Backtest,
     ctx: &Context,
-    quantile: Option<f64>,
+    model: Option<ErrorModel>,
+    intervals: &[CalibratedInterval],
 ) -> Recommendation {
     let ranking = backtest.ranking(&entry.benchmark);
     let predicts = |m: &str| {
@@ -443,9 +540,13 @@ fn weighted(
                 .sum()
         })
         .flatten();
-    let own = combined_rows(backtest, &entry.benchmark, &w, ctx);
-    let backtest_error = (!own.is_empty())
-        .then(|| own.iter().map(|r| (r.0 - r.1).abs()).sum::<f64>() / own.len() as f64);
+    let own = cross_validated_rows(backtest, &entry.benchmark, &predicts, ctx);
+    let backtest_error = (!own.is_empty()).then(|| {
+        own.iter()
+            .map(|r| (r.prediction - r.actual).abs())
+            .sum::<f64>()
+            / own.len() as f64
+    });
     // The fit's spread: the weighted mean of the combined methods' bootstrap half-widths, an
     // upper bound on the combination's when their errors are correlated.
     let bootstrap: Option<f64> = w
@@ -455,21 +556,40 @@ fn weighted(
             Some(w * half(c.bootstrap?))
         })
         .reduce(|a, b| a + b);
-    let interval = prediction.zip(quantile).and_then(|(p, q)| {
-        Some(combine(
-            "weighted",
+    let interval = prediction.zip(model).and_then(|(p, model)| {
+        Some(model.interval(
+            WEIGHTED,
             p,
             bootstrap,
-            Some(q * entry.distance?),
+            entry.distance?,
             entry.items.map(|n| binomial_half_width(p, n)),
         ))
     });
     let no_change_error = ranking.iter().find(|(m, _)| *m == NO_CHANGE).map(|r| r.1);
+    let no_change = entry
+        .candidates
+        .iter()
+        .find(|c| c.method == NO_CHANGE)
+        .and_then(|c| c.prediction);
+    let no_gain = no_change_error.zip(backtest_error).filter(|(n, e)| n <= e);
+    if let (Some((n, e)), Some(p)) = (no_gain, no_change) {
+        return Recommendation {
+            method: NO_CHANGE.to_owned(),
+            weights: Vec::new(),
+            prediction: Some(p),
+            backtest_error: Some(n),
+            no_gain: true,
+            interval: intervals.iter().find(|i| i.method == NO_CHANGE).cloned(),
+            note: Some(format!(
+                "the weighted combination erred {:.2} points in the backtest, no-change {:.2}",
+                100.0 * e,
+                100.0 * n
+            )),
+        };
+    }
     Recommendation {
-        method: "weighted".to_owned(),
-        no_gain: no_change_error
-            .zip(backtest_error)
-            .is_some_and(|(n, e)| n <= e),
+        method: WEIGHTED.to_owned(),
+        no_gain: no_gain.is_some(),
         weights: w,
         prediction,
         backtest_error,
@@ -480,42 +600,75 @@ fn weighted(
     }
 }
 
-/// The conformal quantile of the combination's scores: every benchmark's combination, each with
-/// its own weights, scored as the methods are and pooled.
-fn combination_quantile(backtest: &Backtest, ctx: &Context) -> Option<f64> {
-    let scores: Vec<f64> = backtest
+/// The combination's scored backtest rows: every benchmark's, each combined out of sample
+/// ([`cross_validated_rows`]), pooled as a method's are.
+fn combination_rows(backtest: &Backtest, ctx: &Context) -> Vec<Scored> {
+    backtest
         .benchmarks()
         .into_iter()
-        .flat_map(|b| {
-            let w = weights(&backtest.ranking(b), &|_| true);
-            combined_rows(backtest, b, &w, ctx)
-        })
-        .filter_map(|(p, a, d)| Some((p - a).abs() / d?))
-        .collect();
-    conformal_quantile(&scores, LEVEL).map(|(q, _)| q)
+        .flat_map(|b| cross_validated_rows(backtest, b, &|_| true, ctx))
+        .filter(|r| r.distance.is_finite())
+        .collect()
 }
 
-/// The combination's backtest rows on `benchmark`, as (prediction, actual, distance): per
+/// The combination's backtest rows on `benchmark`, out of sample: each holdout's rows combined
+/// with the weights of the other holdouts' errors, over the methods that `predicts`. With a
+/// single holdout there are no other holdouts, and its own weights are used (in sample).
+fn cross_validated_rows(
+    backtest: &Backtest,
+    benchmark: &str,
+    predicts: &dyn Fn(&str) -> bool,
+    ctx: &Context,
+) -> Vec<Scored> {
+    let mut holdouts: Vec<usize> = backtest
+        .rows
+        .iter()
+        .filter(|r| r.benchmark == benchmark)
+        .map(|r| r.holdout)
+        .collect();
+    holdouts.sort_unstable();
+    holdouts.dedup();
+    if holdouts.len() < 2 {
+        let w = weights(&backtest.ranking(benchmark), predicts);
+        return combined_rows(backtest, benchmark, None, &w, ctx);
+    }
+    holdouts
+        .iter()
+        .flat_map(|&h| {
+            let w = weights(&backtest.ranking_without(benchmark, Some(h)), predicts);
+            combined_rows(backtest, benchmark, Some(h), &w, ctx)
+        })
+        .collect()
+}
+
+/// The combination's backtest rows on `benchmark` (of holdout `only`, or of every holdout): per
 /// (holdout, held-out model), the weighted sum of the methods' predictions, when every weighted
-/// method predicted it.
+/// method predicted it. A row's bootstrap
+/// half-width is the weighted sum of the methods' that have one, as the entry's is; its distance
+/// is NaN when it has none.
 fn combined_rows(
     backtest: &Backtest,
     benchmark: &str,
+    only: Option<usize>,
     weights: &[(String, f64)],
     ctx: &Context,
-) -> Vec<(f64, f64, Option<f64>)> {
+) -> Vec<Scored> {
     if weights.is_empty() {
         return Vec::new();
     }
     let mut out = Vec::new();
     let mut seen: Vec<(usize, &str)> = Vec::new();
-    for r in backtest.rows.iter().filter(|r| r.benchmark == benchmark) {
+    for r in backtest
+        .rows
+        .iter()
+        .filter(|r| r.benchmark == benchmark && only.is_none_or(|h| r.holdout == h))
+    {
         let key = (r.holdout, r.held_out.as_str());
         if seen.contains(&key) {
             continue;
         }
         seen.push(key);
-        let combined: Option<f64> = weights
+        let members: Option<Vec<(f64, &BacktestRow)>> = weights
             .iter()
             .map(|(m, w)| {
                 let g = backtest.rows.iter().find(|g| {
@@ -523,12 +676,28 @@ fn combined_rows(
                         && (g.holdout, g.held_out.as_str()) == key
                         && g.method == *m
                 })?;
-                Some(w * g.prediction?)
+                g.prediction.is_some().then_some((*w, g))
             })
+            .collect();
+        let (Some(members), Some(actual)) = (members, r.actual) else {
+            continue;
+        };
+        let prediction: f64 = members
+            .iter()
+            .filter_map(|(w, g)| Some(w * g.prediction?))
             .sum();
-        if let (Some(p), Some(a)) = (combined, r.actual) {
-            out.push((p, a, row_distance(backtest, r, ctx)));
-        }
+        let bootstrap: Option<f64> = members
+            .iter()
+            .filter_map(|(w, g)| Some(w * half(g.interval?)))
+            .reduce(|a, b| a + b);
+        out.push(Scored {
+            benchmark: benchmark.to_owned(),
+            prediction,
+            actual,
+            distance: row_distance(backtest, r, ctx).unwrap_or(f64::NAN),
+            bootstrap,
+            binomial: (ctx.items)(benchmark).map(|n| binomial_half_width(prediction, n)),
+        });
     }
     out
 }

@@ -242,7 +242,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 1, &[]);
+    const CODE: Code = Code::new("recommend", 5, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -261,7 +261,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 2, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 6, &[]);
 
     fn run(
         params: &LadderRecommendParams,
@@ -275,14 +275,17 @@ impl Stage for LadderRecommendStage {
 const LONG_ABOUT: &str = "The recommendation of each entry combines every competing method, \
     weighted by 1/e², e its mean abs error in the pipeline's rolling-origin backtest on that \
     benchmark (`--choose weighted`, the default), or takes the method with the lowest error \
-    (`--choose best`; `no-change` when nothing beats it). When `no-change` does at least as well \
-    in the backtest, the summary says the ladder gives no evidence of further gain. \
-    Diagnostics such as `ladder-step2` never compete. Every method's 90% interval adds three \
-    half-widths in quadrature: half its bootstrap interval, a split-conformal band from its \
-    backtest errors divided by their extrapolation distance (decades of compute beyond the \
-    fitted models' mean log compute), pooled over the pipeline's benchmarks and rescaled to the \
-    target's distance, and the binomial noise z·sqrt(p(1−p)/n) of an n-item benchmark. The \
-    summary gives each method's leave-one-benchmark-out coverage on the backtest.";
+    (`--choose best`). When `no-change` does at least as well in the backtest (the combination \
+    scored out of sample, each holdout with the other holdouts' weights), `no-change` is \
+    recommended and the summary says the ladder gives no evidence of further gain. \
+    Diagnostics such as `ladder-step2` never compete. Every method's 90% interval is q̂ · s: the \
+    spread s adds its bootstrap spread, its extrapolation error t · d (d the decades of compute \
+    beyond the fitted models' mean log compute, t the backtest's root mean square |error| / d) \
+    and the binomial noise sqrt(p(1−p)/n) of an n-item benchmark in quadrature, and q̂ is the \
+    split-conformal quantile of the backtest's |error| / s, pooled over the pipeline's \
+    benchmarks. The weighted combination is calibrated on its own backtest rows, each holdout \
+    combined with the other holdouts' weights. The summary gives each method's \
+    leave-one-benchmark-out coverage on the backtest.";
 
 /// `cod-recommend`, the per-item recommendation's binary.
 pub const RECOMMEND_BINARY: StageBinary = StageBinary {

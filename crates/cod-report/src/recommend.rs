@@ -4,7 +4,7 @@
 use cod_artifact::Calibration;
 
 use crate::doc::{Block, Ids, Section, Table};
-use crate::format::points;
+use crate::format::{fixed, points};
 
 /// Entries named in the introduction; with more, the table lists them all.
 const HEADLINES: usize = 4;
@@ -74,15 +74,16 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
     }
     let mut methods = Table::new(
         &format!(
-            "Each method's extrapolation calibration: backtest scores (|error| / decades of \
-             compute), their conformal quantile, the level they support, and the {level} \
-             intervals' coverage of the backtest's held-out models, each calibrated without its \
-             own benchmark"
+            "Each method's calibration: backtest rows scored, their extrapolation error per \
+             decade of compute t, the conformal multiplier q̂ of their scores and the level it \
+             supports, and the {level} intervals' coverage of the backtest's held-out models, \
+             each calibrated without its own benchmark"
         ),
         &[
             "method",
             "scores",
-            "points per decade",
+            "t (points per decade)",
+            "q̂",
             "level",
             "held",
             "mean width",
@@ -94,7 +95,8 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
         methods.row(vec![
             m.method.clone(),
             m.scores.to_string(),
-            points(m.quantile),
+            points(m.per_decade),
+            fixed(m.quantile, 2),
             format!("{:.0}%", 100.0 * m.achieved),
             format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
             points(Some(m.backtest_width).filter(|v| v.is_finite())),
@@ -107,13 +109,17 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
         blocks: vec![
             Block::Table(table),
             Block::Paragraph(format!(
-                "Each {level} interval adds three half-widths in quadrature: half the method's \
-                 bootstrap interval (the fit's sampling spread, when bootstrapped), its \
-                 split-conformal extrapolation band (its backtest errors divided by their \
-                 distance in decades of compute from the fitted models' mean, pooled over {}, \
-                 times the target's distance), and the binomial noise z·sqrt(p(1−p)/n) of an \
-                 n-item benchmark. With fewer than 9 scores there is no 90% conformal quantile; \
-                 the largest score is used and the level column says what it supports.",
+                "Each {level} interval is q̂ · s around the prediction. The spread s adds three \
+                 sources in quadrature: the fit's sampling spread (the bootstrap interval's \
+                 half-width / 1.645, when bootstrapped), the extrapolation error t · d (t the \
+                 root mean square of the backtest's errors per decade of compute, d the decades \
+                 from the fitted models' mean log10 compute to the predicted model's), and the \
+                 binomial noise sqrt(p(1−p)/n) of an n-item benchmark. q̂ is the split-conformal \
+                 quantile of the backtest's |error| / s, pooled over {}: a backtest error \
+                 already holds its model's sampling and measurement noise, so the quantile \
+                 calibrates the three together instead of adding them twice. With fewer than 9 \
+                 scores there is no 90% conformal quantile; the largest score is used and the \
+                 level column says what it supports.",
                 calibration.pooled
             )),
             Block::Table(methods),
