@@ -288,15 +288,19 @@ fn olmo_ladder_backtest_holds_out_the_1b_then_the_760m_runs() {
         "{fitted:?}"
     );
     assert!(strings(&second["dropped"]).contains(&"1B-10xC"));
-    // 2 holdouts × 4 held-out runs × 8 tasks × 10 methods (the ladder's 8 and no-change,
-    // log-linear), every one predicted and scored.
+    // 2 holdouts × 4 held-out runs × 8 tasks × 18 methods (the ladder's 8, no-change,
+    // log-linear and the pipeline's 8 variants of `ladder`), every one predicted and scored.
     let rows = b["rows"].as_array().unwrap();
-    assert_eq!(rows.len(), 2 * 4 * 8 * 10);
+    assert_eq!(rows.len(), 2 * 4 * 8 * 18);
     assert!(rows.iter().all(|r| r["abs_error"].is_number()), "{rows:?}");
+    let variants = b["variants"].as_array().unwrap();
+    assert_eq!(variants.len(), 8);
+    assert!(variants.iter().all(|v| v[1] == "ladder"), "{variants:?}");
+    assert!(rows.iter().any(|r| r["method"] == "ladder[paper]"));
     // Only the runner's pipeline stages up to the backtest ran: no ladder fit of the targets.
     assert!(!p.path().join("out/olmo-ladder/ladder.bin").exists());
     let csv = std::fs::read_to_string(p.path().join("out/olmo-ladder/backtest.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 2 * 4 * 8 * 10);
+    assert_eq!(csv.lines().count(), 1 + 2 * 4 * 8 * 18);
 }
 
 #[test]

@@ -164,6 +164,19 @@ fn check_outputs(p: &Project, stdout: &str) {
     let out = p.path().join("out/olmo-ladder");
     let csv = std::fs::read_to_string(out.join("ladder.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 16);
+    // This run fits the paper's options (`intermediate=loss`), so the pipeline's `paper` variant
+    // is the same fit again: its column equals the `ladder` method's, cell for cell.
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (own, paper) = (column("predicted"), column("variant_paper_predicted"));
+    for line in csv.lines().skip(1) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert!(
+            !cells[own].is_empty() && cells[own] == cells[paper],
+            "{line}"
+        );
+    }
+    assert!(header.contains(&"variant_largest-sizes_abs_error"));
     let table: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("predictions.json")).unwrap())
             .unwrap();

@@ -21,6 +21,11 @@ pub struct Backtest {
     /// Methods whose prediction reads a held-out model's observed values (the ladder's
     /// `ladder-step2`, step 2 at the observed loss): shown, but never counted as a winner.
     pub diagnostics: Vec<String>,
+    /// Methods that are another method under other options, as (variant, the method it varies):
+    /// the ladder's `[ladder] variants`, e.g. (`ladder[paper]`, `ladder`). Scored and compared
+    /// with their method in a table of their own, never a winner or a candidate for the
+    /// recommendation.
+    pub variants: Vec<(String, String)>,
     pub holdouts: Vec<Holdout>,
     /// One row per (holdout, held-out model, benchmark, method), in that order.
     pub rows: Vec<BacktestRow>,
@@ -131,7 +136,72 @@ fn unique<'a>(values: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     out
 }
 
+/// How much lower a variant's mean abs error must be than its method's own to win (1e-4 points).
+pub const VARIANT_TIE: f64 = 1e-6;
+
 impl Backtest {
+    /// Whether `method` competes: neither a diagnostic nor a variant.
+    #[must_use]
+    pub fn competes(&self, method: &str) -> bool {
+        !self.diagnostics.iter().any(|d| d == method) && !self.is_variant(method)
+    }
+
+    /// Whether `method` is a variant of another method's options.
+    #[must_use]
+    pub fn is_variant(&self, method: &str) -> bool {
+        self.variants.iter().any(|(v, _)| v == method)
+    }
+
+    /// Per benchmark, among each varied method and its variants, the one with the lowest mean abs
+    /// error over every holdout (of those scored on every row any of them was): (benchmark,
+    /// winner, its mean, the varied method's own mean). A variant must beat the method's own
+    /// options by more than [`VARIANT_TIE`]: closer is the optimizer's rounding (e.g. a fit that
+    /// shares parameters across tasks whose data are the same), a tie the own options win.
+    #[must_use]
+    pub fn variant_winners(&self) -> Vec<(String, String, f64, f64)> {
+        let bases = unique(self.variants.iter().map(|(_, b)| b.as_str()));
+        let mut out = Vec::new();
+        for bench in self.benchmarks() {
+            for base in &bases {
+                let family: Vec<&str> = std::iter::once(*base)
+                    .chain(
+                        self.variants
+                            .iter()
+                            .filter(|(_, b)| b == base)
+                            .map(|(v, _)| v.as_str()),
+                    )
+                    .collect();
+                let stats: Vec<(&str, ErrorStats)> = family
+                    .iter()
+                    .map(|m| {
+                        let rows = self
+                            .rows
+                            .iter()
+                            .filter(|r| r.benchmark == bench && r.method == *m);
+                        (*m, ErrorStats::of(rows))
+                    })
+                    .collect();
+                let most = stats.iter().map(|(_, s)| s.scored).max().unwrap_or(0);
+                let own = stats.first().map_or(f64::NAN, |(_, s)| s.mean);
+                let complete = |s: &ErrorStats| most > 0 && s.scored == most;
+                let best = stats
+                    .iter()
+                    .filter(|(_, s)| complete(s))
+                    .min_by(|a, b| a.1.mean.total_cmp(&b.1.mean));
+                let own_complete = stats.first().is_some_and(|(_, s)| complete(s));
+                if let Some((m, s)) = best {
+                    let (winner, mean) = if own_complete && own - s.mean <= VARIANT_TIE {
+                        (*base, own)
+                    } else {
+                        (*m, s.mean)
+                    };
+                    out.push((bench.to_owned(), winner.to_owned(), mean, own));
+                }
+            }
+        }
+        out
+    }
+
     /// The methods in order of first appearance.
     #[must_use]
     pub fn methods(&self) -> Vec<&str> {
@@ -177,7 +247,7 @@ impl Backtest {
         let stats: Vec<(&str, ErrorStats)> = self
             .methods()
             .into_iter()
-            .filter(|m| !self.diagnostics.iter().any(|d| d == m))
+            .filter(|m| self.competes(m))
             .map(|m| {
                 (
                     m,
@@ -230,7 +300,7 @@ impl Backtest {
         let winners = self.winners();
         self.methods()
             .into_iter()
-            .filter(|m| !self.diagnostics.iter().any(|d| d == m))
+            .filter(|m| self.competes(m))
             .map(|m| {
                 let wins = winners
                     .iter()
@@ -472,6 +542,35 @@ impl Backtest {
             .map(|(m, n)| format!("{m} {n}"))
             .collect();
         blocks.push(Block::Line(format!("wins: {}", wins.join(", "))));
+        let variant_winners = self.variant_winners();
+        if !variant_winners.is_empty() {
+            blocks.push(Block::Heading(format!(
+                "which variant wins where: per {unit}, a method under its own options or under \
+                 each variant (never a candidate for the recommendation)"
+            )));
+            let mut t = Table::new(&[
+                (unit, Left),
+                ("winner", Left),
+                ("mean", Right),
+                ("own options", Right),
+            ]);
+            let mut wins: Vec<(&str, usize)> = Vec::new();
+            for (bench, winner, mean, own) in &variant_winners {
+                t.rows.push(vec![
+                    bench.clone(),
+                    winner.clone(),
+                    points(*mean),
+                    points(*own),
+                ]);
+                match wins.iter_mut().find(|(m, _)| m == winner) {
+                    Some(w) => w.1 += 1,
+                    None => wins.push((winner, 1)),
+                }
+            }
+            blocks.push(Block::Table(t));
+            let wins: Vec<String> = wins.iter().map(|(m, n)| format!("{m} {n}")).collect();
+            blocks.push(Block::Line(format!("variant wins: {}", wins.join(", "))));
+        }
         let coverage = self.coverage();
         if !coverage.is_empty() {
             blocks.push(Block::Heading(
@@ -612,7 +711,7 @@ impl Table {
 
 impl Artifact for Backtest {
     const KIND: ArtifactKind = ArtifactKind::Backtest;
-    const SCHEMA_VERSION: u32 = 2;
+    const SCHEMA_VERSION: u32 = 3;
 
     fn validate(&self) -> Result<(), String> {
         for row in &self.rows {
@@ -693,6 +792,7 @@ mod tests {
             requested: 2,
             note: None,
             diagnostics: Vec::new(),
+            variants: Vec::new(),
             holdouts: (1..=2)
                 .map(|k| Holdout {
                     k,
@@ -757,6 +857,46 @@ mod tests {
         assert_eq!(
             b.win_counts(),
             vec![("cod".to_owned(), 1), ("bnsl".to_owned(), 1)]
+        );
+    }
+
+    #[test]
+    fn variants_never_win_but_are_compared_with_their_method() {
+        let mut b = backtest(vec![
+            row(1, "x", "ladder", Some(0.03)),
+            row(1, "x", "ladder[v]", Some(0.01)),
+            row(1, "x", "ladder[w]", None),
+            row(1, "x", "no-change", Some(0.05)),
+            row(1, "y", "ladder", Some(0.01)),
+            row(1, "y", "ladder[v]", Some(0.02)),
+            row(1, "y", "ladder[w]", Some(0.04)),
+            row(1, "y", "no-change", Some(0.05)),
+            row(1, "z", "ladder", Some(0.02)),
+            row(1, "z", "ladder[v]", Some(0.02 - VARIANT_TIE / 2.0)),
+        ]);
+        b.variants = ["v", "w"]
+            .map(|v| (format!("ladder[{v}]"), "ladder".to_owned()))
+            .to_vec();
+        // The variant is better on x, but only methods compete for the recommendation.
+        assert_eq!(b.winners()[0].methods, ["ladder"]);
+        assert_eq!(b.ranking("x"), vec![("ladder", 0.03), ("no-change", 0.05)]);
+        assert_eq!(
+            b.win_counts(),
+            vec![("ladder".to_owned(), 3), ("no-change".to_owned(), 0)]
+        );
+        // Among the ladder and its variants: v on x (w failed there, so it cannot win), the
+        // ladder's own options on y; and on z, where v is better by less than VARIANT_TIE, a
+        // tie, which the own options win.
+        let v = b.variant_winners();
+        assert_eq!(v.len(), 3);
+        assert_eq!((v[2].0.as_str(), v[2].1.as_str()), ("z", "ladder"));
+        assert_eq!((v[0].0.as_str(), v[0].1.as_str()), ("x", "ladder[v]"));
+        assert!((v[0].2 - 0.01).abs() < 1e-12 && (v[0].3 - 0.03).abs() < 1e-12);
+        assert_eq!((v[1].0.as_str(), v[1].1.as_str()), ("y", "ladder"));
+        let summary = b.summary();
+        assert!(
+            summary.contains("variant wins: ladder[v] 1, ladder 2"),
+            "{summary}"
         );
     }
 

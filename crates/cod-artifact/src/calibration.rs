@@ -77,7 +77,8 @@ pub struct Recommendation {
     pub prediction: Option<f64>,
     /// The chosen method's mean abs backtest error on this entry's benchmark.
     pub backtest_error: Option<f64>,
-    /// No method beat `no-change` in the backtest: the ladder gives no evidence of further gain.
+    /// `no-change` did at least as well in the backtest as the chosen method (or the
+    /// combination): the ladder gives no evidence of further gain.
     pub no_gain: bool,
     pub interval: Option<CalibratedInterval>,
     /// Why the choice is what it is, when it is not the plain backtest winner.
@@ -143,7 +144,10 @@ impl Calibration {
             r.method
         );
         if r.no_gain {
-            line.push_str("; no method beat no-change in the backtest, so the ladder gives no evidence of further gain");
+            line.push_str(
+                "; no-change did at least as well in the backtest, so the ladder gives no \
+                 evidence of further gain",
+            );
         }
         if let Some(note) = &r.note {
             let _ = write!(line, "; {note}");

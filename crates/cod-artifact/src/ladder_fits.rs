@@ -17,8 +17,42 @@ pub struct LadderFits {
     /// The run whose last checkpoints give the variance diagnostic (the largest ladder run).
     pub variance_run: String,
     pub tasks: Vec<LadderTask>,
+    /// The two-step law refitted under each named variant of the options (`[ladder] variants`),
+    /// in name order. Shown beside the methods, never a candidate for the recommendation.
+    pub variants: Vec<LadderVariant>,
     /// The recommendation and calibrated intervals, when a `ladder-recommend` stage added them.
     pub calibration: Option<Calibration>,
+}
+
+/// The chained two-step prediction under one named variant of the ladder's options.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LadderVariant {
+    /// The variant's name in the pipeline file, e.g. `paper`.
+    pub name: String,
+    /// The options it changes, e.g. `intermediate = "loss"`.
+    pub changes: String,
+    /// One per (task, target), in the tasks' and then the targets' order of [`LadderFits`].
+    pub predictions: Vec<VariantPrediction>,
+}
+
+/// A variant's prediction of one target on one task, or why there is none.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantPrediction {
+    pub task: String,
+    pub target: String,
+    pub prediction: Option<f64>,
+    /// The first fit the prediction needs that failed, when it did.
+    pub failure: Option<String>,
+}
+
+impl LadderVariant {
+    /// The prediction of `target` on `task`, when the variant has one.
+    #[must_use]
+    pub fn prediction(&self, task: &str, target: &str) -> Option<&VariantPrediction> {
+        self.predictions
+            .iter()
+            .find(|p| p.task == task && p.target == target)
+    }
 }
 
 /// One task's fits and its predictions for every target.
@@ -216,6 +250,33 @@ impl LadderTask {
 }
 
 impl LadderFits {
+    /// Each variant's mean abs error over the (target, task) cells it predicted that have an
+    /// actual value, and how many those are.
+    #[must_use]
+    pub fn variant_errors(&self) -> Vec<(&str, f64, usize)> {
+        self.variants
+            .iter()
+            .map(|v| {
+                let errors: Vec<f64> = v
+                    .predictions
+                    .iter()
+                    .filter_map(|p| {
+                        let task = self.tasks.iter().find(|t| t.name == p.task)?;
+                        let target = task.targets.iter().find(|t| t.target == p.target)?;
+                        abs_error(p.prediction, target.accuracy_actual)
+                    })
+                    .collect();
+                let n = errors.len();
+                let mean = if n == 0 {
+                    f64::NAN
+                } else {
+                    errors.iter().sum::<f64>() / n as f64
+                };
+                (v.name.as_str(), mean, n)
+            })
+            .collect()
+    }
+
     /// `target/task` → method → prediction, actual, absolute error (fractions in [0, 1]).
     #[must_use]
     pub fn table(&self) -> crate::PredictionTable {
@@ -302,10 +363,14 @@ impl LadderFits {
         out
     }
 
-    /// The whole table, one row per (target, task), as CSV with a header.
+    /// The whole table, one row per (target, task), as CSV with a header; each variant adds
+    /// `variant_<name>_predicted` and `variant_<name>_abs_error`.
     #[must_use]
     pub fn csv(&self) -> String {
         let mut out = String::from(CSV_HEADER);
+        for v in &self.variants {
+            let _ = write!(out, ",variant_{0}_predicted,variant_{0}_abs_error", v.name);
+        }
         out.push('\n');
         for task in &self.tasks {
             for t in &task.targets {
@@ -342,6 +407,17 @@ impl LadderFits {
                     cell(Some(task.accuracy_std)),
                 ];
                 out.push_str(&row.join(","));
+                for v in &self.variants {
+                    let p = v
+                        .prediction(&task.name, &t.target)
+                        .and_then(|p| p.prediction);
+                    let _ = write!(
+                        out,
+                        ",{},{}",
+                        cell(p),
+                        cell(abs_error(p, t.accuracy_actual))
+                    );
+                }
                 out.push('\n');
             }
         }
@@ -417,11 +493,26 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 9;
+    const SCHEMA_VERSION: u32 = 10;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {
             c.validate()?;
+        }
+        for v in &self.variants {
+            for p in &v.predictions {
+                if !self
+                    .tasks
+                    .iter()
+                    .any(|t| t.name == p.task && t.targets.iter().any(|g| g.target == p.target))
+                {
+                    return Err(format!(
+                        "variant `{}` predicts target `{}` on task `{}`, which the fits do not \
+                         hold",
+                        v.name, p.target, p.task
+                    ));
+                }
+            }
         }
         for task in &self.tasks {
             let at = |what: &str| format!("task `{}`: {what}", task.name);
@@ -543,6 +634,32 @@ impl Artifact for LadderFits {
                 100.0 * max,
                 errors.len()
             );
+        }
+        let variants = self.variant_errors();
+        if !variants.is_empty() {
+            let _ = writeln!(
+                out,
+                "  variants of the `ladder` method (the two-step law under other options; shown, \
+                 never recommended), mean abs error in points:"
+            );
+            for ((name, mean, n), v) in variants.iter().zip(&self.variants) {
+                let failed = v.predictions.iter().filter(|p| p.failure.is_some()).count();
+                let _ = writeln!(
+                    out,
+                    "    {name:<18} {} over {n}{}; {}",
+                    if mean.is_finite() {
+                        format!("{:>6.2}", 100.0 * mean)
+                    } else {
+                        format!("{:>6}", "-")
+                    },
+                    if failed > 0 {
+                        format!(", {failed} failed")
+                    } else {
+                        String::new()
+                    },
+                    v.changes
+                );
+            }
         }
         let _ = writeln!(
             out,

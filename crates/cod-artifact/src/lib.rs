@@ -34,7 +34,8 @@ mod runs;
 mod validate;
 
 pub use backtest::{
-    BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, Coverage, ErrorStats, Holdout, Winner,
+    BACKTEST_CSV, BACKTEST_MD, Backtest, BacktestRow, Coverage, ErrorStats, Holdout, VARIANT_TIE,
+    Winner,
 };
 pub use calibration::{
     CalibratedInterval, Calibration, EntryCalibration, MethodCalibration, RECOMMENDED,
@@ -50,7 +51,10 @@ pub use file::{
 };
 pub use fits::{BaselineFit, BenchmarkFits, ClusterFit, Fits, Verdict, entry_name};
 pub use ladder::{Model, Role};
-pub use ladder_fits::{LadderFits, LadderTarget, LadderTask, LawFit, Monitor, intermediate};
+pub use ladder_fits::{
+    LadderFits, LadderTarget, LadderTask, LadderVariant, LawFit, Monitor, VariantPrediction,
+    intermediate,
+};
 pub use methods::{LadderMethod, PerItemMethod};
 pub use predictions::{
     AnchorCheck, BenchmarkPredictions, BootstrapInfo, Mapping, MappingPoint, MethodPrediction,

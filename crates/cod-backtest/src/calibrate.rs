@@ -24,6 +24,10 @@
 //! counted twice: when the bootstrap and binomial terms overstate what the backtest saw, q̂ falls
 //! below z, and when extrapolation dominates, q̂ · t is the quantile of |error| / d.
 //!
+//! The level is exact when extrapolation is the only source (t then cancels from q̂ · s); with
+//! the bootstrap and binomial terms it is approximate, as t is estimated from the same rows whose
+//! scores give q̂.
+//!
 //! With fewer than (1 − α)/α scores (9 at 90%) no split-conformal quantile exists at that level;
 //! the largest score is used and the level it promises, n/(n + 1), is recorded and shown.
 
@@ -301,11 +305,12 @@ fn row_distance(backtest: &Backtest, row: &BacktestRow, ctx: &Context) -> Option
 }
 
 /// Every row of `backtest` with a prediction, an actual value and a positive distance, per
-/// method in method order.
+/// method in method order (variants, which are never recommended, left out).
 fn scored_rows(backtest: &Backtest, ctx: &Context) -> Vec<(String, Vec<Scored>)> {
     backtest
         .methods()
         .into_iter()
+        .filter(|m| !backtest.is_variant(m))
         .map(|m| {
             let rows = backtest
                 .rows
@@ -512,9 +517,9 @@ fn best(entry: &Entry, backtest: &Backtest, intervals: &[CalibratedInterval]) ->
 
 /// The backtest-weighted combination, or `no-change` when the combination did no better in the
 /// backtest (the ladder then gives no evidence of further gain), calibrated on its own backtest
-/// rows pooled over every benchmark ([`cross_validated_rows`]: each holdout's rows combined with weights from the other
-/// holdouts, so its backtest error is out of sample). `model` is that of [`combination_rows`], the
-/// same for every entry.
+/// rows pooled over every benchmark ([`cross_validated_rows`]: each holdout's rows combined with
+/// weights from the other holdouts, so its backtest error is out of sample when there are two
+/// holdouts or more). `model` is that of [`combination_rows`], the same for every entry.
 fn weighted(
     entry: &Entry,
     backtest: &Backtest,
@@ -612,8 +617,9 @@ fn combination_rows(backtest: &Backtest, ctx: &Context) -> Vec<Scored> {
 }
 
 /// The combination's backtest rows on `benchmark`, out of sample: each holdout's rows combined
-/// with the weights of the other holdouts' errors, over the methods that `predicts`. With a
-/// single holdout there are no other holdouts, and its own weights are used (in sample).
+/// with the weights of the other holdouts' errors, over the methods that `predicts` and compete
+/// on every holdout. With a single holdout there are no other holdouts and its own weights are
+/// used: in sample, so the combination's backtest error and calibration are optimistic there.
 fn cross_validated_rows(
     backtest: &Backtest,
     benchmark: &str,
@@ -628,14 +634,19 @@ fn cross_validated_rows(
         .collect();
     holdouts.sort_unstable();
     holdouts.dedup();
+    let ranking = backtest.ranking(benchmark);
     if holdouts.len() < 2 {
-        let w = weights(&backtest.ranking(benchmark), predicts);
+        let w = weights(&ranking, predicts);
         return combined_rows(backtest, benchmark, None, &w, ctx);
     }
+    // Only the methods that compete on every holdout (a method that failed on one must not be
+    // weighted there, which would drop that holdout's rows), each weighted by its errors on the
+    // other holdouts.
+    let competes = |m: &str| predicts(m) && ranking.iter().any(|(r, _)| *r == m);
     holdouts
         .iter()
         .flat_map(|&h| {
-            let w = weights(&backtest.ranking_without(benchmark, Some(h)), predicts);
+            let w = weights(&backtest.ranking_without(benchmark, Some(h)), &competes);
             combined_rows(backtest, benchmark, Some(h), &w, ctx)
         })
         .collect()
@@ -643,9 +654,8 @@ fn cross_validated_rows(
 
 /// The combination's backtest rows on `benchmark` (of holdout `only`, or of every holdout): per
 /// (holdout, held-out model), the weighted sum of the methods' predictions, when every weighted
-/// method predicted it. A row's bootstrap
-/// half-width is the weighted sum of the methods' that have one, as the entry's is; its distance
-/// is NaN when it has none.
+/// method predicted it. A row's bootstrap half-width is the weighted sum of the methods' that
+/// have one, as the entry's is; its distance is NaN when it has none.
 fn combined_rows(
     backtest: &Backtest,
     benchmark: &str,

@@ -80,6 +80,7 @@ fn backtest(rows: Vec<BacktestRow>) -> Backtest {
         requested: 2,
         note: None,
         diagnostics: vec!["diag".to_owned()],
+        variants: Vec::new(),
         holdouts: ladder().0,
         rows,
     }
@@ -256,6 +257,40 @@ fn the_combination_is_scored_with_weights_from_the_other_holdouts() {
     assert!((r.backtest_error.unwrap() - 0.65 / 17.0).abs() < 1e-12);
 }
 
+#[test]
+fn a_method_that_failed_on_one_holdout_is_weighted_on_none() {
+    let (_, compute) = ladder();
+    // `c` is exact on holdout 1 but failed on holdout 2: it competes nowhere, so holdout 2's rows
+    // are combined from `a` and `b` alone (weighted by holdout 1: 16/17 and 1/17), not dropped.
+    // Holdout 1's are combined by holdout 2's errors, 1/0.04² against 1/0.02²: 0.2 and 0.8.
+    let mut failed = row(2, "x", "c", 0.4, 0.4);
+    failed.prediction = None;
+    failed.abs_error = None;
+    let rows = vec![
+        row(1, "x", "a", 0.51, 0.5),
+        row(2, "x", "a", 0.44, 0.4),
+        row(1, "x", "b", 0.54, 0.5),
+        row(2, "x", "b", 0.42, 0.4),
+        row(1, "x", "c", 0.5, 0.5),
+        failed,
+    ];
+    let ctx = Context {
+        compute: &compute,
+        items: &|_| None,
+        pooled: "the 1 benchmark".to_owned(),
+    };
+    let e = entry("x", &[("a", 0.7), ("b", 0.8), ("c", 0.9)], None);
+    let c = calibrate(&[e], &backtest(rows), &ctx, Choice::Weighted);
+    let r = &c.entries[0].recommended;
+    assert_eq!(r.weights.len(), 2, "{:?}", r.weights);
+    let holdout_1 = 0.2 * 0.01 + 0.8 * 0.04;
+    let holdout_2 = (16.0 * 0.04 + 0.02) / 17.0;
+    let expected = f64::midpoint(holdout_1, holdout_2);
+    assert!((r.backtest_error.unwrap() - expected).abs() < 1e-12);
+    let weighted = c.methods.last().unwrap();
+    assert_eq!((weighted.method.as_str(), weighted.scores), ("weighted", 2));
+}
+
 /// The oracle: every method's error is σ·d·ε with ε standard normal and d the extrapolation
 /// distance, for 10 benchmarks × 2 holdouts of backtest and a target 4 decades out. Split
 /// conformal promises 19/21 ≈ 0.905 coverage of the target (⌈21 · 0.9⌉ = 19 of 20 scores), and
@@ -311,10 +346,12 @@ fn calibrated_intervals_hold_the_truth_at_their_level_on_a_simulated_oracle() {
 /// error already holds that noise, so adding the bootstrap half-width on top of a conformal band
 /// of |error| / d would widen every band past what the errors need; normalized by
 /// s = sqrt(σ² + (t·d)²), the
-/// leave-one-benchmark-out coverage is the 18/19 it promises (as in the oracle above, ±0.025 is
-/// 4 standard errors). At the target, 4 decades out against the backtest's 2–2.5, t (the root
-/// mean square of |error| / d) also carries the noise, so s overstates the spread there and the
-/// coverage lies at or above 19/21, never below it by more than 0.025, and below 1.
+/// leave-one-benchmark-out coverage is about the 18/19 it promises (about: t is estimated from
+/// the rows it scores, and rows at 2 and 2.5 decades are not identically distributed; ±0.025 is
+/// 4 standard errors, as in the oracle above). At the target, 4 decades out against the
+/// backtest's 2–2.5, t (the root mean square of |error| / d) also carries the noise, so s
+/// overstates the spread there: coverage at or above 19/21 (measured 0.933 with this seed), but
+/// below 0.96, where adding the bootstrap half-width on top of the band (about 0.98) would be.
 #[test]
 fn calibrated_intervals_count_sampling_noise_once_on_a_simulated_oracle() {
     let (_, compute) = ladder();
@@ -362,7 +399,7 @@ fn calibrated_intervals_count_sampling_noise_once_on_a_simulated_oracle() {
     assert!((bt - 18.0 / 19.0).abs() < 0.025, "backtest coverage {bt}");
     let coverage = held as f64 / total as f64;
     assert!(
-        coverage > 19.0 / 21.0 - 0.025 && coverage < 1.0,
+        coverage > 19.0 / 21.0 - 0.025 && coverage < 0.96,
         "target coverage {coverage}"
     );
 }

@@ -110,7 +110,7 @@ fn failure(task: &LadderTask, method: LadderMethod) -> Option<String> {
         .find_map(|(what, fit)| Some(format!("{what} fit failed: {}", fit.failure.as_ref()?)))
 }
 
-/// Every method's prediction of every held-out run on every task, scored.
+/// Every method's (and variant's) prediction of every held-out run on every task, scored.
 fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec<BacktestRow> {
     let mut rows = Vec::new();
     for run in held {
@@ -136,6 +136,20 @@ fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec
                     } else {
                         None
                     },
+                })
+            }));
+            rows.extend(fits.variants.iter().map(|v| {
+                let p = v.prediction(&task.name, &run.name);
+                scored(BacktestRow {
+                    holdout: k,
+                    held_out: run.name.clone(),
+                    benchmark: task.name.clone(),
+                    method: cod_ladder::variant_method(&v.name),
+                    prediction: p.and_then(|p| p.prediction),
+                    actual: t.accuracy_actual,
+                    abs_error: None,
+                    interval: None,
+                    note: p.and_then(|p| p.failure.clone()),
                 })
             }));
         }
@@ -324,6 +338,17 @@ pub fn ladder_backtest(
             .filter(|m| m.is_diagnostic())
             .map(|m| m.name().to_owned())
             .collect(),
+        variants: params
+            .ladder
+            .variants
+            .keys()
+            .map(|name| {
+                (
+                    cod_ladder::variant_method(name),
+                    LadderMethod::Ladder.name().to_owned(),
+                )
+            })
+            .collect(),
         holdouts,
         rows,
     })
@@ -337,7 +362,7 @@ impl Stage for LadderBacktestStage {
     type Inputs = (TrainingRuns,);
     type Output = Backtest;
     const KIND: &'static str = "ladder-backtest";
-    const CODE: Code = Code::new("ladder-backtest", 2, &[&LadderStage::CODE]);
+    const CODE: Code = Code::new("ladder-backtest", 3, &[&LadderStage::CODE]);
     const USES: &'static [&'static str] = &["ladder"];
 
     fn validate(params: &LadderBacktestParams) -> anyhow::Result<()> {

@@ -256,6 +256,7 @@ pub fn backtest(
             .filter(|m| m.is_diagnostic())
             .map(|m| m.name().to_owned())
             .collect(),
+        variants: Vec::new(),
         holdouts: holdouts.into_iter().map(|h| h.holdout).collect(),
         rows,
     })

@@ -242,7 +242,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 5, &[]);
+    const CODE: Code = Code::new("recommend", 6, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -261,7 +261,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 6, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 7, &[]);
 
     fn run(
         params: &LadderRecommendParams,

@@ -23,4 +23,5 @@ pub use monitor::{
 pub use prepare::{Prepared, moving_average, prepare_task, skip_count, std_dev};
 pub use stage::{
     BINARY, LadderParams, LadderStage, Step1Points, Step1Shared, Step2Floor, fit_ladder,
+    variant_method,
 };

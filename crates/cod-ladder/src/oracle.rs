@@ -451,3 +451,84 @@ fn log_power_recovers_its_own_law() {
         assert!((got - want).abs() < 1e-3, "{k}: {got} vs {want}");
     }
 }
+
+#[test]
+fn variants_are_the_ladder_fitted_again_under_their_options() {
+    // The oracle of a variant is the plain fit with its options, done by hand: the predictions
+    // must be the same to the bit, and the main fit must not move.
+    let runs = synthetic_ladder(0.002, 0.002, 3);
+    let mut p = params();
+    p.bootstrap = 0;
+    p.variants = toml::from_str(
+        r#"
+        floor = { step2_floor = "chance", chance = 0.3 }
+        sizes = { step2_sizes = 2 }
+        "#,
+    )
+    .unwrap();
+    let fits = fit_ladder(&runs, &p).unwrap();
+    let names: Vec<&str> = fits.variants.iter().map(|v| v.name.as_str()).collect();
+    assert_eq!(names, ["floor", "sizes"]);
+    assert_eq!(
+        fits.variants[0].changes,
+        r#"chance = 0.3, step2_floor = "chance""#
+    );
+    let bits = |v: Option<f64>| v.map(f64::to_bits);
+    let mut floor = params();
+    floor.bootstrap = 0;
+    floor.step2_floor = crate::Step2Floor::Chance;
+    floor.chance = 0.3;
+    let mut sizes = params();
+    sizes.bootstrap = 0;
+    sizes.step2_sizes = 2;
+    for (variant, by_hand) in fits.variants.iter().zip([floor, sizes]) {
+        let own = fit_ladder(&runs, &by_hand).unwrap();
+        let t = &own.tasks[0].targets[0];
+        let v = variant.prediction("t", &t.target).unwrap();
+        assert_eq!(
+            bits(v.prediction),
+            bits(t.accuracy_predicted),
+            "{}",
+            variant.name
+        );
+        assert!(v.failure.is_none());
+    }
+    let mut plain = params();
+    plain.bootstrap = 0;
+    let plain = fit_ladder(&runs, &plain).unwrap();
+    assert_eq!(
+        bits(fits.tasks[0].targets[0].accuracy_predicted),
+        bits(plain.tasks[0].targets[0].accuracy_predicted)
+    );
+    assert!(plain.variants.is_empty());
+}
+
+#[test]
+fn bad_variants_are_rejected_naming_the_variant() {
+    use cod_pipeline::Stage;
+    let check = |table: &str| {
+        let mut p = params();
+        p.variants = toml::from_str(table).unwrap();
+        let e = crate::LadderStage::validate(&p).unwrap_err();
+        format!("{e:#}")
+    };
+    let e = check("b = { bootstrap = 10 }");
+    assert!(e.contains("variant `b` changes `bootstrap`"), "{e}");
+    let e = check("u = { step3 = 1 }");
+    assert!(
+        e.contains("variant `u`") && e.contains("unknown field `step3`"),
+        "{e}"
+    );
+    let e = check("t = { step2_sizes = \"two\" }");
+    assert!(
+        e.contains("variant `t`") && e.contains("invalid type"),
+        "{e}"
+    );
+    let e = check("s = { step2_skip = 2.0 }");
+    assert!(
+        e.contains("variant `s`") && e.contains("`step2_skip` must be in [0, 1)"),
+        "{e}"
+    );
+    let e = check("\"a b\" = { chance = 0.2 }");
+    assert!(e.contains("not a plain name"), "{e}");
+}

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
-use cod_artifact::{LadderFits, LadderTarget, LadderTask, LawFit, Role, TrainingRun, TrainingRuns};
+use cod_artifact::{
+    LadderFits, LadderTarget, LadderTask, LadderVariant, LawFit, Role, TrainingRun, TrainingRuns,
+    VariantPrediction,
+};
 use cod_fit::{
     COMPUTE_UNIT, ChanceFloor, Fit, FitOptions, FitStage, JointTaskLoss, Law, LogAccuracy,
     LogAccuracyCompute, LogitLinear, Loss, LossFromCompute, LossToAccuracy, OneStepAccuracy,
@@ -214,9 +217,60 @@ pub struct LadderParams {
     #[arg(long, default_value_t = 0)]
     #[serde(default)]
     pub seed: u64,
+    /// Named variants of these options, each fitted beside them (without a bootstrap) and
+    /// reported as the method `ladder[NAME]` in `ladder.csv`, the summary, the report and the
+    /// backtest, never recommended: e.g. `variants = { paper = { intermediate = "loss" } }`.
+    /// A variant may change any key but `tasks`, `bootstrap`, `seed` and `variants`. (Pipeline
+    /// files only.)
+    #[arg(skip)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub variants: BTreeMap<String, serde_json::Map<String, serde_json::Value>>,
+}
+
+/// Keys a variant may not change: what is fitted, and the bootstrap it does not run.
+const FIXED_IN_VARIANTS: [&str; 4] = ["tasks", "bootstrap", "seed", "variants"];
+
+/// The method name of variant `name`: `ladder[NAME]`.
+#[must_use]
+pub fn variant_method(name: &str) -> String {
+    format!("ladder[{name}]")
 }
 
 impl LadderParams {
+    /// The options of variant `name`: these with its `changes`, no bootstrap and no variants.
+    ///
+    /// # Errors
+    /// A change of a key variants may not change, an unknown key or a value of the wrong type,
+    /// each naming the variant.
+    pub fn variant(
+        &self,
+        name: &str,
+        changes: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<LadderParams> {
+        if let Err(why) = cod_pipeline::check_name(name) {
+            bail!("variant name {why}");
+        }
+        if let Some(key) = changes
+            .keys()
+            .find(|k| FIXED_IN_VARIANTS.contains(&k.as_str()))
+        {
+            bail!(
+                "variant `{name}` changes `{key}`; a variant may change any key but {}",
+                FIXED_IN_VARIANTS.map(|k| format!("`{k}`")).join(", ")
+            );
+        }
+        let mut base = serde_json::to_value(self)?;
+        let object = base
+            .as_object_mut()
+            .context("the ladder's parameters are a table")?;
+        object.remove("variants");
+        for (key, value) in changes {
+            object.insert(key.clone(), value.clone());
+        }
+        object.insert("bootstrap".to_owned(), 0.into());
+        serde_json::from_value(base).with_context(|| format!("variant `{name}`"))
+    }
+
     /// How the ladder's runs are prepared for the fits.
     pub(crate) fn prepare_options(&self) -> PrepareOptions<'_> {
         PrepareOptions {
@@ -367,12 +421,61 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let variants = params
+        .variants
+        .par_iter()
+        .map(|(name, changes)| fit_variant(runs, params, name, changes))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     Ok(LadderFits {
         method: params.describe(),
         ladder: ladder.iter().map(|r| r.name.clone()).collect(),
         variance_run: variance_run.name.clone(),
         tasks,
+        variants,
         calibration: None,
+    })
+}
+
+/// Variant `name` of `params`: the two-step law refitted with its `changes`, and its chained
+/// prediction of every target on every task.
+fn fit_variant(
+    runs: &TrainingRuns,
+    params: &LadderParams,
+    name: &str,
+    changes: &serde_json::Map<String, serde_json::Value>,
+) -> anyhow::Result<LadderVariant> {
+    let options = params.variant(name, changes)?;
+    let fits = fit_ladder(runs, &options).with_context(|| format!("variant `{name}`"))?;
+    let predictions = fits
+        .tasks
+        .iter()
+        .flat_map(|task| {
+            let failure = [("step 1", &task.step1), ("step 2", &task.step2)]
+                .into_iter()
+                .find_map(|(what, fit)| {
+                    Some(format!("{what} fit failed: {}", fit.failure.as_ref()?))
+                });
+            task.targets.iter().map(move |t| VariantPrediction {
+                task: task.name.clone(),
+                target: t.target.clone(),
+                prediction: t.accuracy_predicted,
+                failure: if t.accuracy_predicted.is_none() {
+                    failure.clone()
+                } else {
+                    None
+                },
+            })
+        })
+        .collect();
+    let changes = changes
+        .iter()
+        .map(|(key, value)| format!("{key} = {value}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(LadderVariant {
+        name: name.to_owned(),
+        changes,
+        predictions,
     })
 }
 
@@ -778,7 +881,7 @@ impl Stage for LadderStage {
     type Output = LadderFits;
     const KIND: &'static str = "ladder";
     /// This crate's preparation and fits, on `fit`'s laws and least squares.
-    const CODE: Code = Code::new("ladder", 7, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("ladder", 8, &[&FitStage::CODE]);
 
     fn validate(params: &LadderParams) -> anyhow::Result<()> {
         if !(0.0..1.0).contains(&params.step2_skip) {
@@ -809,6 +912,10 @@ impl Stage for LadderStage {
                 "`huber_delta` must be positive, found {}",
                 params.huber_delta
             );
+        }
+        for (name, changes) in &params.variants {
+            let variant = params.variant(name, changes)?;
+            Self::validate(&variant).with_context(|| format!("variant `{name}`"))?;
         }
         Ok(())
     }

@@ -215,22 +215,73 @@ fn summary(ids: &mut Ids, runs: &TrainingRuns, fits: &LadderFits) -> Section {
             r.checkpoint_tokens.len().to_string(),
         ]);
     }
+    let mut blocks = vec![
+        Block::Table(main),
+        Block::Paragraph(format!(
+            "pred: both steps chained (method ladder); step2: step 2 alone at the observed \
+             loss; L(C): the loss-intermediate baseline. sd L and sd acc are the standard \
+             deviations over the last checkpoints of {}; large values flag tasks likely to \
+             miss.",
+            fits.variance_run
+        )),
+        Block::Table(errors),
+    ];
+    blocks.extend(variants(fits));
+    blocks.push(Block::Table(runs_table));
     Section {
         id: ids.make("summary", ""),
         title: "Summary".to_owned(),
-        blocks: vec![
-            Block::Table(main),
-            Block::Paragraph(format!(
-                "pred: both steps chained (method ladder); step2: step 2 alone at the observed \
-                 loss; L(C): the loss-intermediate baseline. sd L and sd acc are the standard \
-                 deviations over the last checkpoints of {}; large values flag tasks likely to \
-                 miss.",
-                fits.variance_run
-            )),
-            Block::Table(errors),
-            Block::Table(runs_table),
-        ],
+        blocks,
     }
+}
+
+/// The variants' predictions per target and task beside the `ladder` method's, and what each
+/// changes; nothing without variants.
+fn variants(fits: &LadderFits) -> Vec<Block> {
+    if fits.variants.is_empty() {
+        return Vec::new();
+    }
+    let mut header = vec!["target".to_owned(), "task".to_owned(), "actual".to_owned()];
+    header.push("ladder".to_owned());
+    header.extend(fits.variants.iter().map(|v| v.name.clone()));
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let mut table = Table::new(
+        "The ladder method's prediction under each variant of its options (points); variants \
+         are never recommended",
+        &header,
+        2,
+    );
+    for task in &fits.tasks {
+        for t in &task.targets {
+            let mut row = vec![
+                t.target.clone(),
+                task.name.clone(),
+                points(t.accuracy_actual),
+                points(t.accuracy_predicted),
+            ];
+            row.extend(fits.variants.iter().map(|v| {
+                points(
+                    v.prediction(&task.name, &t.target)
+                        .and_then(|p| p.prediction),
+                )
+            }));
+            table.row(row);
+        }
+    }
+    let mut errors = Table::new(
+        "Each variant's options and mean absolute error over every target and task (points)",
+        &["variant", "changes", "mean", "scored"],
+        2,
+    );
+    for ((name, mean, n), v) in fits.variant_errors().into_iter().zip(&fits.variants) {
+        errors.row(vec![
+            name.to_owned(),
+            v.changes.clone(),
+            points(Some(mean).filter(|m| m.is_finite())),
+            n.to_string(),
+        ]);
+    }
+    vec![Block::Table(table), Block::Table(errors)]
 }
 
 /// `name = value, …` of a fitted law, with the artifact's parameter names written as in the

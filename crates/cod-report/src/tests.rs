@@ -319,6 +319,7 @@ fn law(names: &[&str], params: Vec<f64>, failure: Option<&str>) -> LawFit {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one ladder artifact written out field by field
 fn a_failed_ladder_step_is_said_and_not_drawn() {
     let run = |name: &str, n: f64, d: f64, role| TrainingRun {
         name: name.to_owned(),
@@ -386,6 +387,7 @@ fn a_failed_ladder_step_is_said_and_not_drawn() {
             monitors: vec![],
             draws: vec![],
         }],
+        variants: vec![],
         calibration: None,
     };
     let params = LadderReportParams {
