@@ -234,6 +234,32 @@ pub fn intermediate(method: &str) -> &str {
 }
 
 impl LadderTask {
+    /// Why `method` has no prediction for a target of this task: the first of the fits it needs
+    /// that failed.
+    #[must_use]
+    pub fn failure(&self, method: LadderMethod) -> Option<String> {
+        let needs = match method {
+            LadderMethod::Ladder => vec![("step 1", &self.step1), ("step 2", &self.step2)],
+            LadderMethod::LadderStep2 => vec![("step 2", &self.step2)],
+            LadderMethod::LossIntermediate => {
+                vec![("L(C)", &self.loss_from_compute), ("step 2", &self.step2)]
+            }
+            LadderMethod::OneStep => vec![("one-step", &self.one_step)],
+            LadderMethod::OneStepCompute => vec![("one-step on compute", &self.one_step_compute)],
+            LadderMethod::LadderLogit => {
+                vec![("step 1", &self.step1), ("logit step 2", &self.step2_logit)]
+            }
+            LadderMethod::LogPower => vec![("log-power", &self.log_power)],
+            LadderMethod::LogPowerCompute => {
+                vec![("log-power on compute", &self.log_power_compute)]
+            }
+            LadderMethod::NoChange | LadderMethod::LogLinear => Vec::new(),
+        };
+        needs
+            .into_iter()
+            .find_map(|(what, fit)| Some(format!("{what} fit failed: {}", fit.failure.as_ref()?)))
+    }
+
     /// The fits whose failures the summary and the report name, with the names they use.
     #[must_use]
     pub fn reported_fits(&self) -> [(&'static str, &LawFit); 7] {

@@ -140,17 +140,18 @@ pub struct ErrorModel {
 
 impl ErrorModel {
     /// The model of `rows`; `None` without rows.
-    fn fit(rows: &[Scored]) -> Option<ErrorModel> {
-        if rows.is_empty() {
+    fn fit<'a>(rows: impl Iterator<Item = &'a Scored> + Clone) -> Option<ErrorModel> {
+        let n = rows.clone().count();
+        if n == 0 {
             return None;
         }
         let mean_square = rows
-            .iter()
+            .clone()
             .map(|r| (r.error() / r.distance).powi(2))
             .sum::<f64>()
-            / rows.len() as f64;
+            / n as f64;
         let per_decade = mean_square.sqrt();
-        let scores: Vec<f64> = rows.iter().map(|r| r.score(per_decade)).collect();
+        let scores: Vec<f64> = rows.map(|r| r.score(per_decade)).collect();
         let (quantile, achieved) = conformal_quantile(&scores, LEVEL)?;
         Some(ErrorModel {
             per_decade,
@@ -270,7 +271,6 @@ pub struct Context<'a> {
 }
 
 /// One backtest row, ready to score.
-#[derive(Clone)]
 struct Scored {
     benchmark: String,
     prediction: f64,
@@ -337,7 +337,7 @@ fn scored_rows(backtest: &Backtest, ctx: &Context) -> Vec<(String, Vec<Scored>)>
 /// A method's calibration: its error model over every row, and each row's coverage by the model
 /// of the other benchmarks' rows (or, with one benchmark, of the other rows).
 fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
-    let model = ErrorModel::fit(rows);
+    let model = ErrorModel::fit(rows.iter());
     let benchmarks = {
         let mut b: Vec<&str> = rows.iter().map(|r| r.benchmark.as_str()).collect();
         b.sort_unstable();
@@ -346,7 +346,7 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
     };
     let (mut held, mut tested, mut width, mut error) = (0, 0, 0.0, 0.0);
     for (i, row) in rows.iter().enumerate() {
-        let others: Vec<Scored> = rows
+        let others = rows
             .iter()
             .enumerate()
             .filter(|&(j, r)| {
@@ -356,9 +356,8 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
                     j != i
                 }
             })
-            .map(|(_, r)| r.clone())
-            .collect();
-        let Some(model) = ErrorModel::fit(&others) else {
+            .map(|(_, r)| r);
+        let Some(model) = ErrorModel::fit(others) else {
             continue;
         };
         let band = model.interval(
@@ -546,12 +545,8 @@ fn weighted(
         })
         .flatten();
     let own = cross_validated_rows(backtest, &entry.benchmark, &predicts, ctx);
-    let backtest_error = (!own.is_empty()).then(|| {
-        own.iter()
-            .map(|r| (r.prediction - r.actual).abs())
-            .sum::<f64>()
-            / own.len() as f64
-    });
+    let backtest_error =
+        (!own.is_empty()).then(|| own.iter().map(Scored::error).sum::<f64>() / own.len() as f64);
     // The fit's spread: the weighted mean of the combined methods' bootstrap half-widths, an
     // upper bound on the combination's when their errors are correlated.
     let bootstrap: Option<f64> = w

@@ -2,9 +2,7 @@
 //! runs.
 
 use anyhow::{Context, bail};
-use cod_artifact::{
-    Backtest, BacktestRow, Holdout, LadderMethod, LadderTask, Role, TrainingRun, TrainingRuns,
-};
+use cod_artifact::{Backtest, BacktestRow, Holdout, LadderMethod, Role, TrainingRun, TrainingRuns};
 use cod_ladder::{LadderParams, LadderStage};
 use cod_pipeline::{Code, Progress, Stage, StageBinary};
 use rayon::prelude::*;
@@ -87,29 +85,6 @@ impl LadderBacktestParams {
     }
 }
 
-/// Why `method` has no prediction for a target of `task`: the first of the fits it needs that
-/// failed.
-fn failure(task: &LadderTask, method: LadderMethod) -> Option<String> {
-    let needs = match method {
-        LadderMethod::Ladder => vec![("step 1", &task.step1), ("step 2", &task.step2)],
-        LadderMethod::LadderStep2 => vec![("step 2", &task.step2)],
-        LadderMethod::LossIntermediate => {
-            vec![("L(C)", &task.loss_from_compute), ("step 2", &task.step2)]
-        }
-        LadderMethod::OneStep => vec![("one-step", &task.one_step)],
-        LadderMethod::OneStepCompute => vec![("one-step on compute", &task.one_step_compute)],
-        LadderMethod::LadderLogit => {
-            vec![("step 1", &task.step1), ("logit step 2", &task.step2_logit)]
-        }
-        LadderMethod::LogPower => vec![("log-power", &task.log_power)],
-        LadderMethod::LogPowerCompute => vec![("log-power on compute", &task.log_power_compute)],
-        LadderMethod::NoChange | LadderMethod::LogLinear => Vec::new(),
-    };
-    needs
-        .into_iter()
-        .find_map(|(what, fit)| Some(format!("{what} fit failed: {}", fit.failure.as_ref()?)))
-}
-
 /// Every method's (and variant's) prediction of every held-out run on every task, scored.
 fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec<BacktestRow> {
     let mut rows = Vec::new();
@@ -132,7 +107,7 @@ fn rows(k: usize, held: &[&TrainingRun], fits: &cod_artifact::LadderFits) -> Vec
                         .then_some(t.interval)
                         .flatten(),
                     note: if prediction.is_none() {
-                        failure(task, method)
+                        task.failure(method)
                     } else {
                         None
                     },

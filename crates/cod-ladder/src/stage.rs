@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, bail};
 use cod_artifact::{
-    LadderFits, LadderTarget, LadderTask, LadderVariant, LawFit, Role, TrainingRun, TrainingRuns,
-    VariantPrediction,
+    LadderFits, LadderMethod, LadderTarget, LadderTask, LadderVariant, LawFit, Role, TrainingRun,
+    TrainingRuns, VariantPrediction,
 };
 use cod_fit::{
     COMPUTE_UNIT, ChanceFloor, Fit, FitOptions, FitStage, JointTaskLoss, Law, LogAccuracy,
@@ -450,11 +450,7 @@ fn fit_variant(
         .tasks
         .iter()
         .flat_map(|task| {
-            let failure = [("step 1", &task.step1), ("step 2", &task.step2)]
-                .into_iter()
-                .find_map(|(what, fit)| {
-                    Some(format!("{what} fit failed: {}", fit.failure.as_ref()?))
-                });
+            let failure = task.failure(LadderMethod::Ladder);
             task.targets.iter().map(move |t| VariantPrediction {
                 task: task.name.clone(),
                 target: t.target.clone(),
