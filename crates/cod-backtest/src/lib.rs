@@ -5,8 +5,8 @@
 //! Two stages write the same `backtest` artifact:
 //!
 //! - `backtest`, for the per-item pipelines: for k = 1..K the k-th largest ladder model becomes
-//!   the target, every larger ladder model and the original target are dropped from the eval
-//!   table (anchors are kept), and features → cluster → fit → map run through their library
+//!   a target, and so does every larger one (`predict_larger`, else they are dropped), the
+//!   original target is dropped from the eval table (anchors are kept), and features → cluster → fit → map run through their library
 //!   functions with the pipeline's parameters.
 //! - `ladder-backtest`, for training runs: for k = 1..K every run of the k-th largest model size
 //!   becomes a target, larger sizes and the original targets are dropped, and the two-step ladder

@@ -21,6 +21,9 @@ fn default_holdout() -> usize {
 fn default_min_ladder() -> usize {
     3
 }
+fn default_predict_larger() -> bool {
+    true
+}
 
 /// Parameters of the `backtest` stage: how many models to hold out, and the parameters of the
 /// `features`, `cluster`, `fit` and `map` stages every holdout runs with. In a pipeline these
@@ -38,6 +41,13 @@ pub struct BacktestParams {
     #[arg(long, default_value_t = default_min_ladder())]
     #[serde(default = "default_min_ladder")]
     pub min_ladder: usize,
+    /// Holdout k also predicts the k − 1 larger ladder models from the same fit, each scored at
+    /// its own extrapolation distance: K(K + 1)/2 rows per benchmark and method instead of K,
+    /// for the calibration's quantiles. `false` predicts only the k-th largest and drops the
+    /// larger ones.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    #[serde(default = "default_predict_larger")]
+    pub predict_larger: bool,
     /// Bootstrap resamples for each held-out prediction's 5-95% interval, as the `bootstrap`
     /// stage draws them (residual bootstrap, seed 1); 0 computes no intervals.
     #[arg(long, default_value_t = 0)]
@@ -89,25 +99,40 @@ impl BacktestParams {
 /// One holdout: what it predicts from what, and the data its methods see.
 struct HoldoutData {
     holdout: Holdout,
-    /// The eval table without the larger ladder models and the original targets, the held-out
-    /// model's role now `target`.
+    /// The eval table without the original targets (and without the larger ladder models unless
+    /// they are predicted too), the held-out models' role now `target`.
     table: EvalTable,
 }
 
 impl HoldoutData {
-    /// Holdout k of `table`: `ladder[k − 1]` (the ladder sorted by decreasing compute) becomes
-    /// the target; the larger ladder models and the `targets` are dropped.
-    fn new(table: &EvalTable, ladder: &[usize], targets: &[usize], k: usize) -> HoldoutData {
+    /// Holdout k of `table`: `ladder[k − 1]` (the ladder sorted by decreasing compute) becomes a
+    /// target, and so do the larger ladder models when `larger`, else they are dropped; the
+    /// `targets` are dropped.
+    fn new(
+        table: &EvalTable,
+        ladder: &[usize],
+        targets: &[usize],
+        k: usize,
+        larger: bool,
+    ) -> HoldoutData {
         let name = |m: &usize| table.models[*m].name.clone();
-        let held = ladder[k - 1];
-        let dropped: Vec<usize> = ladder[..k - 1].iter().chain(targets).copied().collect();
+        // The k-th largest first, then the larger ones in increasing compute.
+        let held: Vec<usize> = if larger {
+            ladder[..k].iter().rev().copied().collect()
+        } else {
+            vec![ladder[k - 1]]
+        };
+        let larger_dropped = if larger { &[][..] } else { &ladder[..k - 1] };
+        let dropped: Vec<usize> = larger_dropped.iter().chain(targets).copied().collect();
         let mut data = drop_models(table, &dropped);
-        // The models before it that were dropped shift its index.
-        data.models[held - dropped.iter().filter(|&&d| d < held).count()].role = Role::Target;
+        for h in &held {
+            // The models before it that were dropped shift its index.
+            data.models[h - dropped.iter().filter(|&d| d < h).count()].role = Role::Target;
+        }
         HoldoutData {
             holdout: Holdout {
                 k,
-                held_out: vec![name(&held)],
+                held_out: held.iter().map(name).collect(),
                 fitted: ladder[k..].iter().rev().map(name).collect(),
                 dropped: dropped.iter().map(name).collect(),
             },
@@ -127,7 +152,8 @@ impl HoldoutData {
 
 /// What one (holdout, benchmark) produced.
 struct Outcome {
-    predictions: BenchmarkPredictions,
+    /// One per held-out model.
+    predictions: Vec<BenchmarkPredictions>,
     cluster_method: String,
     fit_method: String,
 }
@@ -149,15 +175,15 @@ fn run_one(table: &EvalTable, params: &BacktestParams) -> anyhow::Result<Outcome
         cod_map::add_intervals(&mut predictions, draws, &bootstrap);
     }
     Ok(Outcome {
-        predictions: predictions.benchmarks.remove(0),
+        predictions: predictions.benchmarks,
         cluster_method: method.describe(),
         fit_method: fits.method,
     })
 }
 
-/// Backtests COD and its baselines: for k = 1..K the k-th largest ladder model (by compute) is
-/// predicted from the smaller ones, with the larger ladder models and the original target
-/// removed and the anchors kept.
+/// Backtests COD and its baselines: for k = 1..K the k-th largest ladder model (by compute), and
+/// with `predict_larger` every larger one, is predicted from the smaller ones, with the original
+/// target removed and the anchors kept.
 pub fn backtest(
     table: &EvalTable,
     params: &BacktestParams,
@@ -183,7 +209,7 @@ pub fn backtest(
     )?;
 
     let holdouts: Vec<HoldoutData> = (1..=runs)
-        .map(|k| HoldoutData::new(table, &ladder, &targets, k))
+        .map(|k| HoldoutData::new(table, &ladder, &targets, k, params.predict_larger))
         .collect();
 
     let pairs: Vec<(&Holdout, &HoldoutData, usize)> = holdouts
@@ -208,22 +234,32 @@ pub fn backtest(
 
     let mut rows = Vec::new();
     for (&(holdout, _, _), outcome) in pairs.iter().zip(&outcomes) {
-        let p = &outcome.predictions;
-        rows.extend(p.methods.iter().map(|m| {
-            scored(BacktestRow {
-                holdout: holdout.k,
-                held_out: holdout.held_out[0].clone(),
-                benchmark: p.name.clone(),
-                method: m.method.name().to_owned(),
-                prediction: m.prediction,
-                // The end-to-end (exp) baseline is scored against majority accuracy.
-                actual: m.actual.or(p.actual),
-                abs_error: None,
-                interval: m.interval,
-                note: m.note.clone(),
-            })
-        }));
+        for p in &outcome.predictions {
+            let held_out = p.target.clone().unwrap_or_default();
+            rows.extend(p.methods.iter().map(|m| {
+                scored(BacktestRow {
+                    holdout: holdout.k,
+                    held_out: held_out.clone(),
+                    benchmark: p.benchmark.clone(),
+                    method: m.method.name().to_owned(),
+                    prediction: m.prediction,
+                    // The end-to-end (exp) baseline is scored against majority accuracy.
+                    actual: m.actual.or(p.actual),
+                    abs_error: None,
+                    interval: m.interval,
+                    note: m.note.clone(),
+                })
+            }));
+        }
     }
+    // The artifact's order: holdout, held-out model, benchmark, method (a stable sort keeps the
+    // benchmarks' and methods' order).
+    let position = |r: &BacktestRow| {
+        let h = &holdouts[r.holdout - 1].holdout;
+        let m = h.held_out.iter().position(|m| *m == r.held_out);
+        (r.holdout, m)
+    };
+    rows.sort_by_key(|r| position(r));
 
     let mut fixed = Vec::new();
     if params.features.signal != Signal::default() {
@@ -274,7 +310,7 @@ impl Stage for BacktestStage {
     /// bootstrap.
     const CODE: Code = Code::new(
         "backtest",
-        3,
+        4,
         &[
             &FeaturesStage::CODE,
             &ClusterStage::CODE,
@@ -304,9 +340,11 @@ pub const BINARY: StageBinary = StageBinary {
     about: "Backtest COD and its baselines on per-item results: hold out the largest ladder \
             models one by one, predict each from the smaller ones with every method, and score \
             each method's absolute error",
-    long_about: "Holdout k (k = 1..K, `--holdout`) makes the k-th largest ladder model the \
-                 target, drops the larger ladder models and the original target from the eval \
-                 table (anchors stay), and runs features → cluster → fit → map with the given \
+    long_about: "Holdout k (k = 1..K, `--holdout`) makes the k-th largest ladder model a \
+                 target, and every larger one too (`--predict-larger true`, the default: each \
+                 scored at its own extrapolation distance; `false` drops them), drops the \
+                 original target from the eval table (anchors stay), fits on the smaller \
+                 models, and runs features → cluster → fit → map with the given \
                  parameters, which are those of the `features`, `cluster`, `fit` and `map` \
                  stages (in a pipeline, taken from its own stages). The summary gives each \
                  method's mean and max abs error per holdout and which method wins on each \

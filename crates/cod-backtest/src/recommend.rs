@@ -43,6 +43,12 @@ pub struct LadderRecommendParams {
     )]
     #[serde(default)]
     pub items: BTreeMap<String, usize>,
+    /// Let the ladder's variants (`ladder[NAME]`, the `ladder` stage's `variants`) compete in the
+    /// recommendation as methods of their own: weighted by their backtest errors, calibrated
+    /// and, with `choose = "best"`, chosen. Off, they are scored and compared with `ladder` only.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    #[serde(default)]
+    pub variants: bool,
 }
 
 /// `task=n,task=n` (or nothing) as a map, for `--items`.
@@ -183,6 +189,19 @@ pub fn ladder_recommend(
         .filter(|r| r.role == Role::Ladder)
         .map(cod_artifact::TrainingRun::flops)
         .collect();
+    let variants = |task: &str, target: &str| -> Vec<Candidate> {
+        if !params.variants {
+            return Vec::new();
+        }
+        fits.variants
+            .iter()
+            .map(|v| Candidate {
+                method: cod_ladder::variant_method(&v.name),
+                prediction: v.prediction(task, target).and_then(|p| p.prediction),
+                bootstrap: None,
+            })
+            .collect()
+    };
     let entries: Vec<Entry> = fits
         .tasks
         .iter()
@@ -204,6 +223,7 @@ pub fn ladder_recommend(
                             .then_some(t.interval)
                             .flatten(),
                     })
+                    .chain(variants(&task.name, &t.target))
                     .collect(),
             })
         })
@@ -212,6 +232,17 @@ pub fn ladder_recommend(
         compute: &compute,
         items: &items,
         pooled: plural(backtest.benchmarks().len(), "task"),
+    };
+    // Competing variants are methods like any other.
+    let competing;
+    let backtest = if params.variants {
+        competing = Backtest {
+            variants: Vec::new(),
+            ..backtest.clone()
+        };
+        &competing
+    } else {
+        backtest
     };
     let calibration = calibrate(&entries, backtest, &ctx, params.choose);
     // The monitored trajectories get the ladder's calibrated band (their curve is the chain).
@@ -242,7 +273,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 6, &[]);
+    const CODE: Code = Code::new("recommend", 7, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -261,7 +292,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 7, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 8, &[]);
 
     fn run(
         params: &LadderRecommendParams,
@@ -279,8 +310,9 @@ const LONG_ABOUT: &str = "The recommendation of each entry combines every compet
     scored out of sample, each holdout with the other holdouts' weights), `no-change` is \
     recommended and the summary says the ladder gives no evidence of further gain. \
     Diagnostics such as `ladder-step2` never compete. Every method's 90% interval is q̂ · s: the \
-    spread s adds its bootstrap spread, its extrapolation error t · d (d the decades of compute \
-    beyond the fitted models' mean log compute, t the backtest's root mean square |error| / d) \
+    spread s adds its bootstrap spread, its extrapolation error t · d (d = sqrt(1/n + (x₀ − x̄)² / \
+    Σ(x − x̄)²) in log10 compute x of the predicted model and the n fitted ones, their \
+    standardized distance; t the backtest's root mean square |error| / d) \
     and the binomial noise sqrt(p(1−p)/n) of an n-item benchmark in quadrature, and q̂ is the \
     split-conformal quantile of the backtest's |error| / s, pooled over the pipeline's \
     benchmarks. The weighted combination is calibrated on its own backtest rows, each holdout \

@@ -504,6 +504,61 @@ fn variants_are_the_ladder_fitted_again_under_their_options() {
 }
 
 #[test]
+fn intermediate_variants_read_their_own_series() {
+    // Two more series per run, each in the laws' families: `c4-loss` is the true loss, and
+    // `soft-error` 0.8 times it (step 1's A, B and E scaled by 0.8, step 2's k by 1/0.8 and L0 by
+    // 0.8). The `loss` series itself is biased: the 1.3B runs read 4% high, so the default fit
+    // mispredicts. Each variant must read its own series and recover the true accuracy to the
+    // noise-free tolerance of the paper's data preparation (0.3 points, as in
+    // `noise_free_ladder_recovers_the_target`), while the default misses by more than 1 point.
+    let mut runs = synthetic_ladder(0.0, 0.0, 1);
+    for run in &mut runs.runs {
+        let truth: Vec<f64> = run
+            .checkpoint_tokens
+            .iter()
+            .map(|&t| true_loss(run.params, t))
+            .collect();
+        let soft: Vec<f64> = truth.iter().map(|l| 0.8 * l).collect();
+        for (metric, values) in [("c4-loss", truth), ("soft-error", soft)] {
+            run.series.push(cod_artifact::Series {
+                task: "t".to_owned(),
+                metric: metric.to_owned(),
+                values,
+            });
+        }
+        if run.params == 1.3e9 {
+            let loss = run.series.iter_mut().find(|s| s.metric == "loss").unwrap();
+            loss.values.iter_mut().for_each(|l| *l *= 1.04);
+        }
+    }
+    let mut p = params();
+    p.bootstrap = 0;
+    p.variants = toml::from_str(
+        r#"
+        c4 = { intermediate = "c4-loss" }
+        soft = { intermediate = "soft-error" }
+        "#,
+    )
+    .unwrap();
+    let fits = fit_ladder(&runs, &p).unwrap();
+    let truth = true_accuracy(true_loss(TARGET.0, TARGET.1));
+    let default = fits.tasks[0].targets[0].accuracy_predicted.unwrap();
+    assert!(
+        (default - truth).abs() > 0.01,
+        "the biased `loss` series misses by {}",
+        (default - truth).abs()
+    );
+    for v in &fits.variants {
+        let predicted = v.prediction("t", "target").unwrap().prediction.unwrap();
+        assert!(
+            (predicted - truth).abs() < 0.003,
+            "{}: {predicted} against the truth {truth}",
+            v.name
+        );
+    }
+}
+
+#[test]
 fn bad_variants_are_rejected_naming_the_variant() {
     use cod_pipeline::Stage;
     let check = |table: &str| {
