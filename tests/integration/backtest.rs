@@ -206,7 +206,10 @@ fn simulated_backtest_predicts_the_held_out_models_from_the_smaller_ones() {
     let out = p.cod(&["backtest", "sim.toml"]);
     assert!(out.ok, "{}", out.stderr);
     let after = p.artifact_json("out/sim/backtest.bin");
-    let (before, after) = (b["rows"].as_array().unwrap(), after["rows"].as_array().unwrap());
+    let (before, after) = (
+        b["rows"].as_array().unwrap(),
+        after["rows"].as_array().unwrap(),
+    );
     assert_eq!(before.len(), after.len());
     for (x, y) in before.iter().zip(after) {
         if x["held_out"] == "s6" {

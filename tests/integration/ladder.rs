@@ -177,6 +177,25 @@ fn check_outputs(p: &Project, stdout: &str) {
         );
     }
     assert!(header.contains(&"variant_largest-sizes_abs_error"));
+    // The variants compete in the recommendation (`[recommend] variants = true`): each is
+    // calibrated, and the combination weighs them beside the other methods.
+    let recommend = p.artifact_json("out/olmo-ladder/recommend.bin");
+    let calibration = &recommend["calibration"];
+    let calibrated: Vec<&str> = calibration["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["method"].as_str().unwrap())
+        .collect();
+    assert!(calibrated.contains(&"ladder[paper]"), "{calibrated:?}");
+    let weighted = calibration["entries"].as_array().unwrap().iter().any(|e| {
+        e["recommended"]["weights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w[0].as_str().unwrap().starts_with("ladder["))
+    });
+    assert!(weighted, "no variant weighted in {calibration}");
     let table: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("predictions.json")).unwrap())
             .unwrap();

@@ -320,6 +320,8 @@ fn olmo_ladder_report() {
         "out/olmo-ladder/backtest.bin",
         "--items",
         items,
+        "--variants",
+        "true",
         "--output",
         "recommend.bin",
     ]));

@@ -35,9 +35,9 @@ pub struct MethodCalibration {
     pub method: String,
     /// Backtest rows scored (a prediction, an actual value and a positive distance).
     pub scores: usize,
-    /// t: the root mean square of the rows' |error| / distance, in accuracy per unit of
-    /// distance.
-    pub per_distance: Option<f64>,
+    /// t: the root mean square of the rows' |error| / distance, in accuracy per decade of
+    /// compute.
+    pub per_decade: Option<f64>,
     /// q̂: the split-conformal quantile of the rows' |error| / s, a multiplier of the spread
     /// (z = 1.645 would mean the spread is exactly a normal's standard deviation).
     pub quantile: Option<f64>,
@@ -56,8 +56,7 @@ pub struct MethodCalibration {
 pub struct EntryCalibration {
     /// The entry's key, as its artifact names it (`benchmark`, or `target/benchmark`).
     pub name: String,
-    /// The target's extrapolation distance from the ladder's models in log10 compute x:
-    /// sqrt(1/n + (x₀ − x̄)² / Σ(x − x̄)²), decades beyond their mean in units of their spread.
+    /// The target's extrapolation distance: decades of compute beyond the ladder's mean.
     pub distance: f64,
     /// The benchmark's item count, when known (for the binomial term).
     pub items: Option<usize>,
@@ -188,7 +187,7 @@ impl Calibration {
         let _ = writeln!(
             out,
             "  {:<22} {:>6} {:>9} {:>5} {:>8} {:>13} {:>7} {:>7}",
-            "method", "scores", "t", "q̂", "level", "bt coverage", "width", "error"
+            "method", "scores", "t/decade", "q̂", "level", "bt coverage", "width", "error"
         );
         for m in &self.methods {
             let points = |v: Option<f64>| {
@@ -200,7 +199,7 @@ impl Calibration {
                 "  {:<22} {:>6} {:>9} {:>5} {:>7.0}% {:>13} {:>7} {:>7}",
                 m.method,
                 m.scores,
-                points(m.per_distance),
+                points(m.per_decade),
                 m.quantile
                     .map_or_else(|| "-".to_owned(), |q| format!("{q:.2}")),
                 100.0 * m.achieved,

@@ -6,13 +6,9 @@
 //! - **(a) the fit's sampling spread**: the method's 5–95% bootstrap interval, when the pipeline
 //!   bootstrapped it, read as a normal's: σ_a = its half-width / z;
 //! - **(b) the extrapolation error the backtest observed**: t · d, with d the extrapolation
-//!   distance in log10 compute x of the predicted model from the models the prediction was
-//!   fitted on, d = sqrt(1/n + (x₀ − x̄)² / Σ(x − x̄)²) ([`distance`]: the factor by which a
-//!   least-squares prediction's standard error grows away from its data), and t the root mean
-//!   square of the backtest's |error| / d. Decades beyond the fitted models' mean, counted in
-//!   units of their spread, put a backtest fitted on the ladder's four smallest models and the
-//!   target's fit on all of them on one scale: in plain decades, a shorter ladder's error per
-//!   decade is larger, and the target's interval would inherit the shortest backtest fits';
+//!   distance in decades of compute (from the mean log10 compute of the models a prediction was
+//!   fitted on to the predicted model's) and t the root mean square of the backtest's
+//!   |error| / d;
 //! - **(c) the target's measurement noise**: σ_c = sqrt(p(1 − p)/n) for a benchmark of n items
 //!   at accuracy p.
 //!
@@ -95,23 +91,14 @@ pub fn binomial_half_width(p: f64, items: usize) -> f64 {
     Z_90 * (p * (1.0 - p) / items as f64).sqrt()
 }
 
-/// The extrapolation distance of a prediction at `compute` from a fit on models of compute
-/// `fitted`: in log10 compute x, d = sqrt(1/n + (x₀ − x̄)² / Σ(x − x̄)²), the factor by which an
-/// ordinary least-squares prediction's standard error grows with its distance from the fitted
-/// points (its leverage). Decades beyond the fitted models' mean, measured in units of their
-/// spread: a backtest fitted on the four smallest models of a ladder extrapolates further per
-/// decade than the target's fit on all of them. `None` without two distinct computes, or with one
-/// that is not positive.
+/// Decades of compute from the mean log10 compute of `fitted` to `compute`.
 #[must_use]
 pub fn distance(compute: f64, fitted: &[f64]) -> Option<f64> {
     if fitted.is_empty() || compute <= 0.0 || fitted.iter().any(|c| *c <= 0.0) {
         return None;
     }
-    let x: Vec<f64> = fitted.iter().map(|c| c.log10()).collect();
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    let spread: f64 = x.iter().map(|x| (x - mean).powi(2)).sum();
-    (spread > 0.0).then(|| (1.0 / n + (compute.log10() - mean).powi(2) / spread).sqrt())
+    let mean = fitted.iter().map(|c| c.log10()).sum::<f64>() / fitted.len() as f64;
+    Some(compute.log10() - mean)
 }
 
 /// Three half-widths combined in quadrature around `prediction`, clipped to [0, 1].
@@ -139,14 +126,12 @@ pub fn combine(
     }
 }
 
-/// A method's error model, fitted to its backtest rows: the extrapolation error per unit of
-/// [`distance`] t and
+/// A method's error model, fitted to its backtest rows: the extrapolation error per decade t and
 /// the conformal multiplier q̂ (the module's documentation gives the arithmetic).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ErrorModel {
-    /// t: the root mean square of |error| / distance over the rows, in accuracy per unit of
-    /// [`distance`].
-    pub per_distance: f64,
+    /// t: the root mean square of |error| / distance over the rows, in accuracy per decade.
+    pub per_decade: f64,
     /// q̂: the split-conformal quantile of the rows' |error| / s.
     pub quantile: f64,
     /// The coverage the scores promise: [`LEVEL`], or n/(n + 1) when there are too few.
@@ -165,11 +150,11 @@ impl ErrorModel {
             .map(|r| (r.error() / r.distance).powi(2))
             .sum::<f64>()
             / n as f64;
-        let per_distance = mean_square.sqrt();
-        let scores: Vec<f64> = rows.map(|r| r.score(per_distance)).collect();
+        let per_decade = mean_square.sqrt();
+        let scores: Vec<f64> = rows.map(|r| r.score(per_decade)).collect();
         let (quantile, achieved) = conformal_quantile(&scores, LEVEL)?;
         Some(ErrorModel {
-            per_distance,
+            per_decade,
             quantile,
             achieved,
         })
@@ -179,13 +164,13 @@ impl ErrorModel {
     #[must_use]
     pub fn of(method: &MethodCalibration) -> Option<ErrorModel> {
         Some(ErrorModel {
-            per_distance: method.per_distance?,
+            per_decade: method.per_decade?,
             quantile: method.quantile?,
             achieved: method.achieved,
         })
     }
 
-    /// The calibrated interval of `prediction` at [`distance`] `distance`, from the 90% half-widths of
+    /// The calibrated interval of `prediction` at `distance` decades, from the 90% half-widths of
     /// its bootstrap interval and of its binomial noise: q̂ · s, each source's share shown as
     /// q̂ · σ_a, q̂ · t · d and q̂ · σ_c.
     #[must_use]
@@ -202,15 +187,15 @@ impl ErrorModel {
             method,
             prediction,
             bootstrap.map(|a| k * a),
-            Some(self.quantile * self.per_distance * distance),
+            Some(self.quantile * self.per_decade * distance),
             binomial.map(|c| k * c),
         )
     }
 }
 
 /// Re-bands a monitored trajectory with `method`'s calibrated interval at each checkpoint
-/// ([`ErrorModel::interval`]): its bootstrap band, its [`distance`] from the ladder's models of
-/// compute `ladder`, and
+/// ([`ErrorModel::interval`]): its bootstrap band, its distance from the ladder's mean log10
+/// compute `ladder` (0 for a checkpoint within it: the backtest scored extrapolations only), and
 /// the binomial noise of `items` around the prediction. A run of `params` N. Leaves the band as
 /// it is, and returns false, when `calibration` has no error model for `method`.
 pub fn calibrate_monitor(
@@ -232,7 +217,7 @@ pub fn calibrate_monitor(
     let band = (0..monitor.tokens.len())
         .map(|i| {
             let prediction = monitor.predicted[i];
-            let d = distance(6.0 * params * monitor.tokens[i], ladder).unwrap_or(0.0);
+            let d = distance(6.0 * params * monitor.tokens[i], ladder).map_or(0.0, |d| d.max(0.0));
             let bootstrap = monitor.band.as_ref().map(|b| half(b[i]));
             model
                 .interval(
@@ -267,7 +252,7 @@ pub struct Entry {
     pub name: String,
     /// The benchmark (or task), as the backtest's rows name it.
     pub benchmark: String,
-    /// The target's [`distance`] from the ladder's models.
+    /// The target's distance: decades of compute beyond the ladder's mean log10 compute.
     pub distance: Option<f64>,
     pub items: Option<usize>,
     pub actual: Option<f64>,
@@ -302,17 +287,17 @@ impl Scored {
 
     /// |error| / s, with s = sqrt(σ_a² + σ_c² + (t·d)²); 0 for an exact prediction with s = 0
     /// (t = 0 only when every error is 0).
-    fn score(&self, per_distance: f64) -> f64 {
+    fn score(&self, per_decade: f64) -> f64 {
         let sigma = |h: Option<f64>| h.map_or(0.0, |h| (h / Z_90).powi(2));
         let s =
-            (sigma(self.bootstrap) + sigma(self.binomial) + (per_distance * self.distance).powi(2))
+            (sigma(self.bootstrap) + sigma(self.binomial) + (per_decade * self.distance).powi(2))
                 .sqrt();
         if s > 0.0 { self.error() / s } else { 0.0 }
     }
 }
 
-/// A backtest row's extrapolation [`distance`]: of the held-out model from its holdout's fitted
-/// models.
+/// A backtest row's extrapolation distance, when positive: decades of compute from its holdout's
+/// fitted models' mean log10 compute to the held-out model's.
 fn row_distance(backtest: &Backtest, row: &BacktestRow, ctx: &Context) -> Option<f64> {
     let holdout = backtest.holdouts.iter().find(|h| h.k == row.holdout)?;
     let fitted: Option<Vec<f64>> = holdout.fitted.iter().map(|m| (ctx.compute)(m)).collect();
@@ -397,7 +382,7 @@ fn calibrate_method(method: &str, rows: &[Scored]) -> MethodCalibration {
     MethodCalibration {
         method: method.to_owned(),
         scores: rows.len(),
-        per_distance: model.map(|m| m.per_distance),
+        per_decade: model.map(|m| m.per_decade),
         quantile: model.map(|m| m.quantile),
         achieved: model.map_or(0.0, |m| m.achieved),
         backtest_coverage: (held, tested),

@@ -273,7 +273,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 7, &[]);
+    const CODE: Code = Code::new("recommend", 8, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -292,7 +292,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 8, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 9, &[]);
 
     fn run(
         params: &LadderRecommendParams,
@@ -310,9 +310,8 @@ const LONG_ABOUT: &str = "The recommendation of each entry combines every compet
     scored out of sample, each holdout with the other holdouts' weights), `no-change` is \
     recommended and the summary says the ladder gives no evidence of further gain. \
     Diagnostics such as `ladder-step2` never compete. Every method's 90% interval is q̂ · s: the \
-    spread s adds its bootstrap spread, its extrapolation error t · d (d = sqrt(1/n + (x₀ − x̄)² / \
-    Σ(x − x̄)²) in log10 compute x of the predicted model and the n fitted ones, their \
-    standardized distance; t the backtest's root mean square |error| / d) \
+    spread s adds its bootstrap spread, its extrapolation error t · d (d the decades of compute \
+    beyond the fitted models' mean log compute, t the backtest's root mean square |error| / d) \
     and the binomial noise sqrt(p(1−p)/n) of an n-item benchmark in quadrature, and q̂ is the \
     split-conformal quantile of the backtest's |error| / s, pooled over the pipeline's \
     benchmarks. The weighted combination is calibrated on its own backtest rows, each holdout \

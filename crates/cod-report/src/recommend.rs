@@ -75,14 +75,14 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
     let mut methods = Table::new(
         &format!(
             "Each method's calibration: backtest rows scored, their extrapolation error per \
-             unit of distance t, the conformal multiplier q̂ of their scores and the level it \
+             decade of compute t, the conformal multiplier q̂ of their scores and the level it \
              supports, and the {level} intervals' coverage of the backtest's held-out models, \
              each calibrated without its own benchmark"
         ),
         &[
             "method",
             "scores",
-            "t (points per unit of d)",
+            "t (points per decade)",
             "q̂",
             "level",
             "held",
@@ -95,7 +95,7 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
         methods.row(vec![
             m.method.clone(),
             m.scores.to_string(),
-            points(m.per_distance),
+            points(m.per_decade),
             fixed(m.quantile, 2),
             format!("{:.0}%", 100.0 * m.achieved),
             format!("{}/{}", m.backtest_coverage.0, m.backtest_coverage.1),
@@ -111,9 +111,9 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
             Block::Paragraph(format!(
                 "Each {level} interval is q̂ · s around the prediction. The spread s adds three \
                  sources in quadrature: the fit's sampling spread (the bootstrap interval's \
-                 half-width / 1.645, when bootstrapped), the extrapolation error t · d (d the predicted \
-                 model's distance from the fitted ones in log10 compute x, sqrt(1/n + (x₀ − x̄)² \
-                 / Σ(x − x̄)²), t the root mean square of the backtest's |error| / d), and the \
+                 half-width / 1.645, when bootstrapped), the extrapolation error t · d (t the \
+                 root mean square of the backtest's errors per decade of compute, d the decades \
+                 from the fitted models' mean log10 compute to the predicted model's), and the \
                  binomial noise sqrt(p(1−p)/n) of an n-item benchmark. q̂ is the split-conformal \
                  quantile of the backtest's |error| / s, pooled over {}: a backtest error \
                  already holds its model's sampling and measurement noise, so the quantile \
