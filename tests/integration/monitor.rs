@@ -127,6 +127,10 @@ fn olmo_7b_trajectory_against_the_calibrated_band() {
 #[test]
 fn follow_picks_up_checkpoints_as_the_file_grows() {
     let p = Project::new();
+    // The pipeline's fits first, so that the waits below time the monitor, not the fits (a
+    // loaded 2-core machine may take longer than they allow to fit the ladder and its variants).
+    let fitted = monitor(&p, &["--target", "7B", "--run", &trajectory()]);
+    assert!(fitted.ok, "{}", fitted.stderr);
     let full = std::fs::read_to_string(trajectory()).unwrap();
     let lines: Vec<&str> = full.lines().collect();
     let head = |k: usize| lines[..=k].join("\n") + "\n";
@@ -163,10 +167,17 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
     let first = wait_for(19 * 8);
     // A half-written line is waited for, not an error; finished, it is read.
     let partial = &lines[21][..lines[21].len() / 2];
-    std::fs::write(&run, head(20) + partial).unwrap();
+    // Each rewrite is atomic (a temporary file renamed over the run), so the monitor never reads a
+    // file truncated by the rewrite itself, only the half-written line meant for it.
+    let rewrite = |text: String| {
+        let tmp = run.with_extension("csv.tmp");
+        std::fs::write(&tmp, text).unwrap();
+        std::fs::rename(&tmp, &run).unwrap();
+    };
+    rewrite(head(20) + partial);
     std::thread::sleep(Duration::from_millis(600));
     let during = rows();
-    std::fs::write(&run, head(30)).unwrap();
+    rewrite(head(30));
     let later = wait_for(29 * 8);
     let alive = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
