@@ -170,9 +170,8 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
     // Each rewrite is atomic (a temporary file renamed over the run), so the monitor never reads a
     // file truncated by the rewrite itself, only the half-written line meant for it.
     let rewrite = |text: String| {
-        let tmp = run.with_extension("csv.tmp");
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(&tmp, &run).unwrap();
+        cod_artifact::write_atomically(&run, |f| std::io::Write::write_all(f, text.as_bytes()))
+            .unwrap();
     };
     rewrite(head(20) + partial);
     std::thread::sleep(Duration::from_millis(600));

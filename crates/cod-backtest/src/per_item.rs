@@ -116,14 +116,11 @@ impl HoldoutData {
         larger: bool,
     ) -> HoldoutData {
         let name = |m: &usize| table.models[*m].name.clone();
-        // The k-th largest first, then the larger ones in increasing compute.
-        let held: Vec<usize> = if larger {
-            ladder[..k].iter().rev().copied().collect()
-        } else {
-            vec![ladder[k - 1]]
-        };
-        let larger_dropped = if larger { &[][..] } else { &ladder[..k - 1] };
-        let dropped: Vec<usize> = larger_dropped.iter().chain(targets).copied().collect();
+        // `ladder[..first]` is dropped, `ladder[first..k]` held out: the k-th largest first, then
+        // the larger ones in increasing compute.
+        let first = if larger { 0 } else { k - 1 };
+        let held: Vec<usize> = ladder[first..k].iter().rev().copied().collect();
+        let dropped: Vec<usize> = ladder[..first].iter().chain(targets).copied().collect();
         let mut data = drop_models(table, &dropped);
         for h in &held {
             // The models before it that were dropped shift its index.
