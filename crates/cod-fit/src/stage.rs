@@ -405,6 +405,7 @@ fn cod_law(params: &FitParams, benchmark: &str) -> CodLaw {
 }
 
 /// Fits `law` to one accuracy curve and judges it; `starts` replaces the law's grid of starts.
+/// The curve is fitted once and predicted at each of `targets`, one [`ClusterFit`] each.
 #[allow(clippy::too_many_arguments)]
 fn fit_curve(
     law: &CodLaw,
@@ -412,10 +413,10 @@ fn fit_curve(
     x: &[f64],
     accuracy: Vec<f64>,
     size: usize,
-    target: Option<&cod_artifact::Model>,
+    targets: &[Option<&cod_artifact::Model>],
     params: &FitParams,
     options: FitOptions,
-) -> ClusterFit {
+) -> Vec<ClusterFit> {
     // A refit whose given starts all fail falls back to the law's own grid.
     let result = match starts {
         Some(_) => fit_from(law, starts, x, &accuracy, options)
@@ -426,75 +427,112 @@ fn fit_curve(
         Ok(f) => {
             let (a, b, c, g) = law.abcg(&f.params);
             let full = vec![a, b, c, g];
-            ClusterFit {
+            let fitted = ClusterFit {
                 size,
-                prediction: target.map(|t| law.value(t.flops / COMPUTE_UNIT, &f.params)),
+                prediction: None,
                 verdict: params.verdict(&full),
                 params: full,
                 rmse: f.rmse,
                 accuracy,
-            }
+            };
+            targets
+                .iter()
+                .map(|target| ClusterFit {
+                    prediction: target.map(|t| law.value(t.flops / COMPUTE_UNIT, &f.params)),
+                    ..fitted.clone()
+                })
+                .collect()
         }
-        Err(err) => ClusterFit {
-            size,
-            accuracy,
-            params: Vec::new(),
-            rmse: f64::NAN,
-            verdict: Verdict::FitFailed(format!("{err:#}")),
-            prediction: None,
-        },
+        Err(err) => {
+            let failed = ClusterFit {
+                size,
+                accuracy,
+                params: Vec::new(),
+                rmse: f64::NAN,
+                verdict: Verdict::FitFailed(format!("{err:#}")),
+                prediction: None,
+            };
+            vec![failed; targets.len()]
+        }
+    }
+}
+
+/// A prediction from a fitted curve, of compute in [`COMPUTE_UNIT`]s.
+type Predictor<'a> = Box<dyn Fn(f64) -> f64 + 'a>;
+
+/// A baseline fitted once, predicted at each target with [`Fitted::at`].
+struct Fitted<'a> {
+    /// The fit, its `prediction` unset.
+    fit: BaselineFit,
+    /// `None` when the fit failed.
+    predict: Option<Predictor<'a>>,
+}
+
+impl<'a> Fitted<'a> {
+    fn ok(method: PerItemMethod, params: Vec<f64>, rmse: f64, predict: Predictor<'a>) -> Self {
+        Fitted {
+            fit: BaselineFit {
+                method,
+                params,
+                rmse,
+                prediction: None,
+                failure: None,
+            },
+            predict: Some(predict),
+        }
+    }
+
+    fn failed(method: PerItemMethod, err: &anyhow::Error) -> Self {
+        Fitted {
+            fit: BaselineFit {
+                method,
+                params: Vec::new(),
+                rmse: f64::NAN,
+                prediction: None,
+                failure: Some(format!("{err:#}")),
+            },
+            predict: None,
+        }
+    }
+
+    /// The baseline as fitted for `target` (no prediction without one).
+    fn at(&self, target: Option<&cod_artifact::Model>) -> BaselineFit {
+        BaselineFit {
+            prediction: target
+                .zip(self.predict.as_ref())
+                .map(|(t, predict)| predict(t.flops / COMPUTE_UNIT)),
+            ..self.fit.clone()
+        }
     }
 }
 
 /// The end-to-end baselines on a benchmark's whole accuracy curve: the COD law on the accuracy
 /// (exp) and on the mean pass rate, and PerItemMethod::EndToEndBnsl on the error rate 1 − pass rate. `refit` gives each
 /// method's shift of its curve and its start.
-fn baselines(
-    law: &CodLaw,
+fn baselines<'a>(
+    law: &'a CodLaw,
     x: &[f64],
     exp_accuracy: &[f64],
     accuracy: &[f64],
-    target: Option<&cod_artifact::Model>,
     options: FitOptions,
     refit: &BenchmarkRefit,
-) -> Vec<BaselineFit> {
-    let at_target = |f: &dyn Fn(f64) -> f64| target.map(|t| f(t.flops / COMPUTE_UNIT));
-    let failed = |method: PerItemMethod, err: anyhow::Error| BaselineFit {
-        method,
-        params: Vec::new(),
-        rmse: f64::NAN,
-        prediction: None,
-        failure: Some(format!("{err:#}")),
+) -> Vec<Fitted<'a>> {
+    let cod_fit = |method: PerItemMethod, y: &[f64]| match fit_from(
+        law,
+        refit.start(method),
+        x,
+        &refit.shifted(method, y),
+        options,
+    ) {
+        Ok(f) => {
+            let params = f.params.clone();
+            let predict: Predictor<'a> = Box::new(move |t| law.value(t, &params));
+            Fitted::ok(method, f.params, f.rmse, predict)
+        }
+        Err(err) => Fitted::failed(method, &err),
     };
-    let cod_fit = |method: PerItemMethod, y: &[f64]| {
-        fit_from(
-            law,
-            refit.start(method),
-            x,
-            &refit.shifted(method, y),
-            options,
-        )
-    };
-    let exp = match cod_fit(PerItemMethod::EndToEndExp, exp_accuracy) {
-        Ok(f) => BaselineFit {
-            method: PerItemMethod::EndToEndExp,
-            prediction: at_target(&|t| law.value(t, &f.params)),
-            params: f.params,
-            rmse: f.rmse,
-            failure: None,
-        },
-        Err(err) => failed(PerItemMethod::EndToEndExp, err),
-    };
-    let passrate = match cod_fit(PerItemMethod::EndToEndPassrate, accuracy) {
-        Ok(f) => BaselineFit {
-            method: PerItemMethod::EndToEndPassrate,
-            prediction: at_target(&|t| law.value(t, &f.params)),
-            params: f.params,
-            rmse: f.rmse,
-            failure: None,
-        },
-        Err(err) => failed(PerItemMethod::EndToEndPassrate, err),
-    };
+    let exp = cod_fit(PerItemMethod::EndToEndExp, exp_accuracy);
+    let passrate = cod_fit(PerItemMethod::EndToEndPassrate, accuracy);
     let bnsl = bnsl_over(x);
     let error: Vec<f64> = refit
         .shifted(PerItemMethod::EndToEndBnsl, accuracy)
@@ -508,54 +546,48 @@ fn baselines(
         &error,
         options,
     ) {
-        Ok(f) => BaselineFit {
-            method: PerItemMethod::EndToEndBnsl,
-            prediction: at_target(&|t| (1.0 - bnsl.value(t, &f.params)).clamp(0.0, 1.0)),
-            params: f.params,
-            rmse: f.rmse,
-            failure: None,
-        },
-        Err(err) => failed(PerItemMethod::EndToEndBnsl, err),
+        Ok(f) => {
+            let params = f.params.clone();
+            let predict: Predictor<'a> =
+                Box::new(move |t| (1.0 - bnsl.value(t, &params)).clamp(0.0, 1.0));
+            Fitted::ok(PerItemMethod::EndToEndBnsl, f.params, f.rmse, predict)
+        }
+        Err(err) => Fitted::failed(PerItemMethod::EndToEndBnsl, &err),
     };
     // The trivial baselines read the pass-rate curve, and a bootstrap moves it as it moves the
     // pass-rate law's curve (they fit no law, so have no residuals of their own).
     let shifted = refit.shifted(PerItemMethod::EndToEndPassrate, accuracy);
     let largest = shifted[shifted.len() - 1];
-    let no_change = BaselineFit {
-        method: PerItemMethod::NoChange,
-        params: vec![largest],
-        rmse: 0.0,
-        prediction: target.map(|_| largest),
-        failure: None,
-    };
+    let no_change = Fitted::ok(
+        PerItemMethod::NoChange,
+        vec![largest],
+        0.0,
+        Box::new(move |_| largest),
+    );
     let floor = law.guess.unwrap_or(0.0);
     let log_linear = match log_linear_line(x, &shifted) {
         Some((intercept, slope)) => {
-            let line = |t: f64| intercept + slope * t.log10();
+            let line = move |t: f64| intercept + slope * t.log10();
             let k = x.len().min(LOG_LINEAR_MODELS);
             let sum: f64 = x[x.len() - k..]
                 .iter()
                 .zip(&shifted[shifted.len() - k..])
                 .map(|(&x, y)| (line(x) - y).powi(2))
                 .sum();
-            BaselineFit {
-                method: PerItemMethod::LogLinear,
-                params: vec![intercept, slope],
-                rmse: (sum / k as f64).sqrt(),
-                prediction: at_target(&|t| line(t).clamp(floor, 1.0)),
-                failure: None,
-            }
+            Fitted::ok(
+                PerItemMethod::LogLinear,
+                vec![intercept, slope],
+                (sum / k as f64).sqrt(),
+                Box::new(move |t| line(t).clamp(floor, 1.0)),
+            )
         }
-        None => failed(
+        None => Fitted::failed(
             PerItemMethod::LogLinear,
-            anyhow::anyhow!("a line needs at least 2 ladder models of different compute"),
+            &anyhow::anyhow!("a line needs at least 2 ladder models of different compute"),
         ),
     };
     vec![exp, passrate, broken, no_change, log_linear]
 }
-
-/// An PerItemMethod::Irt fit's prediction at an ability.
-type Predictor = Box<dyn Fn(f64) -> f64>;
 
 /// The marginal PerItemMethod::Irt's population as its baseline's `params` hold it (g, μ_ln a, σ_ln a, μ_b,
 /// σ_b); `None` for the `map` fit's (g alone).
@@ -582,8 +614,7 @@ fn irt_baseline(
     evals: &cod_artifact::BenchmarkEvals,
     (guess, how, refit): (Option<f64>, IrtFit, &BenchmarkRefit),
     accuracy: &[f64],
-    target: Option<&cod_artifact::Model>,
-) -> BaselineFit {
+) -> Fitted<'static> {
     let n_models = table.models.len();
     let columns: Vec<usize> = features
         .ladder
@@ -603,13 +634,14 @@ fn irt_baseline(
             n_samples.push(evals.n_samples[item * n_models + m]);
         }
     }
-    let fit: anyhow::Result<(Vec<f64>, Predictor)> = if columns.len() != theta.len() {
+    // The IRT fits predict at an ability, θ = log10 of compute.
+    let fit: anyhow::Result<(Vec<f64>, Box<dyn Fn(f64) -> f64>)> = if columns.len() != theta.len() {
         Err(anyhow::anyhow!("a ladder model is not in the eval table"))
     } else if how == IrtFit::Map {
         let options = IrtOptions::from_theta(&theta, guess);
         fit_irt(&theta, &n_correct, &n_samples, &options).map(|fit| {
             let params = vec![fit.guess];
-            let predict: Predictor = Box::new(move |t| fit.predict(t));
+            let predict: Box<dyn Fn(f64) -> f64> = Box::new(move |t| fit.predict(t));
             (params, predict)
         })
     } else {
@@ -625,7 +657,7 @@ fn irt_baseline(
         .map(|fit| {
             let p = fit.population;
             let params = vec![p.guess, p.mu_ln_a, p.sd_ln_a, p.mu_b, p.sd_b];
-            let predict: Predictor = Box::new(move |t| fit.predict(t));
+            let predict: Box<dyn Fn(f64) -> f64> = Box::new(move |t| fit.predict(t));
             (params, predict)
         })
     };
@@ -636,21 +668,14 @@ fn irt_baseline(
                 .zip(accuracy)
                 .map(|(&t, a)| (predict(t) - a).powi(2))
                 .sum();
-            BaselineFit {
-                method: PerItemMethod::Irt,
+            Fitted::ok(
+                PerItemMethod::Irt,
                 params,
-                rmse: (sum / theta.len() as f64).sqrt(),
-                prediction: target.map(|t| predict((t.flops / COMPUTE_UNIT).log10())),
-                failure: None,
-            }
+                (sum / theta.len() as f64).sqrt(),
+                Box::new(move |compute| predict(compute.log10())),
+            )
         }
-        Err(err) => BaselineFit {
-            method: PerItemMethod::Irt,
-            params: Vec::new(),
-            rmse: f64::NAN,
-            prediction: None,
-            failure: Some(format!("{err:#}")),
-        },
+        Err(err) => Fitted::failed(PerItemMethod::Irt, &err),
     }
 }
 
@@ -732,7 +757,7 @@ pub fn fit_clusters_with(
         .filter(|m| m.role == Role::Target)
         .cloned()
         .collect();
-    // Each target is fitted for on its own: the fits are the same, their predictions are not.
+    // The fits are the same for every target; their predictions are not.
     let each_target: Vec<Option<&cod_artifact::Model>> = if targets.is_empty() {
         vec![None]
     } else {
@@ -763,52 +788,44 @@ pub fn fit_clusters_with(
         let (evals, full_accuracy, exp_accuracy) =
             benchmark_curves(table, features, &bench.name, params)?;
         let means = cluster_means(bench, feats, d);
-        for &target in &each_target {
-            let fits: Vec<ClusterFit> = bench
-                .clusters
-                .par_iter()
-                .zip(&means)
-                .enumerate()
-                .map(|(c, (cluster, mean))| {
-                    let start = refit.cluster_starts.get(c).cloned().flatten();
-                    fit_curve(
-                        &law,
-                        start,
-                        &x,
-                        add(mean, refit.clusters.get(c)),
-                        cluster.size,
-                        target,
-                        params,
-                        options,
-                    )
-                })
-                .collect();
-            let mut baselines = baselines(
-                &law,
-                &x,
-                &exp_accuracy,
-                &full_accuracy,
-                target,
-                options,
-                refit,
-            );
-            baselines.push(irt_baseline(
-                table,
-                features,
-                evals,
-                (law.guess, params.irt, refit),
-                &full_accuracy,
-                target,
-            ));
-            let target = target.map(|t| t.name.clone());
+        // Every curve is fitted once; each target gets its predictions from the same fits.
+        let per_cluster: Vec<Vec<ClusterFit>> = bench
+            .clusters
+            .par_iter()
+            .zip(&means)
+            .enumerate()
+            .map(|(c, (cluster, mean))| {
+                let start = refit.cluster_starts.get(c).cloned().flatten();
+                fit_curve(
+                    &law,
+                    start,
+                    &x,
+                    add(mean, refit.clusters.get(c)),
+                    cluster.size,
+                    &each_target,
+                    params,
+                    options,
+                )
+            })
+            .collect();
+        let mut fitted = baselines(&law, &x, &exp_accuracy, &full_accuracy, options, refit);
+        fitted.push(irt_baseline(
+            table,
+            features,
+            evals,
+            (law.guess, params.irt, refit),
+            &full_accuracy,
+        ));
+        for (i, &target) in each_target.iter().enumerate() {
+            let target_name = target.map(|t| t.name.clone());
             benchmarks.push(BenchmarkFits {
-                name: cod_artifact::entry_name(targets.len(), target.as_deref(), &bench.name),
+                name: cod_artifact::entry_name(targets.len(), target_name.as_deref(), &bench.name),
                 benchmark: bench.name.clone(),
-                target,
-                clusters: fits,
+                target: target_name,
+                clusters: per_cluster.iter().map(|fits| fits[i].clone()).collect(),
                 accuracy: full_accuracy.clone(),
                 exp_accuracy: exp_accuracy.clone(),
-                baselines,
+                baselines: fitted.iter().map(|f| f.at(target)).collect(),
             });
         }
     }
