@@ -495,11 +495,13 @@ fn tokens(d: f64) -> String {
 }
 
 /// Whether a read failure may be a file caught mid-write, worth another look with `--follow`:
-/// the file is missing, or its last line is not finished.
-fn maybe_incomplete(path: &Path) -> bool {
-    match std::fs::read(path) {
-        Ok(bytes) => !bytes.is_empty() && !bytes.ends_with(b"\n"),
-        Err(_) => true,
+/// the file was missing or its last line unfinished when read (`before`, its bytes then), or it
+/// has changed since. Judging by the bytes of the failed read, not by the file as it is now, keeps
+/// a rewrite that lands between the read and this check from being taken for bad input.
+fn maybe_incomplete(path: &Path, before: &std::io::Result<Vec<u8>>) -> bool {
+    match (before, std::fs::read(path)) {
+        (Ok(before), Ok(now)) => (!before.is_empty() && !before.ends_with(b"\n")) || *before != now,
+        _ => true,
     }
 }
 
@@ -523,9 +525,14 @@ pub fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
     let mut all: Vec<Checkpoint> = Vec::new();
     let mut header_shown = false;
     loop {
+        let before = if args.follow {
+            std::fs::read(&path)
+        } else {
+            Ok(Vec::new())
+        };
         let run = match monitoring.read_run(&path) {
             Ok(run) => Some(run),
-            Err(_) if args.follow && maybe_incomplete(&path) => None,
+            Err(_) if args.follow && maybe_incomplete(&path, &before) => None,
             Err(err) => return Err(err),
         };
         if let Some(run) = run {
@@ -561,4 +568,30 @@ pub fn monitor(args: &MonitorArgs) -> anyhow::Result<ExitCode> {
 
 fn shown(path: &Path, cwd: &Path) -> String {
     path.strip_prefix(cwd).unwrap_or(path).display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::maybe_incomplete;
+
+    #[test]
+    fn a_failed_read_is_retried_only_when_the_file_may_be_mid_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.csv");
+        let complete = b"step,acc\n1,x\n".to_vec();
+        std::fs::write(&path, &complete).unwrap();
+        // Complete and unchanged: bad input, not worth another look.
+        assert!(!maybe_incomplete(&path, &Ok(complete.clone())));
+        // An unfinished last line when it was read, though the file is complete now.
+        assert!(maybe_incomplete(&path, &Ok(b"step,acc\n1,".to_vec())));
+        // Complete when read, rewritten since.
+        assert!(maybe_incomplete(&path, &Ok(b"step,acc\n".to_vec())));
+        // Missing when read, or missing now.
+        let missing = std::fs::read(dir.path().join("nope.csv"));
+        assert!(maybe_incomplete(&path, &missing));
+        assert!(maybe_incomplete(
+            &dir.path().join("nope.csv"),
+            &Ok(complete)
+        ));
+    }
 }

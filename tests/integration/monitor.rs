@@ -153,7 +153,7 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
         .env("COD_CACHE", p.cache())
         .env("COD_DATA", data_dir())
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::fs::File::create(p.path().join("follow.stderr")).unwrap())
         .spawn()
         .unwrap();
     let wait_for = |n: usize| {
@@ -181,10 +181,11 @@ fn follow_picks_up_checkpoints_as_the_file_grows() {
     let alive = child.try_wait().unwrap().is_none();
     child.kill().unwrap();
     child.wait().unwrap();
-    assert_eq!(first, 19 * 8);
-    assert_eq!(during, 19 * 8);
-    assert_eq!(later, 29 * 8);
-    assert!(alive, "`--follow` stopped");
+    let stderr = std::fs::read_to_string(p.path().join("follow.stderr")).unwrap_or_default();
+    assert_eq!(first, 19 * 8, "{stderr}");
+    assert_eq!(during, 19 * 8, "{stderr}");
+    assert_eq!(later, 29 * 8, "{stderr}");
+    assert!(alive, "`--follow` stopped: {stderr}");
 }
 
 #[test]

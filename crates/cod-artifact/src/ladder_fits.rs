@@ -665,8 +665,9 @@ impl Artifact for LadderFits {
         if !variants.is_empty() {
             let _ = writeln!(
                 out,
-                "  variants of the `ladder` method (the two-step law under other options; shown, \
-                 never recommended), mean abs error in points:"
+                "  variants of the `ladder` method (the two-step law under other options; \
+                 recommended only where `recommend.variants` lets them compete), mean abs error \
+                 in points:"
             );
             for ((name, mean, n), v) in variants.iter().zip(&self.variants) {
                 let failed = v.predictions.iter().filter(|p| p.failure.is_some()).count();

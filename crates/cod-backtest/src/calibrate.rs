@@ -28,6 +28,10 @@
 //! the bootstrap and binomial terms it is approximate, as t is estimated from the same rows whose
 //! scores give q̂.
 //!
+//! Where the target has a bootstrap band but the backtest's rows have none (a backtest run
+//! without resamples), q̂ comes from scores without σ_a and the target's spread adds it: the
+//! interval errs wide, never narrow.
+//!
 //! With fewer than (1 − α)/α scores (9 at 90%) no split-conformal quantile exists at that level;
 //! the largest score is used and the level it promises, n/(n + 1), is recorded and shown.
 
@@ -305,7 +309,8 @@ fn row_distance(backtest: &Backtest, row: &BacktestRow, ctx: &Context) -> Option
 }
 
 /// Every row of `backtest` with a prediction, an actual value and a positive distance, per
-/// method in method order (variants, which are never recommended, left out).
+/// method in method order. The backtest's variants are left out: `ladder-recommend` lists
+/// none when it lets them compete.
 fn scored_rows(backtest: &Backtest, ctx: &Context) -> Vec<(String, Vec<Scored>)> {
     backtest
         .methods()
@@ -684,7 +689,14 @@ fn combined_rows(
                 g.prediction.is_some().then_some((*w, g))
             })
             .collect();
-        let (Some(members), Some(actual)) = (members, r.actual) else {
+        // Every method's row of a held-out model reads the same actual; any that has it will do
+        // (the first row's may not, e.g. a method that failed before reading it).
+        let actual = backtest
+            .rows
+            .iter()
+            .filter(|g| g.benchmark == benchmark && (g.holdout, g.held_out.as_str()) == key)
+            .find_map(|g| g.actual);
+        let (Some(members), Some(actual)) = (members, actual) else {
             continue;
         };
         let prediction: f64 = members

@@ -291,6 +291,38 @@ fn a_method_that_failed_on_one_holdout_is_weighted_on_none() {
     assert_eq!((weighted.method.as_str(), weighted.scores), ("weighted", 2));
 }
 
+#[test]
+fn the_combination_reads_the_actual_from_any_row_of_the_held_out_model() {
+    let (_, compute) = ladder();
+    // `0` comes first on both holdouts, has no prediction and read no actual: the combination of
+    // `a` and `b` must still be scored on both, with the actual of their rows.
+    let unread = |k: usize| {
+        let mut r = row(k, "x", "0", 0.5, 0.5);
+        (r.prediction, r.actual, r.abs_error) = (None, None, None);
+        r
+    };
+    let rows = vec![
+        unread(1),
+        unread(2),
+        row(1, "x", "a", 0.51, 0.5),
+        row(2, "x", "a", 0.44, 0.4),
+        row(1, "x", "b", 0.54, 0.5),
+        row(2, "x", "b", 0.41, 0.4),
+    ];
+    let ctx = Context {
+        compute: &compute,
+        items: &|_| None,
+        pooled: "the 1 benchmark".to_owned(),
+    };
+    let e = entry("x", &[("a", 0.7), ("b", 0.8)], None);
+    let c = calibrate(&[e], &backtest(rows), &ctx, Choice::Weighted);
+    // As in `the_combination_is_scored_with_weights_from_the_other_holdouts`, which has no `0`.
+    let r = &c.entries[0].recommended;
+    assert!((r.backtest_error.unwrap() - 0.65 / 17.0).abs() < 1e-12);
+    let weighted = c.methods.last().unwrap();
+    assert_eq!((weighted.method.as_str(), weighted.scores), ("weighted", 2));
+}
+
 /// The oracle: every method's error is σ·d·ε with ε standard normal and d the extrapolation
 /// distance, for 10 benchmarks × 2 holdouts of backtest and a target 4 decades out. Split
 /// conformal promises 19/21 ≈ 0.905 coverage of the target (⌈21 · 0.9⌉ = 19 of 20 scores), and

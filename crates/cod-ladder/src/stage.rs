@@ -219,7 +219,8 @@ pub struct LadderParams {
     pub seed: u64,
     /// Named variants of these options, each fitted beside them (without a bootstrap) and
     /// reported as the method `ladder[NAME]` in `ladder.csv`, the summary, the report and the
-    /// backtest, never recommended: e.g. `variants = { paper = { intermediate = "loss" } }`.
+    /// backtest; recommended only when `ladder-recommend --variants true` lets them compete:
+    /// e.g. `variants = { paper = { intermediate = "loss" } }`.
     /// A variant may change any key but `tasks`, `bootstrap`, `seed` and `variants`. (Pipeline
     /// files only.)
     #[arg(skip)]

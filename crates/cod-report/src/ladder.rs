@@ -247,7 +247,7 @@ fn variants(fits: &LadderFits) -> Vec<Block> {
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     let mut table = Table::new(
         "The ladder method's prediction under each variant of its options (points); variants \
-         are never recommended",
+         compete in the recommendation only when its variants option is on",
         &header,
         2,
     );
