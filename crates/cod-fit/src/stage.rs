@@ -635,13 +635,13 @@ fn irt_baseline(
         }
     }
     // The IRT fits predict at an ability, θ = log10 of compute.
-    let fit: anyhow::Result<(Vec<f64>, Box<dyn Fn(f64) -> f64>)> = if columns.len() != theta.len() {
+    let fit: anyhow::Result<(Vec<f64>, Predictor<'static>)> = if columns.len() != theta.len() {
         Err(anyhow::anyhow!("a ladder model is not in the eval table"))
     } else if how == IrtFit::Map {
         let options = IrtOptions::from_theta(&theta, guess);
         fit_irt(&theta, &n_correct, &n_samples, &options).map(|fit| {
             let params = vec![fit.guess];
-            let predict: Box<dyn Fn(f64) -> f64> = Box::new(move |t| fit.predict(t));
+            let predict: Predictor<'static> = Box::new(move |t| fit.predict(t));
             (params, predict)
         })
     } else {
@@ -657,7 +657,7 @@ fn irt_baseline(
         .map(|fit| {
             let p = fit.population;
             let params = vec![p.guess, p.mu_ln_a, p.sd_ln_a, p.mu_b, p.sd_b];
-            let predict: Box<dyn Fn(f64) -> f64> = Box::new(move |t| fit.predict(t));
+            let predict: Predictor<'static> = Box::new(move |t| fit.predict(t));
             (params, predict)
         })
     };
