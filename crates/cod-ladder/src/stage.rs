@@ -336,6 +336,24 @@ impl LadderParams {
 /// Fits the two-step law (and the loss-intermediate baseline) to the ladder runs and predicts
 /// every target run, per task.
 pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<LadderFits> {
+    fit_scoped(runs, params, Scope::Every)
+}
+
+/// What a ladder fit computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Every method and the monitors.
+    Every,
+    /// The chained two-step law alone, all that a variant reads; the other methods fail saying
+    /// why.
+    Chained,
+}
+
+fn fit_scoped(
+    runs: &TrainingRuns,
+    params: &LadderParams,
+    scope: Scope,
+) -> anyhow::Result<LadderFits> {
     let ladder: Vec<&TrainingRun> = runs
         .runs
         .iter()
@@ -416,9 +434,13 @@ pub fn fit_ladder(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<
                 steps,
                 &ladder,
                 &targets,
-                &monitors,
+                if scope == Scope::Every {
+                    &monitors
+                } else {
+                    &[]
+                },
                 variance_run,
-                params,
+                (params, scope),
             )
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -446,7 +468,8 @@ fn fit_variant(
     changes: &serde_json::Map<String, serde_json::Value>,
 ) -> anyhow::Result<LadderVariant> {
     let options = params.variant(name, changes)?;
-    let fits = fit_ladder(runs, &options).with_context(|| format!("variant `{name}`"))?;
+    let fits =
+        fit_scoped(runs, &options, Scope::Chained).with_context(|| format!("variant `{name}`"))?;
     let predictions = fits
         .tasks
         .iter()
@@ -601,7 +624,7 @@ fn fit_task(
     targets: &[&TrainingRun],
     monitors: &[&TrainingRun],
     variance_run: &TrainingRun,
-    params: &LadderParams,
+    (params, scope): (&LadderParams, Scope),
 ) -> anyhow::Result<LadderTask> {
     let Steps {
         prepared,
@@ -616,6 +639,13 @@ fn fit_task(
         Some(why) => Err(anyhow::anyhow!("{why}")),
         None => result,
     };
+    // The methods besides the chained law, fitted only in `Scope::Every`.
+    let other = |fit: &dyn Fn() -> anyhow::Result<Fit>| match scope {
+        Scope::Every => fit(),
+        Scope::Chained => Err(anyhow::anyhow!(
+            "not fitted: a variant fits the chained two-step law alone"
+        )),
+    };
     let sigmoid = LossToAccuracy {
         chance: params.chance(task),
     };
@@ -623,25 +653,25 @@ fn fit_task(
     let logit = LogitLinear {
         chance: sigmoid.chance,
     };
-    let step2_logit = fit_or_say_why(fit(&logit, &x2, &y2, squared));
+    let step2_logit = other(&|| fit_or_say_why(fit(&logit, &x2, &y2, squared)));
     let (xc, yc): (Vec<f64>, Vec<f64>) = prepared.compute.iter().map(|&(c, l)| (c, l.ln())).unzip();
-    let from_compute = fit_or_say_why(fit(&LossFromCompute, &xc, &yc, huber));
+    let from_compute = other(&|| fit_or_say_why(fit(&LossFromCompute, &xc, &yc, huber)));
     let (xo, yo): (Vec<(f64, f64)>, Vec<f64>) = prepared.one_step.iter().copied().unzip();
-    let one_step = fit(&OneStepAccuracy, &xo, &yo, squared);
+    let one_step = other(&|| fit(&OneStepAccuracy, &xo, &yo, squared));
     let xoc: Vec<f64> = xo
         .iter()
         .map(|&(n, d)| 6.0 * n * d / COMPUTE_UNIT)
         .collect();
-    let one_step_compute = fit(&OneStepCompute, &xoc, &yo, squared);
+    let one_step_compute = other(&|| fit(&OneStepCompute, &xoc, &yo, squared));
     let log_acc = log_accuracies(&yo);
-    let log_power = match &log_acc {
+    let log_power = other(&|| match &log_acc {
         Ok(y) => fit(&LogAccuracy, &xo, y, squared),
         Err(err) => Err(anyhow::anyhow!("{err:#}")),
-    };
-    let log_power_compute = match &log_acc {
+    });
+    let log_power_compute = other(&|| match &log_acc {
         Ok(y) => fit(&LogAccuracyCompute, &xoc, y, squared),
         Err(err) => Err(anyhow::anyhow!("{err:#}")),
-    };
+    });
 
     let finals = final_points(ladder, task, params)?;
     let fitted = Fitted {
