@@ -349,6 +349,36 @@ enum Scope {
     Chained,
 }
 
+impl Scope {
+    /// A method besides the chained law: fitted only in `Scope::Every`.
+    fn other(self, fit: &dyn Fn() -> anyhow::Result<Fit>) -> anyhow::Result<Fit> {
+        match self {
+            Scope::Every => fit(),
+            Scope::Chained => bail!("not fitted: a variant fits the chained two-step law alone"),
+        }
+    }
+}
+
+/// The tasks to fit: `params.tasks`, each one the runs hold, or every task of the runs.
+fn task_names(runs: &TrainingRuns, params: &LadderParams) -> anyhow::Result<Vec<String>> {
+    if params.tasks.is_empty() {
+        return Ok(runs.tasks.iter().map(|t| t.name.clone()).collect());
+    }
+    for t in &params.tasks {
+        if !runs.tasks.iter().any(|s| &s.name == t) {
+            bail!(
+                "unknown task `{t}`; the runs hold: {}",
+                runs.tasks
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    Ok(params.tasks.clone())
+}
+
 fn fit_scoped(
     runs: &TrainingRuns,
     params: &LadderParams,
@@ -367,7 +397,7 @@ fn fit_scoped(
     let monitors: Vec<&TrainingRun> = runs
         .runs
         .iter()
-        .filter(|r| r.role == Role::Target && r.monitor)
+        .filter(|r| r.role == Role::Target && r.monitor && scope == Scope::Every)
         .collect();
     if ladder.len() < 2 {
         bail!(
@@ -375,23 +405,7 @@ fn fit_scoped(
             ladder.len()
         );
     }
-    let tasks: Vec<String> = if params.tasks.is_empty() {
-        runs.tasks.iter().map(|t| t.name.clone()).collect()
-    } else {
-        for t in &params.tasks {
-            if !runs.tasks.iter().any(|s| &s.name == t) {
-                bail!(
-                    "unknown task `{t}`; the runs hold: {}",
-                    runs.tasks
-                        .iter()
-                        .map(|s| s.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                );
-            }
-        }
-        params.tasks.clone()
-    };
+    let tasks = task_names(runs, params)?;
     let variance_run = ladder
         .iter()
         .max_by(|a, b| a.flops().total_cmp(&b.flops()))
@@ -639,13 +653,7 @@ fn fit_task(
         Some(why) => Err(anyhow::anyhow!("{why}")),
         None => result,
     };
-    // The methods besides the chained law, fitted only in `Scope::Every`.
-    let other = |fit: &dyn Fn() -> anyhow::Result<Fit>| match scope {
-        Scope::Every => fit(),
-        Scope::Chained => Err(anyhow::anyhow!(
-            "not fitted: a variant fits the chained two-step law alone"
-        )),
-    };
+    let other = |fit: &dyn Fn() -> anyhow::Result<Fit>| scope.other(fit);
     let sigmoid = LossToAccuracy {
         chance: params.chance(task),
     };
