@@ -52,6 +52,12 @@ pub struct LadderBacktestParams {
     #[arg(long, value_enum, default_value_t = HoldOutBy::Size)]
     #[serde(default)]
     pub by: HoldOutBy,
+    /// Holdout k also predicts the ladder runs it drops (the larger sizes, or each size's runs
+    /// of larger D) from the same fit, each scored at its own distance: more rows for the
+    /// calibration. `false`, the default, predicts only the k-th largest.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
+    #[serde(default)]
+    pub predict_larger: bool,
     /// With `by = "tokens"`, every holdout fits on at least this many runs of each size (step 1's
     /// D-dependence needs 2).
     #[arg(long, default_value_t = default_min_multiples())]
@@ -137,6 +143,14 @@ struct Split<'r> {
     held: Vec<&'r TrainingRun>,
     fitted: Vec<&'r TrainingRun>,
     dropped: Vec<&'r TrainingRun>,
+}
+
+impl<'r> Split<'r> {
+    /// The split with its dropped ladder runs held out too (in the order dropped).
+    fn predicting_larger(mut self) -> Self {
+        self.held.append(&mut self.dropped);
+        self
+    }
 }
 
 /// `by = "size"`: every run of model size `size` held out, the smaller sizes fitted, the larger
@@ -242,7 +256,8 @@ fn run_holdout(
 /// Backtests the two-step ladder law and its baselines: for k = 1..K every run of the k-th
 /// largest model size N is predicted from the runs of the smaller sizes, with larger sizes and
 /// the original targets removed (`by = "size"`); or each size's run of the k-th largest D from
-/// its runs of smaller D (`by = "tokens"`). A held-out run's actual accuracy is the mean of its last
+/// its runs of smaller D (`by = "tokens"`); with `predict_larger`, the runs a holdout drops are
+/// predicted from its fit too. A held-out run's actual accuracy is the mean of its last
 /// `ladder.target_last` checkpoints, as the `ladder` stage scores targets.
 pub fn ladder_backtest(
     runs: &TrainingRuns,
@@ -286,6 +301,11 @@ pub fn ladder_backtest(
             let splits = (1..=count).map(|k| split_by_tokens(&sizes, k)).collect();
             (splits, note)
         }
+    };
+    let splits: Vec<Split> = if params.predict_larger {
+        splits.into_iter().map(Split::predicting_larger).collect()
+    } else {
+        splits
     };
     let results = splits
         .into_par_iter()

@@ -180,3 +180,38 @@ fn by_tokens_holds_out_each_sizes_largest_d() {
         "{err}"
     );
 }
+
+#[test]
+fn predict_larger_also_predicts_the_dropped_runs_and_changes_no_other_row() {
+    let runs = runs();
+    let plain = backtest(&runs, 2);
+    let mut params: LadderBacktestParams = defaults();
+    params.holdout = 2;
+    params.predict_larger = true;
+    let larger = ladder_backtest(&runs, &params).unwrap();
+    let h = &larger.holdouts;
+    assert_eq!(h[0].held_out, plain.holdouts[0].held_out);
+    assert_eq!(
+        h[1].held_out,
+        [
+            "760M-1xC", "760M-2xC", "760M-5xC", "1B-1xC", "1B-2xC", "1B-5xC"
+        ]
+    );
+    assert_eq!(h[1].fitted, plain.holdouts[1].fitted);
+    assert_eq!(h[1].dropped, ["7B"]);
+    // The held-out runs are targets of the fit, which no fit reads: every row of the plain
+    // backtest is there unchanged, and the new ones are holdout 2's of the 1B runs.
+    for r in &plain.rows {
+        assert!(larger.rows.contains(r), "{r:?}");
+    }
+    let new: Vec<_> = larger
+        .rows
+        .iter()
+        .filter(|r| !plain.rows.contains(r))
+        .collect();
+    assert_eq!(new.len(), 3 * cod_artifact::LadderMethod::ALL.len());
+    assert!(
+        new.iter()
+            .all(|r| r.holdout == 2 && r.held_out.starts_with("1B-") && r.actual.is_some())
+    );
+}
