@@ -145,7 +145,7 @@ struct Split<'r> {
     dropped: Vec<&'r TrainingRun>,
 }
 
-impl<'r> Split<'r> {
+impl Split<'_> {
     /// The split with its dropped ladder runs held out too (in the order dropped).
     fn predicting_larger(mut self) -> Self {
         self.held.append(&mut self.dropped);
