@@ -230,6 +230,26 @@ fn no_change_is_recommended_when_nothing_beats_it() {
     assert!(r.note.as_ref().unwrap().contains("erred 5.88 points"));
 }
 
+/// The weighted calibration of benchmark `x` (no item counts) from `rows`, its entry predicted
+/// as `predictions`.
+fn weighted_on_x(
+    compute: &dyn Fn(&str) -> Option<f64>,
+    rows: Vec<BacktestRow>,
+    predictions: &[(&str, f64)],
+) -> Calibration {
+    let ctx = Context {
+        compute,
+        items: &|_| None,
+        pooled: "the 1 benchmark".to_owned(),
+    };
+    calibrate(
+        &[entry("x", predictions, None)],
+        &backtest(rows),
+        &ctx,
+        Choice::Weighted,
+    )
+}
+
 #[test]
 fn the_combination_is_scored_with_weights_from_the_other_holdouts() {
     let (_, compute) = ladder();
@@ -243,13 +263,7 @@ fn the_combination_is_scored_with_weights_from_the_other_holdouts() {
         row(1, "x", "b", 0.54, 0.5),
         row(2, "x", "b", 0.41, 0.4),
     ];
-    let ctx = Context {
-        compute: &compute,
-        items: &|_| None,
-        pooled: "the 1 benchmark".to_owned(),
-    };
-    let e = entry("x", &[("a", 0.7), ("b", 0.8)], None);
-    let c = calibrate(&[e], &backtest(rows), &ctx, Choice::Weighted);
+    let c = weighted_on_x(&compute, rows, &[("a", 0.7), ("b", 0.8)]);
     let r = &c.entries[0].recommended;
     let w: Vec<f64> = r.weights.iter().map(|w| w.1).collect();
     assert!((w[0] - 0.5).abs() < 1e-12 && (w[1] - 0.5).abs() < 1e-12);
@@ -309,13 +323,7 @@ fn the_combination_reads_the_actual_from_any_row_of_the_held_out_model() {
         row(1, "x", "b", 0.54, 0.5),
         row(2, "x", "b", 0.41, 0.4),
     ];
-    let ctx = Context {
-        compute: &compute,
-        items: &|_| None,
-        pooled: "the 1 benchmark".to_owned(),
-    };
-    let e = entry("x", &[("a", 0.7), ("b", 0.8)], None);
-    let c = calibrate(&[e], &backtest(rows), &ctx, Choice::Weighted);
+    let c = weighted_on_x(&compute, rows, &[("a", 0.7), ("b", 0.8)]);
     // As in `the_combination_is_scored_with_weights_from_the_other_holdouts`, which has no `0`.
     let r = &c.entries[0].recommended;
     assert!((r.backtest_error.unwrap() - 0.65 / 17.0).abs() < 1e-12);
