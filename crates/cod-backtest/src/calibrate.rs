@@ -59,6 +59,12 @@ pub enum Choice {
     /// recommended.
     #[default]
     Weighted,
+    /// As `weighted`, but each method's error is its mean abs backtest error averaged over every
+    /// benchmark (or task) it competes on, so a method's weight is the same everywhere it
+    /// predicts: more rows behind each weight, at the cost of ignoring which method suits which
+    /// benchmark. `no-change` is still recommended where the combination, scored out of sample,
+    /// does no better on that benchmark.
+    WeightedPooled,
 }
 
 impl Choice {
@@ -66,6 +72,77 @@ impl Choice {
         match self {
             Choice::Best => "best",
             Choice::Weighted => WEIGHTED,
+            Choice::WeightedPooled => "weighted with errors pooled over benchmarks",
+        }
+    }
+}
+
+/// The errors the combination's weights come from: each benchmark's own ranking, or every
+/// method's errors averaged over the benchmarks it competes on (computed once per left-out
+/// holdout).
+enum Weighting<'a> {
+    PerBenchmark,
+    /// Per left-out holdout (`None`: none), every method's pooled error.
+    Pooled(Vec<(Option<usize>, Errors<'a>)>),
+}
+
+/// Methods with their mean abs backtest errors.
+type Errors<'a> = Vec<(&'a str, f64)>;
+
+impl<'a> Weighting<'a> {
+    fn new(backtest: &'a Backtest, pooled: bool) -> Self {
+        if !pooled {
+            return Weighting::PerBenchmark;
+        }
+        let mut left_out: Vec<Option<usize>> = vec![None];
+        left_out.extend(backtest.holdouts.iter().map(|h| Some(h.k)));
+        let rankings = backtest.benchmarks();
+        let tables = left_out
+            .into_iter()
+            .map(|l| {
+                let per_benchmark: Vec<Vec<(&str, f64)>> = rankings
+                    .iter()
+                    .map(|b| backtest.ranking_without(b, l))
+                    .collect();
+                let mut sums: Vec<(&str, f64, usize)> = Vec::new();
+                for (m, e) in per_benchmark.iter().flatten() {
+                    match sums.iter_mut().find(|(s, _, _)| s == m) {
+                        Some(entry) => {
+                            entry.1 += e;
+                            entry.2 += 1;
+                        }
+                        None => sums.push((m, *e, 1)),
+                    }
+                }
+                let means = sums
+                    .into_iter()
+                    .map(|(m, e, n)| (m, e / n as f64))
+                    .collect();
+                (l, means)
+            })
+            .collect();
+        Weighting::Pooled(tables)
+    }
+
+    /// The errors behind the weights on `benchmark` over every holdout but `left_out`: the
+    /// methods of the benchmark's own ranking, each with its own or its pooled error.
+    fn errors(
+        &self,
+        backtest: &'a Backtest,
+        benchmark: &str,
+        left_out: Option<usize>,
+    ) -> Vec<(&'a str, f64)> {
+        let own = backtest.ranking_without(benchmark, left_out);
+        match self {
+            Weighting::PerBenchmark => own,
+            Weighting::Pooled(tables) => {
+                let Some((_, table)) = tables.iter().find(|(l, _)| *l == left_out) else {
+                    return own;
+                };
+                own.into_iter()
+                    .filter_map(|(m, _)| table.iter().find(|(t, _)| *t == m).copied())
+                    .collect()
+            }
         }
     }
 }
@@ -422,10 +499,12 @@ pub fn calibrate(
         .iter()
         .map(|(m, rows)| calibrate_method(m, rows))
         .collect();
+    let weighting = Weighting::new(backtest, choice == Choice::WeightedPooled);
     let combination = match choice {
         Choice::Best => None,
-        Choice::Weighted => {
-            let calibration = calibrate_method(WEIGHTED, &combination_rows(backtest, ctx));
+        Choice::Weighted | Choice::WeightedPooled => {
+            let calibration =
+                calibrate_method(WEIGHTED, &combination_rows(backtest, &weighting, ctx));
             let model = ErrorModel::of(&calibration);
             methods.push(calibration);
             model
@@ -452,7 +531,9 @@ pub fn calibrate(
                 .collect();
             let recommended = match choice {
                 Choice::Best => best(entry, backtest, &intervals),
-                Choice::Weighted => weighted(entry, backtest, ctx, combination, &intervals),
+                Choice::Weighted | Choice::WeightedPooled => {
+                    weighted(entry, backtest, &weighting, ctx, combination, &intervals)
+                }
             };
             EntryCalibration {
                 name: entry.name.clone(),
@@ -527,6 +608,7 @@ fn best(entry: &Entry, backtest: &Backtest, intervals: &[CalibratedInterval]) ->
 fn weighted(
     entry: &Entry,
     backtest: &Backtest,
+    weighting: &Weighting,
     ctx: &Context,
     model: Option<ErrorModel>,
     intervals: &[CalibratedInterval],
@@ -538,7 +620,10 @@ fn weighted(
             .iter()
             .any(|c| c.method == m && c.prediction.is_some())
     };
-    let w = weights(&ranking, &predicts);
+    let w = weights(
+        &weighting.errors(backtest, &entry.benchmark, None),
+        &predicts,
+    );
     let prediction: Option<f64> = (!w.is_empty())
         .then(|| {
             w.iter()
@@ -549,7 +634,7 @@ fn weighted(
                 .sum()
         })
         .flatten();
-    let own = cross_validated_rows(backtest, &entry.benchmark, &predicts, ctx);
+    let own = cross_validated_rows(backtest, &entry.benchmark, &predicts, weighting, ctx);
     let backtest_error =
         (!own.is_empty()).then(|| own.iter().map(Scored::error).sum::<f64>() / own.len() as f64);
     // The fit's spread: the weighted mean of the combined methods' bootstrap half-widths, an
@@ -607,11 +692,11 @@ fn weighted(
 
 /// The combination's scored backtest rows: every benchmark's, each combined out of sample
 /// ([`cross_validated_rows`]), pooled as a method's are.
-fn combination_rows(backtest: &Backtest, ctx: &Context) -> Vec<Scored> {
+fn combination_rows(backtest: &Backtest, weighting: &Weighting, ctx: &Context) -> Vec<Scored> {
     backtest
         .benchmarks()
         .into_iter()
-        .flat_map(|b| cross_validated_rows(backtest, b, &|_| true, ctx))
+        .flat_map(|b| cross_validated_rows(backtest, b, &|_| true, weighting, ctx))
         .filter(|r| r.distance.is_finite())
         .collect()
 }
@@ -624,6 +709,7 @@ fn cross_validated_rows(
     backtest: &Backtest,
     benchmark: &str,
     predicts: &dyn Fn(&str) -> bool,
+    weighting: &Weighting,
     ctx: &Context,
 ) -> Vec<Scored> {
     let mut holdouts: Vec<usize> = backtest
@@ -636,7 +722,7 @@ fn cross_validated_rows(
     holdouts.dedup();
     let ranking = backtest.ranking(benchmark);
     if holdouts.len() < 2 {
-        let w = weights(&ranking, predicts);
+        let w = weights(&weighting.errors(backtest, benchmark, None), predicts);
         return combined_rows(backtest, benchmark, None, &w, ctx);
     }
     // Only the methods that compete on every holdout (a method that failed on one must not be
@@ -646,7 +732,7 @@ fn cross_validated_rows(
     holdouts
         .iter()
         .flat_map(|&h| {
-            let w = weights(&backtest.ranking_without(benchmark, Some(h)), &competes);
+            let w = weights(&weighting.errors(backtest, benchmark, Some(h)), &competes);
             combined_rows(backtest, benchmark, Some(h), &w, ctx)
         })
         .collect()

@@ -272,6 +272,41 @@ fn the_combination_is_scored_with_weights_from_the_other_holdouts() {
 }
 
 #[test]
+fn pooled_weights_average_each_methods_error_over_the_benchmarks() {
+    let (_, compute) = ladder();
+    // On `x`, `a` errs 0.01 and `b` 0.03 on both holdouts; on `y`, `a` 0.05 and `b` 0.03. Per
+    // benchmark, `a` weighs 9/10 on `x`; pooled, both average 0.03 and weigh 1/2 everywhere.
+    let mut rows = Vec::new();
+    for (b, ea, eb) in [("x", 0.01, 0.03), ("y", 0.05, 0.03)] {
+        for k in 1..=2 {
+            rows.push(row(k, b, "a", 0.5 + ea, 0.5));
+            rows.push(row(k, b, "b", 0.5 - eb, 0.5));
+        }
+    }
+    let ctx = Context {
+        compute: &compute,
+        items: &|_| None,
+        pooled: "the 2 benchmarks".to_owned(),
+    };
+    let e = || entry("x", &[("a", 0.6), ("b", 0.7)], None);
+    let weights = |choice| {
+        let c = calibrate(&[e()], &backtest(rows.clone()), &ctx, choice);
+        let r = &c.entries[0].recommended;
+        let w: Vec<f64> = r.weights.iter().map(|w| w.1).collect();
+        (w, r.prediction.unwrap(), r.backtest_error.unwrap())
+    };
+    let (own, prediction, _) = weights(Choice::Weighted);
+    assert!((own[0] - 0.9).abs() < 1e-12 && (own[1] - 0.1).abs() < 1e-12);
+    assert!((prediction - 0.61).abs() < 1e-12);
+    let (pooled, prediction, error) = weights(Choice::WeightedPooled);
+    assert!((pooled[0] - 0.5).abs() < 1e-12 && (pooled[1] - 0.5).abs() < 1e-12);
+    assert!((prediction - 0.65).abs() < 1e-12);
+    // Out of sample each holdout's weights come from the other holdout's errors, which are the
+    // same here: x's rows combine to (0.01 − 0.03)/2, an error of 0.01.
+    assert!((error - 0.01).abs() < 1e-12);
+}
+
+#[test]
 fn a_method_that_failed_on_one_holdout_is_weighted_on_none() {
     let (_, compute) = ladder();
     // `c` is exact on holdout 1 but failed on holdout 2: it competes nowhere, so holdout 2's rows

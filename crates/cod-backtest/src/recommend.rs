@@ -16,8 +16,9 @@ use crate::calibrate::{Candidate, Choice, Context, Entry, calibrate, calibrate_m
 #[serde(deny_unknown_fields)]
 pub struct RecommendParams {
     /// How the recommendation is chosen from the backtest: `weighted`, every competing method
-    /// weighted by 1 / (its mean abs backtest error on the benchmark)², or `best`, the method
-    /// with the lowest.
+    /// weighted by 1 / (its mean abs backtest error on the benchmark)²; `weighted-pooled`, the
+    /// same with each method's error averaged over every benchmark; or `best`, the method with
+    /// the lowest.
     #[arg(long, value_enum, default_value_t)]
     #[serde(default)]
     pub choose: Choice,
@@ -27,7 +28,8 @@ pub struct RecommendParams {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, clap::Args)]
 #[serde(deny_unknown_fields)]
 pub struct LadderRecommendParams {
-    /// How the recommendation is chosen from the backtest (`weighted` or `best`).
+    /// How the recommendation is chosen from the backtest (`weighted`, `weighted-pooled` or
+    /// `best`).
     #[arg(long, value_enum, default_value_t)]
     #[serde(default)]
     pub choose: Choice,
@@ -273,7 +275,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 8, &[]);
+    const CODE: Code = Code::new("recommend", 9, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -292,7 +294,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 9, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 10, &[]);
 
     fn run(
         params: &LadderRecommendParams,
@@ -305,7 +307,8 @@ impl Stage for LadderRecommendStage {
 
 const LONG_ABOUT: &str = "The recommendation of each entry combines every competing method, \
     weighted by 1/e², e its mean abs error in the pipeline's rolling-origin backtest on that \
-    benchmark (`--choose weighted`, the default), or takes the method with the lowest error \
+    benchmark (`--choose weighted`, the default; `--choose weighted-pooled` averages each \
+    method's error over every benchmark first), or takes the method with the lowest error \
     (`--choose best`). When `no-change` does at least as well in the backtest (the combination \
     scored out of sample, each holdout with the other holdouts' weights), `no-change` is \
     recommended and the summary says the ladder gives no evidence of further gain. \
