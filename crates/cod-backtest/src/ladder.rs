@@ -30,6 +30,10 @@ pub enum HoldOutBy {
     /// Holdout k: each size's run with the k-th largest D (on the OLMo ladder, k = 1 is the 10×C
     /// runs), fitted on each size's runs of smaller D.
     Tokens,
+    /// The `size` holdouts, then the `tokens` holdouts numbered after them: both kinds of
+    /// extrapolation in one backtest, so the recommendation's weights and the calibration rest on
+    /// the rows of both.
+    Both,
 }
 
 /// Parameters of the `ladder-backtest` stage: how many model sizes to hold out, and the `ladder`
@@ -48,7 +52,7 @@ pub struct LadderBacktestParams {
     #[serde(default = "default_min_sizes")]
     pub min_sizes: usize,
     /// `size`: hold out the largest model sizes in turn (extrapolation in N); `tokens`: hold out
-    /// each size's largest-D run in turn (extrapolation in D).
+    /// each size's largest-D run in turn (extrapolation in D); `both`: K holdouts of each kind.
     #[arg(long, value_enum, default_value_t = HoldOutBy::Size)]
     #[serde(default)]
     pub by: HoldOutBy,
@@ -270,36 +274,49 @@ pub fn ladder_backtest(
         .filter(|r| r.role == Role::Ladder)
         .collect();
     // Each holdout's split of the runs, k = 1..K in order.
+    let by_size = || -> anyhow::Result<(Vec<Split>, Option<String>)> {
+        let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
+        sizes.sort_by(|a, b| b.total_cmp(a));
+        sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
+        let (count, note) = feasible_holdouts(
+            params.holdout,
+            sizes.len(),
+            params.min_sizes,
+            "model size",
+            "min_sizes",
+        )?;
+        let splits = sizes[..count]
+            .iter()
+            .map(|&size| split_by_size(&ladder, size))
+            .collect();
+        Ok((splits, note))
+    };
+    let by_tokens = || -> anyhow::Result<(Vec<Split>, Option<String>)> {
+        let sizes = by_tokens(&ladder);
+        let multiples = sizes.iter().map(Vec::len).min().unwrap_or(0);
+        let (count, note) = feasible_holdouts(
+            params.holdout,
+            multiples,
+            params.min_multiples,
+            "token multiple",
+            "min_multiples",
+        )?;
+        let splits = (1..=count).map(|k| split_by_tokens(&sizes, k)).collect();
+        Ok((splits, note))
+    };
+    // Each holdout's split of the runs, k = 1..K in order.
     let (splits, note): (Vec<Split>, _) = match params.by {
-        HoldOutBy::Size => {
-            let mut sizes: Vec<f64> = ladder.iter().map(|r| r.params).collect();
-            sizes.sort_by(|a, b| b.total_cmp(a));
-            sizes.dedup_by(|a, b| a.total_cmp(b).is_eq());
-            let (count, note) = feasible_holdouts(
-                params.holdout,
-                sizes.len(),
-                params.min_sizes,
-                "model size",
-                "min_sizes",
-            )?;
-            let splits = sizes[..count]
-                .iter()
-                .map(|&size| split_by_size(&ladder, size))
-                .collect();
-            (splits, note)
-        }
-        HoldOutBy::Tokens => {
-            let sizes = by_tokens(&ladder);
-            let multiples = sizes.iter().map(Vec::len).min().unwrap_or(0);
-            let (count, note) = feasible_holdouts(
-                params.holdout,
-                multiples,
-                params.min_multiples,
-                "token multiple",
-                "min_multiples",
-            )?;
-            let splits = (1..=count).map(|k| split_by_tokens(&sizes, k)).collect();
-            (splits, note)
+        HoldOutBy::Size => by_size()?,
+        HoldOutBy::Tokens => by_tokens()?,
+        HoldOutBy::Both => {
+            let (mut splits, size_note) = by_size()?;
+            let (tokens, tokens_note) = by_tokens()?;
+            splits.extend(tokens);
+            let note = [size_note, tokens_note]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>();
+            (splits, (!note.is_empty()).then(|| note.join("; ")))
         }
     };
     let splits: Vec<Split> = if params.predict_larger {
@@ -326,7 +343,10 @@ pub fn ladder_backtest(
     Ok(Backtest {
         kind: LadderBacktestStage::KIND.to_owned(),
         fixed,
-        requested: params.holdout,
+        requested: match params.by {
+            HoldOutBy::Both => 2 * params.holdout,
+            HoldOutBy::Size | HoldOutBy::Tokens => params.holdout,
+        },
         note,
         diagnostics: LadderMethod::ALL
             .iter()

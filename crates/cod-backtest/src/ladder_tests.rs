@@ -182,6 +182,44 @@ fn by_tokens_holds_out_each_sizes_largest_d() {
 }
 
 #[test]
+fn by_both_runs_the_size_holdouts_then_the_tokens_holdouts_unchanged() {
+    let runs = runs();
+    let mut params: LadderBacktestParams = defaults();
+    params.holdout = 2;
+    let size = ladder_backtest(&runs, &params).unwrap();
+    params.by = crate::HoldOutBy::Tokens;
+    let tokens = ladder_backtest(&runs, &params).unwrap();
+    params.by = crate::HoldOutBy::Both;
+    let both = ladder_backtest(&runs, &params).unwrap();
+    // Two size holdouts, then the one tokens holdout the ladder allows, numbered 3; its note
+    // says why.
+    assert_eq!(both.requested, 4);
+    assert_eq!(both.note, tokens.note);
+    let ks: Vec<usize> = both.holdouts.iter().map(|h| h.k).collect();
+    assert_eq!(ks, [1, 2, 3]);
+    let expected: Vec<_> = size
+        .holdouts
+        .iter()
+        .chain(&tokens.holdouts)
+        .map(|h| (&h.held_out, &h.fitted, &h.dropped))
+        .collect();
+    let got: Vec<_> = both
+        .holdouts
+        .iter()
+        .map(|h| (&h.held_out, &h.fitted, &h.dropped))
+        .collect();
+    assert_eq!(got, expected);
+    // Every row as the backtest of its kind has it, bit for bit, tokens rows renumbered.
+    let renumbered = tokens.rows.iter().map(|r| {
+        let mut r = r.clone();
+        r.holdout += size.holdouts.len();
+        r
+    });
+    let expected: Vec<_> = size.rows.iter().cloned().chain(renumbered).collect();
+    assert_eq!(both.rows, expected);
+}
+
+#[test]
 fn predict_larger_also_predicts_the_dropped_runs_and_changes_no_other_row() {
     let runs = runs();
     let plain = backtest(&runs, 2);
