@@ -25,6 +25,10 @@ pub struct Calibration {
     pub methods: Vec<MethodCalibration>,
     /// One per prediction entry, in the artifact's entry order.
     pub entries: Vec<EntryCalibration>,
+    /// The backtest's reach: the farthest extrapolation distance among its scored rows, in
+    /// decades of compute. A target beyond it gets an extrapolation share the backtest never
+    /// checked at that distance: t · d assumes errors keep growing in proportion to d.
+    pub reach: Option<f64>,
 }
 
 /// One method's backtest scores and the error model they give: each interval is q̂ · s, with
@@ -155,6 +159,44 @@ impl Calibration {
         line
     }
 
+    /// The entries whose target lies beyond the backtest's [`reach`](Calibration::reach), as a
+    /// sentence giving their distances and the reach; `None` when every target lies within it.
+    #[must_use]
+    pub fn beyond_reach(&self) -> Option<String> {
+        let reach = self.reach?;
+        let beyond: Vec<f64> = self
+            .entries
+            .iter()
+            .map(|e| e.distance)
+            .filter(|d| d.is_finite() && *d > reach)
+            .collect();
+        if beyond.is_empty() {
+            return None;
+        }
+        let lo = beyond.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = beyond.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let distances = if hi - lo < 0.005 {
+            format!("{hi:.2}")
+        } else {
+            format!("{lo:.2}–{hi:.2}")
+        };
+        let which = if beyond.len() == self.entries.len() {
+            "the targets lie".to_owned()
+        } else {
+            format!(
+                "{} of {} entries' targets lie",
+                beyond.len(),
+                self.entries.len()
+            )
+        };
+        Some(format!(
+            "{which} {distances} decades of compute beyond the ladder's mean, the backtest's \
+             predictions at most {reach:.2}: that far out, the extrapolation share assumes each \
+             method's error keeps growing in proportion to distance, which the backtest could \
+             not check (wide if errors grow more slowly, narrow if faster)"
+        ))
+    }
+
     /// The terminal summary: the headlines, then each method's calibration.
     #[must_use]
     pub fn summary(&self) -> String {
@@ -170,6 +212,9 @@ impl Calibration {
         );
         for e in &self.entries {
             let _ = writeln!(out, "  {}", self.headline(e));
+        }
+        if let Some(beyond) = self.beyond_reach() {
+            let _ = writeln!(out, "  {beyond}");
         }
         let held: Vec<bool> = self
             .entries
@@ -251,5 +296,64 @@ impl Calibration {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calibration(reach: Option<f64>, distances: &[f64]) -> Calibration {
+        let entry = |(i, d): (usize, &f64)| EntryCalibration {
+            name: format!("task{i}"),
+            distance: *d,
+            items: None,
+            actual: None,
+            recommended: Recommendation {
+                method: "no-change".to_owned(),
+                weights: Vec::new(),
+                prediction: Some(0.5),
+                backtest_error: None,
+                no_gain: true,
+                interval: None,
+                note: None,
+            },
+            intervals: Vec::new(),
+        };
+        Calibration {
+            level: 0.9,
+            choice: "weighted".to_owned(),
+            pooled: "the 2 tasks".to_owned(),
+            methods: Vec::new(),
+            entries: distances.iter().enumerate().map(entry).collect(),
+            reach,
+        }
+    }
+
+    #[test]
+    fn beyond_reach_names_the_targets_past_the_backtest() {
+        let within = calibration(Some(1.5), &[1.2, 1.5, f64::NAN]);
+        assert_eq!(within.beyond_reach(), None);
+        assert_eq!(calibration(None, &[3.0]).beyond_reach(), None);
+
+        let some = calibration(Some(1.5), &[1.2, 3.214, 3.6]).beyond_reach();
+        let some = some.expect("two targets lie beyond 1.5 decades");
+        assert!(
+            some.starts_with(
+                "2 of 3 entries' targets lie 3.21–3.60 decades of compute beyond the ladder's \
+                 mean, the backtest's predictions at most 1.50:"
+            ),
+            "{some}"
+        );
+        let all = calibration(Some(0.9), &[3.37, 3.372]).beyond_reach();
+        assert!(
+            all.expect("both lie beyond")
+                .starts_with("the targets lie 3.37 decades"),
+        );
+        assert!(
+            calibration(Some(0.9), &[3.37])
+                .summary()
+                .contains("\n  the targets lie 3.37 decades")
+        );
     }
 }

@@ -519,7 +519,7 @@ impl LadderFits {
 
 impl Artifact for LadderFits {
     const KIND: ArtifactKind = ArtifactKind::LadderFits;
-    const SCHEMA_VERSION: u32 = 10;
+    const SCHEMA_VERSION: u32 = 11;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {

@@ -206,7 +206,7 @@ fn points(v: Option<f64>) -> String {
 
 impl Artifact for Predictions {
     const KIND: ArtifactKind = ArtifactKind::Predictions;
-    const SCHEMA_VERSION: u32 = 8;
+    const SCHEMA_VERSION: u32 = 9;
 
     fn validate(&self) -> Result<(), String> {
         if let Some(c) = &self.calibration {

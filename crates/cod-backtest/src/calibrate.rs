@@ -495,6 +495,10 @@ pub fn calibrate(
     choice: Choice,
 ) -> Calibration {
     let scored = scored_rows(backtest, ctx);
+    let reach = scored
+        .iter()
+        .flat_map(|(_, rows)| rows.iter().map(|r| r.distance))
+        .reduce(f64::max);
     let mut methods: Vec<MethodCalibration> = scored
         .iter()
         .map(|(m, rows)| calibrate_method(m, rows))
@@ -551,6 +555,7 @@ pub fn calibrate(
         pooled: ctx.pooled.clone(),
         methods,
         entries,
+        reach,
     }
 }
 

@@ -275,7 +275,7 @@ impl Stage for RecommendStage {
     type Inputs = (EvalTable, Predictions, Backtest);
     type Output = Predictions;
     const KIND: &'static str = "recommend";
-    const CODE: Code = Code::new("recommend", 9, &[]);
+    const CODE: Code = Code::new("recommend", 10, &[]);
 
     fn run(
         params: &RecommendParams,
@@ -294,7 +294,7 @@ impl Stage for LadderRecommendStage {
     type Inputs = (TrainingRuns, LadderFits, Backtest);
     type Output = LadderFits;
     const KIND: &'static str = "ladder-recommend";
-    const CODE: Code = Code::new("ladder-recommend", 10, &[]);
+    const CODE: Code = Code::new("ladder-recommend", 11, &[]);
 
     fn run(
         params: &LadderRecommendParams,

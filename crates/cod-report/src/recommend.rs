@@ -103,13 +103,15 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
             points(Some(m.backtest_error).filter(|v| v.is_finite())),
         ]);
     }
-    Section {
-        id: ids.make("section", "recommendation"),
-        title: "Recommendation".to_owned(),
-        blocks: vec![
-            Block::Table(table),
-            Block::Paragraph(format!(
-                "Each {level} interval is q̂ · s around the prediction. The spread s adds three \
+    let mut blocks = vec![Block::Table(table)];
+    if let Some(beyond) = calibration.beyond_reach() {
+        let mut sentence = beyond;
+        sentence[..1].make_ascii_uppercase();
+        blocks.push(Block::Paragraph(format!("{sentence}.")));
+    }
+    blocks.extend([
+        Block::Paragraph(format!(
+            "Each {level} interval is q̂ · s around the prediction. The spread s adds three \
                  sources in quadrature: the fit's sampling spread (the bootstrap interval's \
                  half-width / 1.645, when bootstrapped), the extrapolation error t · d (t the \
                  root mean square of the backtest's errors per decade of compute, d the decades \
@@ -122,9 +124,13 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
                  weights of the other holdouts; where it did no better than no-change, no-change \
                  is recommended. With fewer than 9 scores there is no 90% conformal quantile; \
                  the largest score is used and the level column says what it supports.",
-                calibration.pooled
-            )),
-            Block::Table(methods),
-        ],
+            calibration.pooled
+        )),
+        Block::Table(methods),
+    ]);
+    Section {
+        id: ids.make("section", "recommendation"),
+        title: "Recommendation".to_owned(),
+        blocks,
     }
 }

@@ -97,7 +97,7 @@ impl Stage for ReportStage {
     const KIND: &'static str = "report";
     /// Bump on any change to what the report shows or how it is drawn (the font included). It
     /// draws the fitted laws with `fit`'s code.
-    const CODE: Code = Code::new("report", 3, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("report", 4, &[&FitStage::CODE]);
 
     fn validate(params: &ReportParams) -> anyhow::Result<()> {
         check_title(params.title.as_ref())
@@ -138,7 +138,7 @@ impl Stage for LadderReportStage {
     const KIND: &'static str = "ladder-report";
     /// Bump on any change to what the report shows or how it is drawn (the font included). It
     /// draws the fitted laws with `fit`'s code.
-    const CODE: Code = Code::new("ladder-report", 3, &[&FitStage::CODE]);
+    const CODE: Code = Code::new("ladder-report", 4, &[&FitStage::CODE]);
 
     fn validate(params: &LadderReportParams) -> anyhow::Result<()> {
         check_title(params.title.as_ref())
