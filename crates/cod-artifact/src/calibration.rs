@@ -180,7 +180,9 @@ impl Calibration {
         } else {
             format!("{lo:.2}–{hi:.2}")
         };
-        let which = if beyond.len() == self.entries.len() {
+        let which = if self.entries.len() == 1 {
+            "the target lies".to_owned()
+        } else if beyond.len() == self.entries.len() {
             "the targets lie".to_owned()
         } else {
             format!(
@@ -191,7 +193,7 @@ impl Calibration {
         };
         Some(format!(
             "{which} {distances} decades of compute beyond the ladder's mean, the backtest's \
-             predictions at most {reach:.2}: that far out, the extrapolation share assumes each \
+             held-out models at most {reach:.2}: that far out, the extrapolation share assumes each \
              method's error keeps growing in proportion to distance, which the backtest could \
              not check (wide if errors grow more slowly, narrow if faster)"
         ))
@@ -341,11 +343,12 @@ mod tests {
         assert!(
             some.starts_with(
                 "2 of 3 entries' targets lie 3.21–3.60 decades of compute beyond the ladder's \
-                 mean, the backtest's predictions at most 1.50:"
+                 mean, the backtest's held-out models at most 1.50:"
             ),
             "{some}"
         );
         let all = calibration(Some(0.9), &[3.37, 3.372]).beyond_reach();
+        // Two targets 0.002 decades apart read as one distance.
         assert!(
             all.expect("both lie beyond")
                 .starts_with("the targets lie 3.37 decades"),
@@ -353,7 +356,7 @@ mod tests {
         assert!(
             calibration(Some(0.9), &[3.37])
                 .summary()
-                .contains("\n  the targets lie 3.37 decades")
+                .contains("\n  the target lies 3.37 decades")
         );
     }
 }

@@ -138,8 +138,13 @@ fn recommendation_and_interval_by_hand() {
     assert!((r.backtest_error.unwrap() - 0.035).abs() < 1e-12);
     // The backtest reached 2.5 decades (m5 from m1..m4); the target lies 4 decades out.
     assert_eq!(c.reach, Some(2.5));
-    let beyond = c.beyond_reach().expect("the target lies beyond the backtest");
-    assert!(beyond.starts_with("the targets lie 4.00 decades"), "{beyond}");
+    let beyond = c
+        .beyond_reach()
+        .expect("the target lies beyond the backtest");
+    assert!(
+        beyond.starts_with("the target lies 4.00 decades"),
+        "{beyond}"
+    );
 
     // t² is the mean of (error / distance)²: 0.02², 0.01², 0.024², 0.01².
     let t = ((0.02f64.powi(2) + 0.01f64.powi(2) + 0.024f64.powi(2) + 0.01f64.powi(2)) / 4.0).sqrt();
