@@ -112,18 +112,18 @@ pub fn section(ids: &mut Ids, calibration: &Calibration) -> Section {
     blocks.extend([
         Block::Paragraph(format!(
             "Each {level} interval is q̂ · s around the prediction. The spread s adds three \
-                 sources in quadrature: the fit's sampling spread (the bootstrap interval's \
-                 half-width / 1.645, when bootstrapped), the extrapolation error t · d (t the \
-                 root mean square of the backtest's errors per decade of compute, d the decades \
-                 from the fitted models' mean log10 compute to the predicted model's), and the \
-                 binomial noise sqrt(p(1−p)/n) of an n-item benchmark. q̂ is the split-conformal \
-                 quantile of the backtest's |error| / s, pooled over {}: a backtest error \
-                 already holds its model's sampling and measurement noise, so the quantile \
-                 calibrates the three together instead of adding them twice. The `weighted` row \
-                 is the combination's own calibration, on backtest rows each combined with the \
-                 weights of the other holdouts; where it did no better than no-change, no-change \
-                 is recommended. With fewer than 9 scores there is no 90% conformal quantile; \
-                 the largest score is used and the level column says what it supports.",
+             sources in quadrature: the fit's sampling spread (the bootstrap interval's \
+             half-width / 1.645, when bootstrapped), the extrapolation error t · d (t the \
+             root mean square of the backtest's errors per decade of compute, d the decades \
+             from the fitted models' mean log10 compute to the predicted model's), and the \
+             binomial noise sqrt(p(1−p)/n) of an n-item benchmark. q̂ is the split-conformal \
+             quantile of the backtest's |error| / s, pooled over {}: a backtest error \
+             already holds its model's sampling and measurement noise, so the quantile \
+             calibrates the three together instead of adding them twice. The `weighted` row \
+             is the combination's own calibration, on backtest rows each combined with the \
+             weights of the other holdouts; where it did no better than no-change, no-change \
+             is recommended. With fewer than 9 scores there is no 90% conformal quantile; \
+             the largest score is used and the level column says what it supports.",
             calibration.pooled
         )),
         Block::Table(methods),
